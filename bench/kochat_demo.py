@@ -1,0 +1,167 @@
+"""Kochat demo benchmark: intent accuracy, entity F1, fallback detection, speed and size.
+
+Reads ../shared/data/kochat-demo by path (never copied into the repo):
+- each intent file (raw/*.csv) is split 80/20 with a fixed seed: 80 % trains, 20 % tests;
+- the out-of-domain file (ood/ood_data.csv) is split the same way: its 80 % is the bot's
+  out-of-domain data (malmoi holds out 10 % of that internally to calibrate the fallback
+  threshold and trains on the rest), its 20 % is only ever seen at test time.
+
+Run:  python bench/kochat_demo.py [--data ../shared/data/kochat-demo] [--out bench/results/kochat_demo.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import malmoi
+from malmoi.data import load_intent_file, load_ood_file
+from malmoi.data.schema import BotData
+from malmoi.evaluate import evaluate, format_table
+from malmoi.settings import BotConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "kochat-demo"
+
+
+def split(items: list, seed: int, test_fraction: float = 0.2) -> tuple[list, list]:
+    items = items[:]
+    random.Random(seed).shuffle(items)
+    n_test = round(len(items) * test_fraction)
+    return items[n_test:], items[:n_test]
+
+
+def load_split(data_dir: Path, seed: int) -> tuple[BotData, BotData]:
+    train, test = BotData(), BotData()
+    for path in sorted((data_dir / "raw").glob("*.csv")):
+        examples = load_intent_file(path)
+        a, b = split(examples, seed)
+        train.examples += a
+        test.examples += b
+    ood = load_ood_file(data_dir / "ood" / "ood_data.csv")
+    train.ood, test.ood = split(ood, seed)
+    return train, test
+
+
+def parse_latency(model: malmoi.Model, texts: list[str], n: int = 2000) -> dict[str, float]:
+    """Per-call latency of ``model.parse`` on one thread, after a warm-up."""
+    torch.set_num_threads(1)
+    for text in texts[:50]:
+        model.parse(text)
+    timings = []
+    for i in range(n):
+        text = texts[i % len(texts)]
+        start = time.perf_counter()
+        model.parse(text)
+        timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return {
+        "p50_ms": statistics.median(timings),
+        "p99_ms": timings[int(0.99 * len(timings)) - 1],
+        "mean_ms": statistics.fmean(timings),
+        "calls": n,
+    }
+
+
+def serving_memory_mb(model_dir: Path) -> float:
+    """Peak resident memory of a fresh process that loads the model and parses once."""
+    code = (
+        "import resource, malmoi; m = malmoi.load(%r); m.parse('내일 서울 날씨 알려줘'); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % str(model_dir)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def directory_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "kochat_demo.json")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    train_data, test_data = load_split(args.data, args.seed)
+    config = BotConfig(name="kochat-demo", language="ko")
+    torch.set_num_threads(os.cpu_count() or 1)
+    started = time.perf_counter()
+    model = malmoi.train((config, train_data), progress=sys.stderr.isatty())
+    train_seconds = time.perf_counter() - started
+    train_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    metrics = evaluate(model, test_data.examples, test_data.ood)
+    latency = parse_latency(model, [e.text for e in test_data.examples])
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = model.save(Path(tmp) / "model")
+        size_mb = directory_mb(model_dir)
+        serve_mb = serving_memory_mb(model_dir)
+
+    fallback = metrics["fallback"]
+    result = {
+        "benchmark": "kochat-demo",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}",
+        "malmoi_version": malmoi.__version__,
+        "split": {
+            "seed": args.seed,
+            "intent_files": "80/20 per file",
+            "ood_file": "80/20; malmoi holds out 10% of the 80% to calibrate the threshold",
+            "train_examples": len(train_data.examples),
+            "train_ood": len(train_data.ood),
+            "test_examples": len(test_data.examples),
+            "test_ood": len(test_data.ood),
+        },
+        "intent_accuracy": metrics["intent_accuracy"],
+        "in_domain_accuracy": metrics["in_domain_accuracy"],
+        "entity_f1": metrics["entity"]["f1"],
+        "entity_precision": metrics["entity"]["precision"],
+        "entity_recall": metrics["entity"]["recall"],
+        "fallback_accuracy": fallback["accuracy"],
+        "false_fallback_rate": fallback["false_fallback_rate"],
+        "ood_recall": fallback["ood_recall"],
+        "ood_precision": fallback["ood_precision"],
+        "auroc": fallback["auroc"],
+        "threshold": metrics["threshold"],
+        "train_seconds": train_seconds,
+        "epochs_run": model.report["epochs_run"],
+        "parse_latency": latency,
+        "model_size_mb": size_mb,
+        "peak_memory_train_mb": train_peak_mb,
+        "peak_memory_serve_mb": serve_mb,
+    }
+    rows = [
+        ("intent accuracy", result["intent_accuracy"], ">= 0.99"),
+        ("entity F1 (exact span+type)", result["entity_f1"], ">= 0.95"),
+        ("fallback detection accuracy", result["fallback_accuracy"], ">= 0.94"),
+        ("  false fallback rate (in-domain)", result["false_fallback_rate"], ""),
+        ("  out-of-domain recall", result["ood_recall"], ""),
+        ("  AUROC", result["auroc"], ""),
+        ("training wall time (s)", result["train_seconds"], "<= 180"),
+        ("parse p50 (ms, 1 thread)", latency["p50_ms"], "<= 3"),
+        ("parse p99 (ms, 1 thread)", latency["p99_ms"], ""),
+        ("model size on disk (MB)", size_mb, ""),
+        ("peak memory, training process (MB)", train_peak_mb, ""),
+        ("peak memory, serving process (MB)", serve_mb, ""),
+    ]
+    print(format_table([{"metric": m, "value": v, "target": t} for m, v, t in rows], ["metric", "value", "target"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    print(f"\nsaved {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The one in-memory representation every data format loads into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An entity as a character span of its utterance: ``text[start:end] == value``."""
+
+    start: int
+    end: int
+    type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled utterance.
+
+    ``intent`` is ``None`` for out-of-domain examples. ``source`` is ``"path:line"`` so
+    that later errors (duplicates, evaluation reports) can point back to the data.
+    """
+
+    text: str
+    intent: str | None
+    entities: tuple[Entity, ...] = ()
+    source: str = ""
+
+
+@dataclass
+class BotData:
+    """All utterances of a bot: in-domain examples and out-of-domain ones."""
+
+    examples: list[Example] = field(default_factory=list)
+    ood: list[Example] = field(default_factory=list)
+
+    @property
+    def intents(self) -> list[str]:
+        return sorted({e.intent for e in self.examples if e.intent is not None})
+
+    @property
+    def entity_types(self) -> list[str]:
+        return sorted({ent.type for e in self.examples for ent in e.entities})

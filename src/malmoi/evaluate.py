@@ -1,0 +1,140 @@
+"""Metrics shared by training (validation), ``malmoi test`` and the benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+Span = tuple[int, int, str]
+
+
+def span_prf(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]) -> dict[str, float]:
+    """Micro precision, recall and F1 of exact (start, end, type) matches (conlleval semantics)."""
+    true_positive = n_gold = n_pred = 0
+    for g, p in zip(gold, predicted, strict=True):
+        g, p = set(g), set(p)
+        true_positive += len(g & p)
+        n_gold += len(g)
+        n_pred += len(p)
+    precision = true_positive / n_pred if n_pred else 1.0
+    recall = true_positive / n_gold if n_gold else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": n_gold}
+
+
+def fallback_metrics(in_domain_fallback: np.ndarray, ood_fallback: np.ndarray) -> dict[str, float]:
+    """How well fallback separates held-out in-domain from out-of-domain utterances.
+
+    ``accuracy`` counts an in-domain utterance right when it does not fall back and an
+    out-of-domain one right when it does (Kochat's "fallback detection" figure).
+    """
+    n_id, n_ood = len(in_domain_fallback), len(ood_fallback)
+    false_fallbacks = int(np.sum(in_domain_fallback))
+    caught = int(np.sum(ood_fallback))
+    flagged = false_fallbacks + caught
+    return {
+        "accuracy": (n_id - false_fallbacks + caught) / max(n_id + n_ood, 1),
+        "false_fallback_rate": false_fallbacks / max(n_id, 1),
+        "ood_recall": caught / max(n_ood, 1),
+        "ood_precision": caught / flagged if flagged else 1.0,
+        "in_domain": n_id,
+        "out_of_domain": n_ood,
+    }
+
+
+def auroc(in_domain_scores: np.ndarray, ood_scores: np.ndarray) -> float:
+    """Probability that a random in-domain utterance scores above a random out-of-domain one."""
+    scores = np.concatenate([in_domain_scores, ood_scores])
+    ranks = _average_ranks(scores)
+    n_id, n_ood = len(in_domain_scores), len(ood_scores)
+    if n_id == 0 or n_ood == 0:
+        return float("nan")
+    rank_sum = ranks[:n_id].sum()
+    return float((rank_sum - n_id * (n_id + 1) / 2) / (n_id * n_ood))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values), dtype=float)
+    sorted_values = values[order]
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and sorted_values[j + 1] == sorted_values[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A plain aligned text table."""
+    cells = [[_fmt(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    sep = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join([line, sep, *body])
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch_size: int = 256) -> dict[str, Any]:
+    """Score a ``Model`` on labelled in-domain ``Example``s and out-of-domain ones.
+
+    Returns intent accuracy (top intent, ignoring fallback), in-domain accuracy (right
+    intent and no fallback), entity span F1, and fallback metrics when ``ood`` is given.
+    """
+
+    def run(items: Sequence[Any]):
+        results, scores = [], []
+        for start in range(0, len(items), batch_size):
+            r, s = model.parse_with_scores([e.text for e in items[start : start + batch_size]])
+            results += r
+            scores.append(s)
+        return results, (np.concatenate(scores) if scores else np.zeros(0))
+
+    id_results, id_scores = run(examples)
+    top = [r.intent_ranking[0].name for r in id_results]
+    gold_intents = [e.intent for e in examples]
+    report: dict[str, Any] = {
+        "examples": len(examples),
+        "intent_accuracy": float(np.mean([t == g for t, g in zip(top, gold_intents)])) if examples else 0.0,
+        "in_domain_accuracy": float(
+            np.mean([(not r.fallback) and t == g for r, t, g in zip(id_results, top, gold_intents)])
+        ) if examples else 0.0,
+        "entity": span_prf(
+            [{(e.start, e.end, e.type) for e in ex.entities} for ex in examples],
+            [{(e.start, e.end, e.entity) for e in r.entities} for r in id_results],
+        ),
+        "threshold": model.threshold,
+        "per_intent": _per_intent(gold_intents, top),
+    }
+    if ood:
+        ood_results, ood_scores = run(ood)
+        report["fallback"] = fallback_metrics(
+            np.array([r.fallback for r in id_results]), np.array([r.fallback for r in ood_results])
+        )
+        report["fallback"]["auroc"] = auroc(id_scores, ood_scores)
+    else:
+        report["fallback"] = {"false_fallback_rate": float(np.mean([r.fallback for r in id_results])) if examples else 0.0}
+    return report
+
+
+def _per_intent(gold: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
+    out = {}
+    for name in sorted(set(gold)):
+        tp = sum(g == name and p == name for g, p in zip(gold, predicted))
+        n_gold = sum(g == name for g in gold)
+        n_pred = sum(p == name for p in predicted)
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_gold if n_gold else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[name] = {"precision": precision, "recall": recall, "f1": f1, "support": n_gold}
+    return out

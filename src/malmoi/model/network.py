@@ -1,0 +1,86 @@
+"""The joint network: shared token embeddings and encoder, an intent head and a CRF tagger.
+
+    token ids ──EmbeddingBag(word + char n-grams)──┐
+    pos ids ──Embedding────────────────────────────┴─+─► encoder ─► token features
+        token features ──max-pool──► sentence vector ──► intent head (CosFace | softmax)
+        token features ──linear──► tag emissions ──► CRF (constrained decoding)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from malmoi.encode.encoders import build_encoder
+from malmoi.entity.crf import CRF
+from malmoi.intent.heads import CosFaceHead, SoftmaxHead
+from malmoi.settings import Settings
+
+
+class Batch:
+    """Padded tensors for a list of tokenized utterances (see ``model.batching``)."""
+
+    def __init__(
+        self,
+        bag_ids: torch.Tensor,
+        bag_offsets: torch.Tensor,
+        pos_ids: torch.Tensor,
+        mask: torch.Tensor,
+        token_index: torch.Tensor,
+    ):
+        self.bag_ids = bag_ids  # (total ids,) every token's word + n-gram ids, concatenated
+        self.bag_offsets = bag_offsets  # (total tokens,) where each token's ids start
+        self.pos_ids = pos_ids  # (batch, tokens)
+        self.mask = mask  # (batch, tokens) True for real tokens
+        self.token_index = token_index  # (total tokens,) flat position of each token in (batch*tokens)
+
+
+class JointNetwork(nn.Module):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        num_embeddings: int,
+        num_pos: int,
+        num_intents: int,
+        tags: list[str],
+    ):
+        super().__init__()
+        dim = settings.encoder.dim
+        # Sparse gradients: a step touches only the rows of the tokens in the batch, so the
+        # optimizer's cost does not grow with the (large) n-gram hash table.
+        self.embed = nn.EmbeddingBag(num_embeddings, dim, mode="mean", sparse=True)
+        self.pos_embed = nn.Embedding(num_pos, dim, padding_idx=0)
+        self.dropout = nn.Dropout(settings.encoder.dropout)
+        self.encoder = build_encoder(settings.encoder)
+        self.project = nn.Linear(2 * dim, dim)
+        intent = settings.intent
+        if intent.loss == "cosface":
+            self.intent_head: CosFaceHead | SoftmaxHead = CosFaceHead(
+                dim, num_intents, scale=intent.scale, margin=intent.margin
+            )
+        else:
+            self.intent_head = SoftmaxHead(dim, num_intents)
+        self.emissions = nn.Linear(dim, len(tags))
+        self.use_crf = settings.entity.crf
+        self.crf = CRF(tags, settings.entity.scheme)
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns the sentence vectors (batch, dim) and tag emissions (batch, tokens, tags)."""
+        batch_size, length = batch.mask.shape
+        flat = self.embed(batch.bag_ids, batch.bag_offsets)  # (total tokens, dim)
+        tokens = flat.new_zeros(batch_size * length, flat.shape[1])
+        tokens[batch.token_index] = flat
+        x = tokens.view(batch_size, length, -1) + self.pos_embed(batch.pos_ids)  # (batch, tokens, dim)
+        h = self.encoder(self.dropout(x), batch.mask)  # (batch, tokens, dim)
+        neg_inf = torch.finfo(h.dtype).min
+        pooled_max = h.masked_fill(~batch.mask.unsqueeze(-1), neg_inf).max(1).values  # (batch, dim)
+        pooled_mean = h.sum(1) / batch.mask.sum(1, keepdim=True).clamp(min=1)  # (batch, dim)
+        sentence = self.project(torch.cat([pooled_max, pooled_mean], -1))  # (batch, dim)
+        return sentence, self.emissions(self.dropout(h))
+
+    def entity_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.use_crf:
+            return self.crf.neg_log_likelihood(emissions, tags, mask)
+        return F.cross_entropy(emissions[mask], tags[mask])

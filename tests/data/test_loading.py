@@ -1,0 +1,256 @@
+"""Whole-bot loading: the public surface, checks across files, robustness and speed."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import malmoi.data
+from bot_dirs import BASE_FILES, GREETING_CSV, only
+from malmoi.data import DataError, Entity, Problem, load_bot, load_intent_file, validate_bot
+from malmoi.data.tags import word_spans_to_tags
+
+WEATHER = "data/intents/weather.csv"
+GREETING = "data/intents/greeting.csv"
+
+
+def test_public_api():
+    assert malmoi.data.__all__ == [
+        "BotData",
+        "DataError",
+        "Entity",
+        "Example",
+        "Problem",
+        "load_bot",
+        "load_intent_file",
+        "load_ood_file",
+        "validate_bot",
+    ]
+
+
+def test_load_bot_raises_one_data_error_with_every_problem(make_bot):
+    bot = make_bot({
+        "bot.yaml": "nmae: test\n",
+        WEATHER: "question,label\n내일 서울 날씨,O S-LOCATION\n인천 날씨,S-LOCATION O\n",
+        "data/intents/notes.txt": "",
+    })
+    with pytest.raises(DataError) as raised:
+        load_bot(bot)
+    problems = raised.value.problems
+    assert problems == validate_bot(bot)
+    errors = [p for p in problems if p.severity == "error"]
+    assert len(errors) == 3  # bot.yaml key, word/tag count, too few weather examples
+    message = str(raised.value)
+    assert message.startswith("3 problem(s) in the bot data:")
+    for problem in errors:
+        assert str(problem) in message
+    assert "notes.txt" not in message  # warnings are carried, not shown as errors
+
+
+def test_load_bot_logs_warnings_to_the_malmoi_logger(make_bot, caplog):
+    bot = make_bot({GREETING: GREETING_CSV + "안녕\n", "data/intents/notes.md": "# notes"})
+    with caplog.at_level(logging.WARNING, logger="malmoi"):
+        _, data = load_bot(bot)
+    assert len(data.examples) == 11
+    assert [r.name for r in caplog.records] == ["malmoi", "malmoi"]
+    assert f"{bot / GREETING}:7: warning: found `안녕` again (first at {bot / GREETING}:2)" in caplog.text
+    assert "notes.md" in caplog.text
+
+
+def test_many_warnings_are_logged_with_a_summary(make_bot, caplog):
+    bot = make_bot({GREETING: GREETING_CSV + "안녕\n" * 30})
+    with caplog.at_level(logging.WARNING, logger="malmoi"):
+        load_bot(bot)
+    assert len(caplog.records) == 21
+    assert "and 10 more warnings" in caplog.records[-1].getMessage()
+
+
+def test_load_intent_file(tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_text(BASE_FILES[WEATHER], "utf-8")
+    examples = load_intent_file(path)
+    assert {e.intent for e in examples} == {"weather"} and len(examples) == 5
+
+
+# 5. duplicates
+def test_same_utterance_under_two_intents_names_both_places(make_bot):
+    bot = make_bot({WEATHER: BASE_FILES[WEATHER] + " 안녕하세요 ,O\n"})
+    problem = only(validate_bot(bot), bot / WEATHER, 7)
+    assert problem.severity == "error"
+    assert f"`안녕하세요` under intent `weather`, and under `greeting` at {bot / GREETING}:3" in problem.found
+
+
+def test_duplicate_within_an_intent_is_a_warning(make_bot):
+    bot = make_bot({WEATHER: BASE_FILES[WEATHER] + "인천   날씨,S-LOCATION O\n"})
+    problem = only(validate_bot(bot), bot / WEATHER, 7)
+    assert problem.severity == "warning"
+    assert f"`인천 날씨` again (first at {bot / WEATHER}:5)" in problem.found
+
+
+def test_same_utterance_with_other_entities_is_a_warning(make_bot):
+    bot = make_bot({WEATHER: BASE_FILES[WEATHER] + "다음 주 대구 날씨 어때,S-DATE S-DATE S-LOCATION O O\n"})
+    problem = only(validate_bot(bot), bot / WEATHER, 7)
+    assert problem.severity == "warning"
+    assert "labelled [다음:DATE, 주:DATE, 대구:LOCATION] here but [다음 주:DATE, 대구:LOCATION]" in problem.found
+
+
+# 7. examples per intent
+def test_intent_with_too_few_examples(make_bot):
+    bot = make_bot({"data/intents/farewell.yaml": "intents:\n  farewell:\n    - 잘 가\n    - 안녕히 계세요\n"})
+    problem = only(validate_bot(bot), bot / "data/intents/farewell.yaml")
+    assert problem.line is None
+    assert "2 example(s) of the intent `farewell`" in str(problem)
+    assert "at least 5 (min_examples_per_intent in bot.yaml)" in str(problem)
+
+
+# 8. whole-bot shape
+def test_fewer_than_two_intents(make_bot):
+    bot = make_bot({GREETING: None})
+    problem = only(validate_bot(bot), bot / "data/intents")
+    assert "intents with examples: `weather`" in problem.found and "at least 2 intents" in problem.expected
+
+
+def test_no_intents_folder(make_bot):
+    bot = make_bot({WEATHER: None, GREETING: None, "data/intent/weather.csv": BASE_FILES[WEATHER]})
+    problem = only(validate_bot(bot), bot / "data/intents")
+    assert f"rename `{bot / 'data/intent'}`" in problem.hint
+
+
+@pytest.mark.parametrize("make_path", [lambda p: p / "nowhere", lambda p: p / "file.txt"])
+def test_missing_bot_directory_is_a_problem(tmp_path, make_path):
+    (tmp_path / "file.txt").write_text("", "utf-8")
+    path = make_path(tmp_path)
+    (problem,) = validate_bot(path)
+    assert problem.file == str(path) and str(problem).startswith(f"{path}: error:")
+    with pytest.raises(DataError):
+        load_bot(path)
+
+
+def test_unsupported_files_and_folders_in_intents_are_warnings(make_bot):
+    bot = make_bot({"data/intents/notes.json": "{}", "data/intents/old/weather.csv": "question\n",
+                    "data/intents/.DS_Store": b"\0\1", "data/intents/~$weather.csv": b"lock"})
+    problems = validate_bot(bot)
+    assert {(Path(p.file).name, p.severity) for p in problems} == {("notes.json", "warning"),
+                                                                   ("old", "warning")}
+    assert "`.json` file" in only(problems, bot / "data/intents/notes.json").found
+
+
+# Robustness: bad data is a problem, never a traceback.
+def _write_and_validate(root: Path, relative: str, content: bytes) -> list[Problem]:
+    path = root / relative
+    path.write_bytes(content)
+    problems = validate_bot(root)
+    assert all(isinstance(p, Problem) and p.file and p.found for p in problems)
+    return problems
+
+
+@pytest.fixture(scope="module")
+def scratch_bot():
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for relative, content in BASE_FILES.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(content, "utf-8")
+        (root / "data/ood").mkdir()
+        yield root
+
+
+CSV_PIECES = st.sampled_from(["서울", "날씨", " ", "  ", ",", '"', "\n", "\r\n", "\r", "O", "S-LOCATION",
+                              "B-DATE", "E-DATE", "I-DATE", "L-X", "U-X", "s-loc", "question", "label",
+                              "\ufeff", "\x00", "\u3000", "[서울](LOC)", "é"])
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_random_bytes_as_an_intent_csv_never_raise(scratch_bot, content):
+    _write_and_validate(scratch_bot, "data/intents/fuzz.csv", content)
+
+
+@FUZZ
+@given(st.lists(CSV_PIECES, max_size=40).map("".join))
+def test_random_csv_like_text_never_raises(scratch_bot, text):
+    _write_and_validate(scratch_bot, "data/intents/fuzz.csv", ("question,label\n" + text).encode())
+
+
+@FUZZ
+@given(st.text(max_size=200), st.sampled_from(["data/intents/fuzz.yaml", "bot.yaml", "data/ood/fuzz.txt",
+                                               "data/ood/fuzz.csv"]))
+def test_random_text_as_any_file_never_raises(scratch_bot, text, relative):
+    original = (scratch_bot / "bot.yaml").read_bytes()
+    try:
+        _write_and_validate(scratch_bot, relative, text.encode("utf-8", "surrogatepass"))
+    finally:
+        (scratch_bot / relative).unlink()
+        (scratch_bot / "bot.yaml").write_bytes(original)
+
+
+YAML_PIECES = st.sampled_from([
+    "intents:", "\n", "  ", "- ", "weather:", "text:", "[", "]", "(", ")", "LOCATION", "서울", '"', "'",
+    "{", "}", ":", ",", "&a ", "*a", "!!int ", "!!float ", "!!timestamp ", "!!binary ", "2001-02-30",
+    "#", "settings:", "encoder:", "dim:", "entities:", "min_examples_per_intent:", "name:", "7", "x",
+])
+
+
+@FUZZ
+@given(st.lists(YAML_PIECES, max_size=40).map("".join), st.sampled_from(["data/intents/fuzz.yaml",
+                                                                         "bot.yaml"]))
+def test_random_yaml_like_text_never_raises(scratch_bot, text, relative):
+    original = (scratch_bot / "bot.yaml").read_bytes()
+    try:
+        _write_and_validate(scratch_bot, relative, text.encode())
+    finally:
+        (scratch_bot / relative).unlink()
+        (scratch_bot / "bot.yaml").write_bytes(original)
+
+
+@st.composite
+def tagged_sentences(draw):
+    words = draw(st.lists(st.sampled_from(["내일", "서울", "부산", "날씨", "알려줘", "다음", "주", "비"]),
+                          min_size=1, max_size=8))
+    spans, position = [], 0
+    while position < len(words) and draw(st.booleans()):
+        first = draw(st.integers(position, len(words) - 1))
+        last = draw(st.integers(first, min(len(words) - 1, first + 2)))
+        spans.append((first, last, draw(st.sampled_from(["DATE", "LOCATION"]))))
+        position = last + 1
+    return words, spans
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(tagged_sentences(), min_size=1, max_size=6), st.sampled_from(["BIO", "BIOES", "BILOU"]))
+def test_tagged_csv_loads_the_entities_it_was_written_from(tmp_path_factory, sentences, scheme):
+    # Reference: entity values are the words the spans cover, joined by one space.
+    path = tmp_path_factory.mktemp("csv") / "weather.csv"
+    rows = [f"{' '.join(words)},{' '.join(word_spans_to_tags(spans, len(words), scheme))}"
+            for words, spans in sentences]
+    path.write_text("question,label\n" + "\n".join(rows) + "\n", "utf-8")
+    examples = load_intent_file(path)
+    for example, (words, spans) in zip(examples, sentences, strict=True):
+        assert example.text == " ".join(words)
+        expected = []
+        for first, last, type_ in spans:
+            start = len(" ".join(words[:first])) + (1 if first else 0)
+            value = " ".join(words[first : last + 1])
+            expected.append(Entity(start, start + len(value), type_, value))
+        assert list(example.entities) == expected
+
+
+def test_twenty_thousand_rows_load_in_well_under_two_seconds(make_bot):
+    cities = ["서울", "부산", "대구", "인천", "광주", "대전", "울산", "수원", "전주", "제주"]
+    rows = ["question,label"]
+    for i in range(20_000):
+        city = cities[i % 10]
+        rows.append(f"다음 주 {city} {i}번 날씨 알려줘,B-DATE E-DATE S-LOCATION O O O")
+    bot = make_bot({WEATHER: "\n".join(rows) + "\n"})
+    start = time.perf_counter()
+    _, data = load_bot(bot)
+    elapsed = time.perf_counter() - start
+    assert len(data.examples) == 20_005
+    assert elapsed < 2.0, f"{elapsed:.2f} s"

@@ -1,0 +1,102 @@
+import json
+
+import pytest
+
+import malmoi
+from malmoi.model.model import MODEL_FILE, ModelLoadError
+
+
+def test_trained_model_understands_seen_and_unseen_utterances(tiny_model):
+    weather = tiny_model.parse("내일 부산 날씨 알려줘")
+    assert weather.intent.name == "weather"
+    assert not weather.fallback
+    assert {(e.entity, e.value) for e in weather.entities} == {("DATE", "내일"), ("LOCATION", "부산")}
+    # An unseen combination of seen words still gets both entities right.
+    food = tiny_model.parse("제주 냉면 맛집 추천해줘")
+    assert food.intent.name == "restaurant"
+    assert [(e.entity, e.value) for e in food.entities] == [("LOCATION", "제주"), ("RESTAURANT", "냉면")]
+
+
+def test_parse_result_has_the_documented_shape(tiny_model):
+    text = "  내일   서울 날씨 알려줘 "
+    result = tiny_model.parse(text).to_dict()
+    assert set(result) == {"text", "intent", "intent_ranking", "fallback", "entities"}
+    assert result["text"] == text
+    assert set(result["intent"]) == {"name", "confidence"}
+    ranking = result["intent_ranking"]
+    assert sorted(r["name"] for r in ranking) == ["greeting", "restaurant", "weather"]
+    assert ranking == sorted(ranking, key=lambda r: -r["confidence"])
+    assert abs(sum(r["confidence"] for r in ranking) - 1) < 1e-4
+    for entity in result["entities"]:
+        # Offsets point into the original, un-normalized text.
+        assert text[entity["start"] : entity["end"]] == entity["value"]
+    assert {e["value"] for e in result["entities"]} == {"내일", "서울"}
+
+
+def test_out_of_domain_utterance_falls_back_but_keeps_the_ranking(tiny_model):
+    result = tiny_model.parse("노래 틀어줘")
+    assert result.fallback
+    assert result.intent.name == "fallback"
+    assert {r.name for r in result.intent_ranking} == {"greeting", "restaurant", "weather"}
+
+
+def test_parse_batch_equals_parse_one_by_one(tiny_model):
+    texts = ["내일 서울 날씨 알려줘", "부산 초밥 맛집 추천해줘", "안녕", "노래 틀어줘", "", "🙂"]
+    batched = tiny_model.parse_batch(texts)
+    for text, result in zip(texts, batched):
+        single = tiny_model.parse(text)
+        assert single.intent == result.intent or abs(single.intent.confidence - result.intent.confidence) < 1e-5
+        assert single.fallback == result.fallback
+        assert single.entities == result.entities
+
+
+def test_saved_model_reloads_with_identical_answers(tiny_model, tiny_model_dir, tmp_path):
+    copy_dir = tiny_model.save(tmp_path / "again")
+    reloaded = malmoi.load(copy_dir)
+    for text in ["내일 서울 날씨 알려줘", "노래 틀어줘"]:
+        assert reloaded.parse(text) == tiny_model.parse(text)
+    meta = json.loads((tiny_model_dir / MODEL_FILE).read_text("utf-8"))
+    assert meta["malmoi_version"] == malmoi.__version__
+    assert meta["config"]["settings"]["encoder"]["dim"] == 32  # resolved settings are saved
+    assert not list(tiny_model_dir.glob("*.pt")) and not list(tiny_model_dir.glob("*.pkl"))
+
+
+def test_loading_a_model_from_another_format_version_fails_clearly(tiny_model, tmp_path):
+    model_dir = tiny_model.save(tmp_path / "future")
+    meta = json.loads((model_dir / MODEL_FILE).read_text("utf-8"))
+    meta["format_version"] = 99
+    (model_dir / MODEL_FILE).write_text(json.dumps(meta), "utf-8")
+    with pytest.raises(ModelLoadError, match="format 99.*Retrain"):
+        malmoi.load(model_dir)
+
+
+def test_loading_a_directory_that_is_not_a_model_fails_clearly(tmp_path):
+    with pytest.raises(ModelLoadError, match="not a malmoi model"):
+        malmoi.load(tmp_path)
+
+
+@pytest.mark.slow
+def test_fallback_off_never_falls_back(make_tiny_bot):
+    bot = make_tiny_bot(settings="  intent: {fallback: false}\n")
+    model = malmoi.train(bot, progress=False)
+    texts = ["노래 틀어줘", "알람 맞춰줘", "ㅋㅋㅋ", "", "qwerty", "내일 서울 날씨"]
+    assert not any(r.fallback for r in model.parse_batch(texts))
+
+
+@pytest.mark.slow
+def test_bot_without_ood_data_gets_a_threshold_from_in_domain_data(make_tiny_bot):
+    bot = make_tiny_bot(with_ood=False)
+    model = malmoi.train(bot, progress=False)
+    assert "quantile" in model.report["calibration"]["method"]
+    assert model.parse("내일 서울 날씨 알려줘").intent.name == "weather"
+
+
+def test_training_on_invalid_data_raises_data_error_with_every_problem(tiny_bot):
+    bot = tiny_bot
+    (bot / "data" / "intents" / "weather.csv").write_text(
+        "question,label\n내일 서울 날씨,S-DATE S-LOCATION\n부산 비 와,S-LOCATON O O\n", "utf-8"
+    )
+    with pytest.raises(malmoi.DataError) as info:
+        malmoi.train(bot, progress=False)
+    text = str(info.value)
+    assert "weather.csv:2" in text and "weather.csv:3" in text
