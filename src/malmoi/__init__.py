@@ -6,10 +6,22 @@
     >>> malmoi.load("models/demo").parse("내일 서울 날씨 알려줘")  # doctest: +SKIP
 """
 
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
 from malmoi._version import __version__
 from malmoi.data.problems import DataError, Problem
-from malmoi.model import Model, ModelLoadError, ParseResult, load
-from malmoi.model.training import train
+from malmoi.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from malmoi.model import Model, ParseResult, load
+    from malmoi.model.training import train
+
+# A library stays quiet unless the application configures logging.
+logging.getLogger("malmoi").addHandler(logging.NullHandler())
 
 __all__ = [
     "DataError",
@@ -21,3 +33,17 @@ __all__ = [
     "load",
     "train",
 ]
+
+# Loaded on first use, so `malmoi validate` and `import malmoi.data` don't pay for torch.
+_LAZY = {
+    "Model": "malmoi.model",
+    "ParseResult": "malmoi.model",
+    "load": "malmoi.model",
+    "train": "malmoi.model.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'malmoi' has no attribute {name!r}")

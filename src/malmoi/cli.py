@@ -21,9 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    # Imported here so `malmoi --help` answers instantly, without loading torch.
-    from malmoi.data.problems import DataError
-    from malmoi.model.model import ModelLoadError
+    from malmoi.errors import DataError, ModelLoadError
 
     try:
         return args.func(args)

@@ -43,7 +43,7 @@ class EntitySettings(_Strict):
 class TrainingSettings(_Strict):
     epochs: int = Field(30, ge=1, le=1000)
     patience: int = Field(4, ge=1)  # early stopping: epochs without validation improvement
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(128, ge=1)
     learning_rate: float = Field(3e-3, gt=0.0)
     validation_split: float = Field(0.1, ge=0.0, lt=0.5)
     seed: int = 0

@@ -30,6 +30,7 @@ def test_public_api():
         "load_bot",
         "load_intent_file",
         "load_ood_file",
+        "read_intent_file",
         "validate_bot",
     ]
 

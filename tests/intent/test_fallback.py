@@ -36,7 +36,8 @@ def test_macro_f1_threshold_separates_separable_scores():
 def test_quantile_threshold_lets_the_requested_share_fall_back():
     scores = np.linspace(0, 1, 1001)
     threshold = quantile_threshold(scores, 0.05)
-    assert np.mean(scores < threshold) == 0.05
+    # np.quantile interpolates, so the share can be one example off the exact 5 %.
+    assert abs(np.mean(scores < threshold) - 0.05) <= 1 / len(scores)
 
 
 def test_auroc_of_perfect_and_reversed_and_tied_scores():

@@ -8,7 +8,7 @@ mybot/data/intents/weather.csv:7: error: found the tag `S-LOCATON` ...
 The formats are described in docs/bot-format.md; tag schemes in :mod:`malmoi.data.tags`.
 """
 
-from malmoi.data._loading import load_bot, load_intent_file, load_ood_file, validate_bot
+from malmoi.data._loading import load_bot, load_intent_file, load_ood_file, read_intent_file, validate_bot
 from malmoi.data.problems import DataError, Problem
 from malmoi.data.schema import BotData, Entity, Example
 
@@ -21,5 +21,6 @@ __all__ = [
     "load_bot",
     "load_intent_file",
     "load_ood_file",
+    "read_intent_file",
     "validate_bot",
 ]

@@ -71,6 +71,15 @@ def load_intent_file(path: str | os.PathLike[str]) -> list[Example]:
     return examples
 
 
+def read_intent_file(path: str | os.PathLike[str]) -> tuple[list[Example], list[Problem]]:
+    """Like :func:`load_intent_file` but never raises: the examples of the rows without errors,
+    and every problem found. For benchmarks on public data that carries a few bad rows, so
+    they can report exactly what they left out."""
+    problems: list[Problem] = []
+    examples = _read_intent_file(Path(path), problems, [])[0]
+    return examples, problems
+
+
 def load_ood_file(path: str | os.PathLike[str]) -> list[Example]:
     """Out-of-domain examples (``intent=None``) from a ``.csv`` with a ``question`` column or a
     ``.txt`` with one utterance per line. Raises :class:`DataError` on errors."""

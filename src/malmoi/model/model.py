@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from malmoi._version import __version__
 from malmoi.encode.features import TokenFeaturizer
+from malmoi.errors import ModelLoadError
 from malmoi.entity.crf import viterbi
 from malmoi.model.network import JointNetwork
 from malmoi.model.pipeline import collate, encode_tokens
@@ -30,10 +31,8 @@ from malmoi.text import get_tokenizer, normalize, tags_to_entities
 FORMAT_VERSION = 1
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
-
-
-class ModelLoadError(Exception):
-    """A model directory that this version of malmoi cannot read."""
+_EMBEDDING = "embed.weight"
+_EMBEDDING_ROWS, _EMBEDDING_VALUES = "embed.rows", "embed.values"
 
 
 class Model:
@@ -142,6 +141,10 @@ class Model:
             "report": self.report,
         }
         state = {k: v.detach().contiguous() for k, v in self.network.state_dict().items()}
+        # Most hash buckets are never touched by a bot's data and stay zero: store the rest.
+        table = state.pop(_EMBEDDING)
+        rows = table.abs().sum(1).nonzero().squeeze(1)
+        state[_EMBEDDING_ROWS], state[_EMBEDDING_VALUES] = rows, table[rows].contiguous()
         save_file(state, str(model_dir / WEIGHTS_FILE))
         (model_dir / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
         return model_dir
@@ -180,7 +183,11 @@ class Model:
                 num_intents=len(meta["intents"]),
                 tags=meta["tags"],
             )
-            network.load_state_dict(load_file(str(weights_path)))
+            state = load_file(str(weights_path))
+            table = network.state_dict()[_EMBEDDING].clone()
+            table[state.pop(_EMBEDDING_ROWS)] = state.pop(_EMBEDDING_VALUES)
+            state[_EMBEDDING] = table
+            network.load_state_dict(state)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{model_dir} is damaged or incomplete ({exc}); retrain it.") from exc
         return cls(

@@ -51,6 +51,9 @@ class JointNetwork(nn.Module):
         # Sparse gradients: a step touches only the rows of the tokens in the batch, so the
         # optimizer's cost does not grow with the (large) n-gram hash table.
         self.embed = nn.EmbeddingBag(num_embeddings, dim, mode="mean", sparse=True)
+        # Zero rows for n-grams never seen in training: an unseen n-gram then adds nothing,
+        # instead of random noise, and the saved model stores only the rows that were learned.
+        nn.init.zeros_(self.embed.weight)
         self.pos_embed = nn.Embedding(num_pos, dim, padding_idx=0)
         self.dropout = nn.Dropout(settings.encoder.dropout)
         self.encoder = build_encoder(settings.encoder)
@@ -78,7 +81,7 @@ class JointNetwork(nn.Module):
         pooled_max = h.masked_fill(~batch.mask.unsqueeze(-1), neg_inf).max(1).values  # (batch, dim)
         pooled_mean = h.sum(1) / batch.mask.sum(1, keepdim=True).clamp(min=1)  # (batch, dim)
         sentence = self.project(torch.cat([pooled_max, pooled_mean], -1))  # (batch, dim)
-        return sentence, self.emissions(self.dropout(h))
+        return sentence, self.emissions(h)
 
     def entity_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.use_crf:
