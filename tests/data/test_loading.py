@@ -250,8 +250,9 @@ def test_twenty_thousand_rows_load_in_well_under_two_seconds(make_bot):
         city = cities[i % 10]
         rows.append(f"다음 주 {city} {i}번 날씨 알려줘,B-DATE E-DATE S-LOCATION O O O")
     bot = make_bot({WEATHER: "\n".join(rows) + "\n"})
-    start = time.perf_counter()
+    # CPU time, not wall time: CI machines are shared, and the claim is about our own cost.
+    start = time.process_time()
     _, data = load_bot(bot)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert len(data.examples) == 20_005
     assert elapsed < 2.0, f"{elapsed:.2f} s"
