@@ -6,7 +6,12 @@ Reads ../shared/data/kochat-demo by path (never copied into the repo):
   out-of-domain data (malmoi holds out 10 % of that internally to calibrate the fallback
   threshold and trains on the rest), its 20 % is only ever seen at test time.
 
+Besides the main figures (default settings), one row per intent loss and a classical
+baseline (word 1-2-gram + character 2-5-gram TF-IDF, logistic regression, max-probability
+threshold chosen by macro-F1 on a held-out 10 % of the training data) on the same split.
+
 Run:  python bench/kochat_demo.py [--data ../shared/data/kochat-demo] [--out bench/results/kochat_demo.json]
+                                  [--losses cosface,center,coco,gaussian_mixture,cross_entropy | none]
 """
 
 from __future__ import annotations
@@ -93,11 +98,72 @@ def directory_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
+LOSSES = ["cosface", "center", "coco", "gaussian_mixture", "cross_entropy"]
+LOSS_COLUMNS = ["system", "intent_accuracy", "in_domain_accuracy", "fallback_accuracy", "false_fallback_rate",
+                "ood_recall", "ood_precision", "auroc", "entity_f1", "train_seconds"]
+
+
+def loss_row(name: str, metrics: dict, train_seconds: float) -> dict:
+    fallback = metrics["fallback"]
+    return {
+        "system": name,
+        "intent_accuracy": metrics["intent_accuracy"],
+        "in_domain_accuracy": metrics["in_domain_accuracy"],
+        "fallback_accuracy": fallback["accuracy"],
+        "false_fallback_rate": fallback["false_fallback_rate"],
+        "ood_recall": fallback["ood_recall"],
+        "ood_precision": fallback["ood_precision"],
+        "auroc": fallback["auroc"],
+        "entity_f1": metrics["entity"]["f1"],
+        "threshold": metrics["threshold"],
+        "train_seconds": round(train_seconds, 1),
+    }
+
+
+def baseline_row(train: BotData, test: BotData, seed: int) -> dict:
+    """TF-IDF + logistic regression; threshold by macro-F1 on 10 % of the training data held out."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_union
+
+    from malmoi.evaluate import auroc, fallback_metrics
+    from malmoi.intent.fallback import macro_f1_threshold
+
+    started = time.perf_counter()
+    fit_examples, held_out = split(train.examples, seed + 1, 0.1)
+    _, held_out_ood = split(train.ood, seed + 1, 0.1)
+    vectorizer = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+    )
+    classifier = LogisticRegression(C=10.0, max_iter=2000).fit(
+        vectorizer.fit_transform([e.text for e in fit_examples]), [e.intent for e in fit_examples]
+    )
+    train_seconds = time.perf_counter() - started
+
+    def score(examples):
+        probabilities = classifier.predict_proba(vectorizer.transform([e.text for e in examples]))
+        return probabilities.max(1), classifier.classes_[probabilities.argmax(1)]
+
+    threshold = macro_f1_threshold(score(held_out)[0], score(held_out_ood)[0])
+    id_scores, predicted = score(test.examples)
+    ood_scores, _ = score(test.ood)
+    correct = predicted == np.array([e.intent for e in test.examples])
+    fallback = fallback_metrics(id_scores < threshold, ood_scores < threshold)
+    fallback["auroc"] = auroc(id_scores, ood_scores)
+    metrics = {"intent_accuracy": float(correct.mean()), "in_domain_accuracy": float((correct & (id_scores >= threshold)).mean()),
+               "fallback": fallback, "entity": {"f1": float("nan")}, "threshold": threshold}
+    return loss_row("TF-IDF + LogReg (no entities)", metrics, train_seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "kochat_demo.json")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--losses", default=",".join(LOSSES), help="comma-separated intent losses for the per-loss table, or 'none'")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the TF-IDF baseline")
     args = parser.parse_args()
 
     train_data, test_data, left_out = load_split(args.data, args.seed)
@@ -165,6 +231,26 @@ def main() -> None:
         ("peak memory, serving process (MB)", serve_mb, ""),
     ]
     print(format_table([{"metric": m, "value": v, "target": t} for m, v, t in rows], ["metric", "value", "target"]))
+
+    # Per-loss table: the default run is reused for its loss; every other loss trains anew.
+    default_loss = config.settings.intent.loss
+    per_loss = []
+    for loss in [] if args.losses == "none" else [x for x in args.losses.split(",") if x]:
+        if loss == default_loss:
+            per_loss.append(loss_row(f"malmoi {loss} (default)", metrics, train_seconds))
+            continue
+        loss_config = BotConfig.model_validate({"name": "kochat-demo", "language": "ko", "settings": {"intent": {"loss": loss}}})
+        torch.set_num_threads(os.cpu_count() or 1)
+        started = time.perf_counter()
+        loss_model = malmoi.train((loss_config, train_data), progress=sys.stderr.isatty())
+        loss_seconds = time.perf_counter() - started
+        per_loss.append(loss_row(f"malmoi {loss}", evaluate(loss_model, test_data.examples, test_data.ood), loss_seconds))
+    if args.baseline:
+        per_loss.append(baseline_row(train_data, test_data, args.seed))
+    if per_loss:
+        result["per_loss"] = per_loss
+        print()
+        print(format_table(per_loss, LOSS_COLUMNS))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
     print(f"\nsaved {args.out}")

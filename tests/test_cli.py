@@ -51,6 +51,18 @@ def test_test_command_prints_a_table_and_writes_json(tiny_model_dir, tiny_bot, t
     assert 0.0 <= metrics["fallback"]["auroc"] <= 1.0
 
 
+def test_test_command_prints_a_row_per_entity_type(tiny_model_dir, tiny_bot, tmp_path, capsys):
+    out = tmp_path / "metrics.json"
+    assert main(["test", str(tiny_model_dir), str(tiny_bot), "--json", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("entity "))
+    assert "wrong_type" in header and "wrong_boundary" in header and "missed" in header
+    assert {line.split()[0] for line in lines[lines.index(header) + 2 :][:3]} == {"DATE", "LOCATION", "RESTAURANT"}
+    entity = json.loads(out.read_text("utf-8"))["entity"]
+    assert set(entity["per_type"]) == {"DATE", "LOCATION", "RESTAURANT"}
+    assert entity["confusion"]["correct"] == sum(m["correct"] for m in entity["per_type"].values())
+
+
 def test_validate_reports_problems_and_fails(tiny_bot, capsys):
     (tiny_bot / "data" / "intents" / "weather.csv").write_text("question,label\n내일 서울,S-DATE\n", "utf-8")
     assert main(["validate", str(tiny_bot)]) == 1

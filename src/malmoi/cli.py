@@ -48,6 +48,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("bot_dir")
     p.set_defaults(func=_validate)
 
+    p = commands.add_parser("import", help="make a bot directory from SNIPS/ATIS folders or CLINC150 JSON")
+    p.add_argument("format", choices=["snips", "atis", "clinc150"],
+                   help="snips and atis: split folders of seq.in, seq.out, label; clinc150: data_full.json")
+    p.add_argument("path", help="the folder of splits (snips, atis) or the JSON file (clinc150)")
+    p.add_argument("--split", action="append", help="split to import, repeatable or comma-separated (default: train)")
+    p.add_argument("--out", required=True, help="bot directory to create")
+    p.add_argument("--language", default="en", help="the bot's language (default: en)")
+    p.add_argument("--name", help="the bot's name (default: <data set>-<splits>)")
+    p.add_argument("--min-examples", type=int, default=5,
+                   help="leave out intents with fewer examples (default 5, the loader's minimum)")
+    p.add_argument("--force", action="store_true", help="replace bot.yaml and data/ in a non-empty --out")
+    p.set_defaults(func=_import)
+
     p = commands.add_parser("train", help="train a model from a bot directory")
     p.add_argument("bot_dir")
     p.add_argument("--out", help="model directory (default: models/<bot name>)")
@@ -71,6 +84,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("shell", help="type utterances and see how the model parses them")
     p.add_argument("model_dir")
     p.set_defaults(func=_shell)
+
+    p = commands.add_parser("serve", help="serve a model over HTTP: JSON API, chat, Kochat routes, web page")
+    p.add_argument("model_dir")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--database-url", help="SQLAlchemy URL for conversations and the message log "
+                   "(default: sqlite:///malmoi-state.sqlite3 in the current directory)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="server processes, each with its own copy of the model (default: 2, or 1 on one core)")
+    p.add_argument("--scenarios", help="Python module (or module:name) with a malmoi.dialogue.Scenarios of actions")
+    p.add_argument("--access-log", action="store_true", help="log every request (costs throughput)")
+    p.set_defaults(func=_serve)
     return parser
 
 
@@ -90,6 +115,27 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{args.bot_dir}: {errors} error(s), {warnings} warning(s).", file=sys.stderr)
         return EXIT_FAILED
     print(f"{args.bot_dir}: valid ({warnings} warning(s)).")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from malmoi.data.importers import import_clinc150, import_snips
+
+    splits = [s.strip() for value in (args.split or ["train"]) for s in value.split(",") if s.strip()]
+    if not splits:
+        raise UserError("--split needs a split name, like --split train")
+    if args.min_examples < 1:
+        raise UserError("--min-examples must be at least 1")
+    importer = import_clinc150 if args.format == "clinc150" else import_snips
+    result = importer(args.path, args.out, splits=splits, language=args.language, name=args.name,
+                      min_examples=args.min_examples, force=args.force)
+    if result.notes:
+        print(f"{len(result.notes)} change(s) to the source data, so that malmoi can load it:", file=sys.stderr)
+        _print_problems(result.notes)
+    data = result.data
+    print(f"Imported {len(data.examples)} utterances into {result.bot_dir}: {len(data.intents)} intents, "
+          f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain. "
+          f"Next: `malmoi train {result.bot_dir}`.")
     return EXIT_OK
 
 
@@ -195,6 +241,12 @@ def _test(args: argparse.Namespace) -> int:
         report = evaluate(model, data.examples, data.ood)
         rows = [{"intent": k, **v} for k, v in report["per_intent"].items()]
         print(format_table(rows, ["intent", "precision", "recall", "f1", "support"]))
+        if report["entity"].get("per_type"):
+            errors = report["entity"]["confusion"]["by_type"]
+            rows = [{"entity": k, **v, **errors.get(k, {})} for k, v in report["entity"]["per_type"].items()]
+            print()
+            print(format_table(rows, ["entity", "precision", "recall", "f1", "support", "wrong_type",
+                                      "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious"]))
         summary = {
             "intent accuracy": report["intent_accuracy"],
             "in-domain accuracy (no fallback)": report["in_domain_accuracy"],
@@ -231,6 +283,39 @@ def _shell(args: argparse.Namespace) -> int:
         print(f"  intent: {result.intent.name}{'  (fallback)' if result.fallback else ''}   [{ranking}]")
         for e in result.entities:
             print(f"  {e.entity}: {e.value!r} [{e.start}:{e.end}]")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from malmoi.serve._server import check_model, load_scenarios, run
+    except ImportError as exc:
+        raise UserError(str(exc)) from exc
+    from malmoi.dialogue.scenarios import ScenarioError
+
+    if args.workers is None:
+        import os
+
+        # One process per core: parsing is CPU-bound and a process's Python code holds one core.
+        args.workers = min(2, os.cpu_count() or 1)
+    if args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port} is not a TCP port (0-65535)")
+    try:
+        bot = check_model(args.model_dir, load_scenarios(args.scenarios), args.database_url)
+    except ScenarioError as exc:
+        raise UserError(f"{args.model_dir}: {exc}") from exc
+    except (ImportError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    except Exception as exc:  # a database that cannot be reached, a bad URL
+        if type(exc).__module__.startswith("sqlalchemy"):
+            raise UserError(f"cannot use the database {args.database_url or 'malmoi-state.sqlite3'}: {exc}") from exc
+        raise
+    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
+    print(f"Serving '{bot}' on http://{shown}:{args.port}/ (API docs: /docs). Ctrl-C stops it.", file=sys.stderr)
+    run(args.model_dir, host=args.host, port=args.port, database_url=args.database_url,
+        workers=args.workers, scenarios=args.scenarios, access_log=args.access_log)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

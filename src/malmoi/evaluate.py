@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from malmoi.entity.metrics import entity_report
+
 Span = tuple[int, int, str]
 
 
@@ -89,7 +91,8 @@ def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch
     """Score a ``Model`` on labelled in-domain ``Example``s and out-of-domain ones.
 
     Returns intent accuracy (top intent, ignoring fallback), in-domain accuracy (right
-    intent and no fallback), entity span F1, and fallback metrics when ``ood`` is given.
+    intent and no fallback), entity span F1 (micro; ``per_type`` and the error breakdown
+    ``confusion`` under ``entity``), and fallback metrics when ``ood`` is given.
     """
 
     def run(items: Sequence[Any]):
@@ -103,16 +106,16 @@ def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch
     id_results, id_scores = run(examples)
     top = [r.intent_ranking[0].name for r in id_results]
     gold_intents = [e.intent for e in examples]
+    gold_spans = [{(e.start, e.end, e.type) for e in ex.entities} for ex in examples]
+    predicted_spans = [{(e.start, e.end, e.entity) for e in r.entities} for r in id_results]
     report: dict[str, Any] = {
         "examples": len(examples),
         "intent_accuracy": float(np.mean([t == g for t, g in zip(top, gold_intents)])) if examples else 0.0,
         "in_domain_accuracy": float(
             np.mean([(not r.fallback) and t == g for r, t, g in zip(id_results, top, gold_intents)])
         ) if examples else 0.0,
-        "entity": span_prf(
-            [{(e.start, e.end, e.type) for e in ex.entities} for ex in examples],
-            [{(e.start, e.end, e.entity) for e in r.entities} for r in id_results],
-        ),
+        # Micro figures, then per entity type and the kinds of error (malmoi.entity.metrics).
+        "entity": {**span_prf(gold_spans, predicted_spans), **entity_report(gold_spans, predicted_spans)},
         "threshold": model.threshold,
         "per_intent": _per_intent(gold_intents, top),
     }

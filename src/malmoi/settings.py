@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -26,12 +26,26 @@ class EncoderSettings(_Strict):
 
 
 class IntentSettings(_Strict):
-    loss: Literal["cross_entropy", "cosface"] = "cosface"
-    margin: float = Field(0.2, ge=0.0, le=1.0)  # CosFace additive cosine margin
-    scale: float = Field(16.0, gt=0.0)  # CosFace logit scale
+    # cosface: tight angular clusters make the cosine to the nearest centre a good fallback
+    # score (see malmoi.intent.losses for the others and docs/intent.md for measurements).
+    loss: Literal["cross_entropy", "center", "cosface", "coco", "gaussian_mixture"] = "cosface"
+    # cosface: additive cosine margin; gaussian_mixture: relative enlargement of the true
+    # class's distance (L-GM's alpha).
+    margin: float = Field(0.2, ge=0.0, le=1.0)
+    scale: float = Field(16.0, gt=0.0)  # cosface, coco: logit scale of the cosines
+    # center, gaussian_mixture: weight of the pull toward the class centre (lambda in the papers).
+    centre_weight: float = Field(0.1, ge=0.0)
+    focal_gamma: float = Field(0.0, ge=0.0, le=5.0)  # > 0: focal loss, for imbalanced intents
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # > 0: soft targets, for noisy labels
     fallback: bool = True  # False: never answer "fallback"
-    # Without out-of-domain data, the threshold lets this share of held-out in-domain
-    # utterances fall back; with it, the threshold maximizes in-/out-of-domain macro-F1.
+    # How the fallback threshold is chosen when the bot has out-of-domain examples (a held-out
+    # share of them and of the intents calibrates it): macro_f1 of in- vs out-of-domain;
+    # ood_recall: catch `target_ood_recall` of them; false_fallback_rate: refuse at most
+    # `false_fallback_rate` of real requests. Without out-of-domain data it is always the last.
+    threshold: Literal["macro_f1", "ood_recall", "false_fallback_rate"] = "macro_f1"
+    target_ood_recall: float = Field(0.9, gt=0.0, le=1.0)
+    # Share of held-out in-domain utterances allowed to fall back (the only thing one can
+    # control without out-of-domain examples).
     false_fallback_rate: float = Field(0.01, ge=0.0, le=0.5)
 
 
@@ -57,6 +71,89 @@ class Settings(_Strict):
     training: TrainingSettings = TrainingSettings()
 
 
+class SlotSettings(_Strict):
+    """One entity a scenario collects. It is asked for only when required and without a default."""
+
+    required: bool = True
+    default: str | None = Field(None, min_length=1)  # e.g. DATE: 오늘; used when the user never says one
+    question: str | None = Field(None, min_length=1)  # None: a generic question naming the entity
+    # When this slot is being asked for and the reply holds no entity of its type, take the whole
+    # reply as the value: for open-ended values the tagger cannot know (a dish, a small town).
+    accept_text: bool = False
+
+
+class WebhookSettings(_Strict):
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    # Seconds. The user waits for the answer while the webhook runs: keep it short, answer with
+    # the scenario's failure_answer when it is exceeded.
+    timeout: float = Field(3.0, gt=0.0, le=60.0)
+    headers: dict[str, str] = {}
+
+
+class ScenarioSettings(_Strict):
+    """What the bot does for one intent: collect entities, then answer (see docs/dialogue.md)."""
+
+    entities: dict[str, SlotSettings] = {}
+    # Template: {LOCATION} is the slot's value; {key} also takes values returned by the action.
+    answer: str | None = Field(None, min_length=1)
+    webhook: WebhookSettings | None = None  # JSON POST of the slots; its reply fills the answer
+    failure_answer: str = Field(
+        "죄송해요, 지금은 답을 가져오지 못했어요. 잠시 후에 다시 물어봐 주세요.", min_length=1
+    )
+
+    @field_validator("entities")
+    @classmethod
+    def _entity_names(cls, entities: dict[str, SlotSettings]) -> dict[str, SlotSettings]:
+        from malmoi.data.tags import is_entity_type
+
+        bad = [name for name in entities if not is_entity_type(name)]
+        if bad:
+            raise ValueError(f"entity types are letters, digits and `_` (like LOCATION), not {bad}")
+        return entities
+
+    @field_validator("answer", "failure_answer")
+    @classmethod
+    def _template(cls, template: str | None) -> str | None:
+        from malmoi.dialogue.template import template_fields
+
+        if template is not None:
+            template_fields(template)  # raises ValueError naming the problem
+        return template
+
+    @model_validator(mode="after")
+    def _answer_fields_are_entities(self) -> ScenarioSettings:
+        # With a webhook, other {keys} come from its reply; Python actions are checked when attached.
+        if self.answer is not None and self.webhook is None:
+            from malmoi.dialogue.template import template_fields
+
+            unknown = [f for f in template_fields(self.answer) if f not in self.entities]
+            if unknown:
+                raise ValueError(
+                    f"the answer uses {{{unknown[0]}}}, which is not one of this scenario's entities "
+                    f"({', '.join(self.entities) or 'none'}); declare it under `entities:`"
+                )
+        return self
+
+
+class DialogueSettings(_Strict):
+    """How the bot talks beyond scenarios: fallbacks, fixed answers, cancelling, expiry."""
+
+    # Said in turn when the parser falls back or an intent has neither scenario nor answer.
+    fallback_answers: list[str] = Field(
+        ["죄송해요, 무슨 말씀인지 잘 모르겠어요. 다르게 말씀해 주시겠어요?"], min_length=1
+    )
+    answers: dict[str, str] = {}  # fixed answers for intents without a scenario, e.g. greeting
+    # A message that is exactly one of these (ignoring spaces and . ! ?) drops the conversation.
+    cancel_words: list[str] = ["취소", "취소해줘", "취소할래", "그만", "그만할래", "됐어", "됐어요", "아니야 됐어"]
+    cancel_answer: str = Field("알겠어요, 하던 이야기는 취소했어요.", min_length=1)
+    # While a scenario waits for an entity, a message of another intent changes the topic only
+    # with this confidence: classifiers guess wildly on one-word replies like "국밥".
+    topic_change_confidence: float = Field(0.9, ge=0.0, le=1.0)
+    # Seconds without a message after which a half-filled conversation is forgotten: a user who
+    # comes back tomorrow should not have "부산" taken as the city of yesterday's question.
+    idle_timeout: float = Field(600.0, gt=0.0)
+
+
 class BotConfig(_Strict):
     name: str = Field("bot", min_length=1, max_length=100)
     language: str = Field("ko", min_length=2, max_length=8)  # "ko" uses the Korean analyser
@@ -66,3 +163,6 @@ class BotConfig(_Strict):
     # reported as a likely typo; a list: a type not in it is an error, and nothing is guessed.
     entities: list[str] | None = None
     settings: Settings = Settings()
+    # Intent name → scenario. Intents without one get dialogue.answers or a fallback answer.
+    scenarios: dict[str, ScenarioSettings] = {}
+    dialogue: DialogueSettings = DialogueSettings()

@@ -79,11 +79,17 @@ def test_committed_example_equals_fresh_generation(bot: Path) -> None:
     )
 
 
-def test_bot_yaml_has_only_name_language_description(bot: Path) -> None:
+def test_bot_yaml_has_identity_scenarios_and_dialogue(bot: Path) -> None:
+    from malmoi.settings import BotConfig
+
     settings = yaml.safe_load((bot / "bot.yaml").read_text(encoding="utf-8"))
-    assert list(settings) == ["name", "language", "description"]
+    assert list(settings) == ["name", "language", "description", "scenarios", "dialogue"]
     assert settings["name"] == "malmoi-demo"
     assert settings["language"] == "ko"
+    config = BotConfig.model_validate(settings)  # training settings stay the defaults
+    assert set(config.scenarios) == set(CSV_INTENTS)
+    assert set(config.dialogue.answers) == {"greeting"}
+    assert {e for s in config.scenarios.values() for e in s.entities} == ENTITY_TYPES
 
 
 @pytest.mark.parametrize("intent", CSV_INTENTS)

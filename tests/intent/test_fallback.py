@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from malmoi.evaluate import auroc
-from malmoi.intent.fallback import macro_f1_threshold, quantile_threshold
+from malmoi.intent.fallback import choose_threshold, macro_f1_threshold, ood_recall_threshold, quantile_threshold
 
 
 def _macro_f1(threshold, id_scores, ood_scores):
@@ -44,3 +44,32 @@ def test_auroc_of_perfect_and_reversed_and_tied_scores():
     assert auroc(np.array([0.9, 0.8]), np.array([0.1, 0.2])) == 1.0
     assert auroc(np.array([0.1, 0.2]), np.array([0.9, 0.8])) == 0.0
     assert auroc(np.array([0.5, 0.5]), np.array([0.5])) == 0.5
+
+
+@given(
+    st.lists(st.integers(0, 20), min_size=1, max_size=30),
+    st.lists(st.integers(0, 20), min_size=1, max_size=30),
+    st.sampled_from([0.1, 0.5, 0.8, 0.9, 1.0]),
+)
+@settings(max_examples=200, deadline=None)
+def test_ood_recall_threshold_is_the_lowest_reaching_the_target(id_raw, ood_raw, target):
+    id_scores, ood_scores = np.array(id_raw, float) / 20, np.array(ood_raw, float) / 20
+    chosen = ood_recall_threshold(id_scores, ood_scores, target)
+    assert np.mean(ood_scores < chosen) >= target - 1e-12
+    # No lower threshold reaches the target while refusing fewer in-domain utterances.
+    for candidate in np.unique(np.concatenate([id_scores, ood_scores])):
+        if np.mean(ood_scores < candidate) >= target - 1e-12:
+            assert np.sum(id_scores < chosen) <= np.sum(id_scores < candidate)
+
+
+def test_choose_threshold_follows_the_criterion_and_says_how():
+    id_scores, ood_scores = np.linspace(0.5, 1.0, 101), np.linspace(0.0, 0.6, 51)
+    threshold, how = choose_threshold(id_scores, ood_scores)
+    assert threshold == macro_f1_threshold(id_scores, ood_scores) and "macro-F1" in how
+    threshold, how = choose_threshold(id_scores, ood_scores, criterion="ood_recall", target_ood_recall=1.0)
+    assert np.all(ood_scores < threshold) and "100.0%" in how
+    threshold, how = choose_threshold(id_scores, ood_scores, criterion="false_fallback_rate", false_fallback_rate=0.1)
+    assert abs(np.mean(id_scores < threshold) - 0.1) <= 0.01 and "refuses" in how
+    # Without out-of-domain scores, only the false-fallback rate can be controlled.
+    threshold, how = choose_threshold(id_scores, None, criterion="ood_recall", false_fallback_rate=0.1)
+    assert abs(np.mean(id_scores < threshold) - 0.1) <= 0.01 and "no out-of-domain" in how

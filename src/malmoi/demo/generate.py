@@ -46,6 +46,40 @@ BOT_YAML = (
     "language: ko\n"
     "description: 날씨, 미세먼지, 여행, 맛집을 안내하는 한국어 데모 봇 "
     "(Korean demo bot for weather, fine dust, travel and restaurants)\n"
+    + """
+# What the bot says (docs/dialogue.md). A scenario collects its intent's entities, asks for a
+# missing one, then answers. The demo answers from templates; a real bot would fetch the forecast
+# with a webhook (`webhook: {url: ...}`) or a Python action.
+scenarios:
+  weather:
+    entities:
+      LOCATION: {question: "어느 지역의 날씨를 알려드릴까요?"}
+      DATE: {default: 오늘}
+    answer: "{LOCATION}, {DATE} 날씨를 찾아볼게요. (데모 봇이라 실제 예보 대신 이 문장을 보여 드려요.)"
+  dust:
+    entities:
+      LOCATION: {question: "어느 지역의 미세먼지를 알려드릴까요?"}
+      DATE: {default: 오늘}
+    answer: "{LOCATION}, {DATE} 미세먼지를 찾아볼게요. (데모 봇이라 실제 측정값 대신 이 문장을 보여 드려요.)"
+  travel:
+    entities:
+      LOCATION: {question: "어느 지역으로 여행을 가시나요?"}
+      PLACE: {required: false, default: 가볼 만한 곳}
+      DATE: {required: false, default: 언제든}
+    answer: "{LOCATION}의 {PLACE}을(를) 찾아볼게요. 여행 날짜: {DATE}."
+  restaurant:
+    entities:
+      LOCATION: {question: "어느 동네에서 찾아 드릴까요?"}
+      RESTAURANT: {question: "어떤 음식이 드시고 싶으세요?", accept_text: true}
+    answer: "{LOCATION} {RESTAURANT} 맛집을 찾아볼게요."
+
+dialogue:
+  answers:
+    greeting: 안녕하세요! 날씨, 미세먼지, 여행지, 맛집을 물어보세요. 예를 들면 "내일 부산 날씨 어때?"
+  fallback_answers:
+    - 죄송해요, 그건 잘 모르겠어요. 날씨, 미세먼지, 여행, 맛집에 대해 물어봐 주세요.
+    - 제가 도와 드릴 수 있는 건 날씨, 미세먼지, 여행지, 맛집 이야기예요.
+"""
 )
 
 # ---------------------------------------------------------------- entity values (authored here)

@@ -1,12 +1,22 @@
 """Choosing the fallback threshold: below it, an utterance is out of domain.
 
-Scores are "in-domain-ness" (higher = more in domain): the cosine to the nearest class
-centre for CosFace, the top softmax probability for cross-entropy.
+Scores are "in-domain-ness" (higher = more in domain): the similarity to the nearest class
+centre for the retrieval losses, the top softmax probability for cross-entropy
+(:class:`malmoi.intent.heads.DistanceClassifier`).
+
+With held-out out-of-domain examples, the threshold maximizes a stated criterion
+(:func:`choose_threshold`): the macro-F1 of in-domain vs out-of-domain (default), a target share
+of out-of-domain utterances caught, or a target share of real requests refused. Without them,
+only the last can be controlled, and it is estimated from held-out in-domain scores alone.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+
+Criterion = Literal["macro_f1", "ood_recall", "false_fallback_rate"]
 
 
 def macro_f1_threshold(in_domain: np.ndarray, out_of_domain: np.ndarray) -> float:
@@ -49,3 +59,52 @@ def quantile_threshold(in_domain: np.ndarray, false_fallback_rate: float) -> flo
     if len(in_domain) == 0:
         raise ValueError("need held-out in-domain scores")
     return float(np.quantile(in_domain, false_fallback_rate))
+
+
+def ood_recall_threshold(in_domain: np.ndarray, out_of_domain: np.ndarray, target: float) -> float:
+    """Lowest threshold that catches at least ``target`` of held-out out-of-domain utterances.
+
+    The lowest such threshold refuses the fewest in-domain utterances; it sits halfway to the
+    next higher score so it does not rest on a held-out example.
+    """
+    if len(out_of_domain) == 0:
+        raise ValueError("need held-out out-of-domain scores")
+    if not 0 < target <= 1:
+        raise ValueError(f"target out-of-domain recall must be in (0, 1], got {target}")
+    ood = np.sort(out_of_domain)
+    needed = int(np.ceil(target * len(ood) - 1e-9))  # k lowest out-of-domain scores must fall below
+    kth = ood[needed - 1]
+    above = np.concatenate([in_domain, out_of_domain])
+    above = above[above > kth]
+    return float((kth + above.min()) / 2) if len(above) else float(kth + 1e-6)
+
+
+def choose_threshold(
+    in_domain: np.ndarray,
+    out_of_domain: np.ndarray | None = None,
+    *,
+    criterion: Criterion = "macro_f1",
+    target_ood_recall: float = 0.9,
+    false_fallback_rate: float = 0.01,
+) -> tuple[float, str]:
+    """The threshold for held-out scores under ``criterion``, and a sentence saying how.
+
+    Without out-of-domain scores the criterion is always ``false_fallback_rate``.
+    """
+    if out_of_domain is None or len(out_of_domain) == 0:
+        return quantile_threshold(in_domain, false_fallback_rate), (
+            f"{false_fallback_rate:.1%} quantile of held-out in-domain scores (no out-of-domain data)"
+        )
+    if criterion == "macro_f1":
+        return macro_f1_threshold(in_domain, out_of_domain), (
+            "maximizes the macro-F1 of in-domain vs out-of-domain on held-out data"
+        )
+    if criterion == "ood_recall":
+        return ood_recall_threshold(in_domain, out_of_domain, target_ood_recall), (
+            f"catches {target_ood_recall:.1%} of held-out out-of-domain utterances"
+        )
+    if criterion == "false_fallback_rate":
+        return quantile_threshold(in_domain, false_fallback_rate), (
+            f"refuses {false_fallback_rate:.1%} of held-out in-domain utterances"
+        )
+    raise ValueError(f"unknown threshold criterion {criterion!r}")

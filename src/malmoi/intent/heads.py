@@ -1,58 +1,66 @@
-"""Intent heads: a softmax classifier and a CosFace large-margin cosine classifier.
+"""The distance classifier: an utterance's intent is its nearest class centre.
 
-CosFace (Wang et al. 2018, "CosFace: Large Margin Cosine Loss for Deep Face Recognition")
-normalizes features and class weights, so each weight row is a class centre on the unit
-sphere, and subtracts a margin from the true class's cosine during training. In-domain
-utterances end up tightly clustered around their centre, which is what lets the cosine to
-the nearest centre double as an out-of-domain score.
+Retrieval compares a sentence vector with each class centre of the intent loss
+(:mod:`malmoi.intent.losses`): Euclidean distance for the distance losses (CenterLoss, L-GM),
+cosine for the angular ones (CosFace, COCO), the linear score for plain cross-entropy. It costs
+O(classes) per query, independent of how many examples trained the model: Kochat replaced a
+k-nearest-neighbour search over all training samples with exactly this and kept its accuracy.
+
+How near the nearest centre is doubles as the in-domain score: below the fallback threshold
+(:mod:`malmoi.intent.fallback`), the utterance is out of domain.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
-import torch.nn.functional as F
-from torch import nn
+
+from malmoi.intent.losses import IntentLoss
 
 
-class SoftmaxHead(nn.Module):
-    """Linear layer + cross-entropy; the fallback score is the top softmax probability."""
+@dataclass
+class IntentScores:
+    """Scores of a batch of sentence vectors against every intent."""
 
-    def __init__(self, dim: int, num_classes: int):
-        super().__init__()
-        self.linear = nn.Linear(dim, num_classes)
-
-    def logits(self, features: torch.Tensor) -> torch.Tensor:
-        return self.linear(features)  # (batch, classes)
-
-    def training_logits(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.logits(features)
-
-    def confidences(self, features: torch.Tensor) -> torch.Tensor:
-        return self.logits(features).softmax(-1)
+    probabilities: torch.Tensor  # (batch, classes) softmax of the loss's logits, for ranking
+    predicted: torch.Tensor  # (batch,) index of the nearest centre
+    in_domain: torch.Tensor  # (batch,) higher = more in domain; compared with the threshold
 
 
-class CosFaceHead(nn.Module):
-    """Cosine similarity to learned class centres, with an additive margin while training."""
+class DistanceClassifier:
+    """Nearest-centre classification with an optional fallback threshold.
 
-    def __init__(self, dim: int, num_classes: int, *, scale: float, margin: float):
-        super().__init__()
-        self.centres = nn.Parameter(torch.randn(num_classes, dim) * dim**-0.5)
-        self.scale = scale
-        self.margin = margin
+    Args:
+        loss: the trained intent loss; its centres and metric define retrieval.
+        threshold: in-domain scores below it fall back; ``None`` never falls back.
 
-    def cosines(self, features: torch.Tensor) -> torch.Tensor:
-        # (batch, dim) x (classes, dim) -> (batch, classes), each in [-1, 1]
-        return F.normalize(features, dim=-1) @ F.normalize(self.centres, dim=-1).T
+    The in-domain score is the similarity to the nearest centre (cosine, or minus half the
+    squared Euclidean distance) for the retrieval losses, and the top softmax probability for
+    plain cross-entropy, whose linear scores are not a closeness.
 
-    def logits(self, features: torch.Tensor) -> torch.Tensor:
-        return self.scale * self.cosines(features)
+    >>> classifier = DistanceClassifier(loss, threshold=0.4)  # doctest: +SKIP
+    >>> predicted, fallback = classifier.predict(features)  # doctest: +SKIP
+    """
 
-    def training_logits(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        cos = self.cosines(features)
-        margin = self.margin * F.one_hot(labels, cos.shape[1]).to(cos.dtype)
-        return self.scale * (cos - margin)
+    def __init__(self, loss: IntentLoss, *, threshold: float | None = None):
+        self.loss = loss
+        self.threshold = threshold
 
-    def confidences(self, features: torch.Tensor) -> torch.Tensor:
-        # The cosine itself, not a softmax: it measures closeness to a class centre, so it
-        # stays low for an utterance that is far from every class.
-        return self.cosines(features)
+    def scores(self, features: torch.Tensor) -> IntentScores:
+        similarities = self.loss.similarities(features)  # (batch, classes)
+        logits = self.loss.logits(features)  # same order per row: a positive scale at most
+        probabilities = logits.softmax(-1)
+        nearest = similarities.max(-1)
+        if self.loss.metric == "linear":
+            in_domain = probabilities.max(-1).values
+        else:
+            in_domain = nearest.values
+        return IntentScores(probabilities=probabilities, predicted=nearest.indices, in_domain=in_domain)
+
+    def predict(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Nearest-centre class indices (batch,) and fallback flags (batch,)."""
+        scores = self.scores(features)
+        if self.threshold is None:
+            return scores.predicted, torch.zeros_like(scores.predicted, dtype=torch.bool)
+        return scores.predicted, scores.in_domain < self.threshold

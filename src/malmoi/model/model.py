@@ -22,13 +22,14 @@ from malmoi._version import __version__
 from malmoi.encode.features import TokenFeaturizer
 from malmoi.errors import ModelLoadError
 from malmoi.entity.crf import viterbi
+from malmoi.intent.heads import DistanceClassifier
 from malmoi.model.network import JointNetwork
 from malmoi.model.pipeline import collate, encode_tokens
 from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
 from malmoi.settings import BotConfig
 from malmoi.text import get_tokenizer, normalize, tags_to_entities
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: intent losses own their centres (malmoi.intent.losses)
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
 _EMBEDDING = "embed.weight"
@@ -59,6 +60,7 @@ class Model:
         self.network = network.eval()
         self.threshold = threshold
         self.report = report or {}
+        self.classifier = DistanceClassifier(network.intent_loss, threshold=threshold)
         self._tokenizer = get_tokenizer(config.language)
         self._decode_lock = threading.Lock()
         self._crf_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -91,17 +93,18 @@ class Model:
         batch = collate([encode_tokens(t, self.featurizer) for t in tokens])
         with torch.inference_mode():
             sentence, emissions = self.network(batch)
-            head = self.network.intent_head
-            probabilities = head.logits(sentence).softmax(-1).numpy()  # (batch, intents)
-            in_domain_scores = head.confidences(sentence).max(-1).values.numpy()  # (batch,)
+            intent = self.classifier.scores(sentence)
+        probabilities = intent.probabilities.numpy()  # (batch, intents)
+        in_domain_scores = intent.in_domain.numpy()  # (batch,)
         emissions_np = emissions.numpy()
         results = []
         for i, text in enumerate(texts):
             fallback = self.settings.intent.fallback and bool(in_domain_scores[i] < self.threshold)
-            ranking = [
-                IntentScore(name=self.intents[j], confidence=float(probabilities[i, j]))
-                for j in np.argsort(-probabilities[i])
-            ]
+            # The nearest centre leads the ranking; the rest follow by probability.
+            order = np.argsort(-probabilities[i], kind="stable")
+            nearest = int(intent.predicted[i])
+            order = [nearest, *(j for j in order if j != nearest)]
+            ranking = [IntentScore(name=self.intents[j], confidence=float(probabilities[i, j])) for j in order]
             top = IntentScore(name=FALLBACK, confidence=ranking[0].confidence) if fallback else ranking[0]
             tag_path = self._decode(emissions_np[i, : len(tokens[i])])
             entities = []
@@ -114,6 +117,35 @@ class Model:
                 )
             )
         return results, in_domain_scores
+
+    def calibrate(self, texts: Sequence[str], ood_texts: Sequence[str] = (), *, batch_size: int = 256) -> float:
+        """Choose the fallback threshold again, on held-out utterances the model never trained on.
+
+        ``texts`` are in-domain, ``ood_texts`` out of domain; the criterion is the bot's
+        ``settings.intent.threshold`` (without ``ood_texts``: its ``false_fallback_rate``).
+        Training calibrates on a share of the bot's own data; a larger labelled set of real
+        traffic calibrates better. Returns the new threshold, which ``save`` then stores.
+
+        >>> model.calibrate(validation_texts, out_of_scope_texts)  # doctest: +SKIP
+        0.41
+        """
+        from malmoi.intent.fallback import choose_threshold
+
+        def scores(items: Sequence[str]) -> np.ndarray:
+            parts = [self.parse_with_scores(items[i : i + batch_size])[1] for i in range(0, len(items), batch_size)]
+            return np.concatenate(parts) if parts else np.zeros(0)
+
+        if not texts:
+            raise ValueError("calibrate needs held-out in-domain utterances")
+        intent = self.settings.intent
+        threshold, method = choose_threshold(
+            scores(texts), scores(ood_texts) if ood_texts else None, criterion=intent.threshold,
+            target_ood_recall=intent.target_ood_recall, false_fallback_rate=intent.false_fallback_rate,
+        )
+        self.threshold = self.classifier.threshold = threshold
+        self.report["calibration"] = {"method": method, "threshold": threshold, "held_out_in_domain": len(texts),
+                                      "held_out_ood": len(ood_texts), "source": "Model.calibrate"}
+        return threshold
 
     def _decode(self, emissions: np.ndarray) -> list[int]:
         if not self.network.use_crf:

@@ -2,7 +2,7 @@
 
     token ids ──EmbeddingBag(word + char n-grams)──┐
     pos ids ──Embedding────────────────────────────┴─+─► encoder ─► token features
-        token features ──max-pool──► sentence vector ──► intent head (CosFace | softmax)
+        token features ──max+mean pool──► sentence vector ──► intent loss / nearest class centre
         token features ──linear──► tag emissions ──► CRF (constrained decoding)
 """
 
@@ -14,7 +14,7 @@ from torch import nn
 
 from malmoi.encode.encoders import build_encoder
 from malmoi.entity.crf import CRF
-from malmoi.intent.heads import CosFaceHead, SoftmaxHead
+from malmoi.intent.losses import IntentLoss, build_loss
 from malmoi.settings import Settings
 
 
@@ -59,12 +59,12 @@ class JointNetwork(nn.Module):
         self.encoder = build_encoder(settings.encoder)
         self.project = nn.Linear(2 * dim, dim)
         intent = settings.intent
-        if intent.loss == "cosface":
-            self.intent_head: CosFaceHead | SoftmaxHead = CosFaceHead(
-                dim, num_intents, scale=intent.scale, margin=intent.margin
-            )
-        else:
-            self.intent_head = SoftmaxHead(dim, num_intents)
+        # The loss owns the class centres the distance classifier retrieves against.
+        self.intent_loss: IntentLoss = build_loss(
+            intent.loss, dim, num_intents, scale=intent.scale, margin=intent.margin,
+            weight=intent.centre_weight, focal_gamma=intent.focal_gamma,
+            label_smoothing=intent.label_smoothing,
+        )
         self.emissions = nn.Linear(dim, len(tags))
         self.use_crf = settings.entity.crf
         self.crf = CRF(tags, settings.entity.scheme)

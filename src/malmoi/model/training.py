@@ -28,11 +28,12 @@ from malmoi.data.schema import BotData, Example
 from malmoi.encode.features import TokenFeaturizer
 from malmoi.entity.crf import viterbi
 from malmoi.evaluate import span_prf
-from malmoi.intent.fallback import macro_f1_threshold, quantile_threshold
+from malmoi.intent.fallback import choose_threshold
+from malmoi.intent.heads import DistanceClassifier
 from malmoi.model.model import Model
 from malmoi.model.network import JointNetwork
 from malmoi.model.pipeline import Encoded, collate, encode_tokens
-from malmoi.settings import BotConfig
+from malmoi.settings import BotConfig, IntentSettings
 from malmoi.text import Token, entities_to_tags, get_tokenizer, split_at, tags_to_entities
 
 logger = logging.getLogger("malmoi")
@@ -174,7 +175,7 @@ def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True)
         network.load_state_dict(best_state)
     network.eval()
 
-    threshold, calibration = _calibrate(network, valid_items or train_items, valid_ood, settings.intent.false_fallback_rate)
+    threshold, calibration = _calibrate(network, valid_items or train_items, valid_ood, settings.intent)
     report = {
         "train_seconds": round(time.perf_counter() - started, 2),
         "epochs_run": len(history),
@@ -194,13 +195,11 @@ def _loss(network: JointNetwork, chunk: list[_Item]) -> torch.Tensor:
     labels = torch.tensor([it.intent for it in chunk])
     in_domain = labels != _OOD
     loss = sentence.new_zeros(())
-    head = network.intent_head
+    intent_loss = network.intent_loss
     if in_domain.any():
-        loss = loss + F.cross_entropy(head.training_logits(sentence[in_domain], labels[in_domain]), labels[in_domain])
+        loss = loss + intent_loss(sentence[in_domain], labels[in_domain])
     if (~in_domain).any():
-        # Outlier exposure: cross-entropy to the uniform distribution over intents.
-        log_probs = head.logits(sentence[~in_domain]).log_softmax(-1)
-        loss = loss - _OUTLIER_WEIGHT * log_probs.mean()
+        loss = loss + _OUTLIER_WEIGHT * intent_loss.outlier_loss(sentence[~in_domain])
     tag_ids = torch.zeros(batch.mask.shape, dtype=torch.long)
     for row, it in enumerate(chunk):
         tag_ids[row, : len(it.tag_ids)] = torch.tensor(it.tag_ids, dtype=torch.long)
@@ -214,10 +213,9 @@ def _forward_all(network: JointNetwork, items: list[_Item], batch_size: int = 25
         for start in range(0, len(items), batch_size):
             chunk = items[start : start + batch_size]
             sentence, emission = network(collate([it.encoded for it in chunk]))
-            confidences = network.intent_head.confidences(sentence)
-            best = confidences.max(-1)
-            scores.append(best.values.numpy())
-            predictions.append(best.indices.numpy())
+            intent = DistanceClassifier(network.intent_loss).scores(sentence)
+            scores.append(intent.in_domain.numpy())
+            predictions.append(intent.predicted.numpy())
             emissions += [emission[i, : len(it.tokens)].numpy() for i, it in enumerate(chunk)]
     return np.concatenate(scores), np.concatenate(predictions), emissions
 
@@ -242,14 +240,12 @@ def _validate(network: JointNetwork, items: list[_Item], tags: list[str]) -> dic
     }
 
 
-def _calibrate(network: JointNetwork, valid: list[_Item], valid_ood: list[_Item], false_fallback_rate: float):
+def _calibrate(network: JointNetwork, valid: list[_Item], valid_ood: list[_Item], intent: IntentSettings):
     id_scores, _, _ = _forward_all(network, valid)
-    if valid_ood:
-        ood_scores, _, _ = _forward_all(network, valid_ood)
-        threshold = macro_f1_threshold(id_scores, ood_scores)
-        method = "macro-F1 of in-domain vs out-of-domain on held-out data"
-    else:
-        threshold = quantile_threshold(id_scores, false_fallback_rate)
-        method = f"{false_fallback_rate:.1%} quantile of held-out in-domain scores (no out-of-domain data)"
+    ood_scores = _forward_all(network, valid_ood)[0] if valid_ood else None
+    threshold, method = choose_threshold(
+        id_scores, ood_scores, criterion=intent.threshold,
+        target_ood_recall=intent.target_ood_recall, false_fallback_rate=intent.false_fallback_rate,
+    )
     return threshold, {"method": method, "threshold": threshold,
                        "held_out_in_domain": len(valid), "held_out_ood": len(valid_ood)}

@@ -1,0 +1,161 @@
+"""SNIPS experiments: which model changes move slot F1 and intent accuracy, and at what cost.
+
+Each variant trains on train and is measured on valid (to choose) and test (to report), like
+bench/snips.py. Variants that need code changes are made here by patching, not by editing the
+library, so that they can be tried before anyone changes ``malmoi.model``:
+
+- ``baseline``: the default settings.
+- ``bilstm``, ``cnn4``, ...: settings only (encoder kind, depth, width, epochs).
+- ``entity-only`` / ``intent-only``: one task's loss switched off, the two halves of a
+  "separate models" setup (issue 4: joint versus separate). ``separate`` in the summary
+  combines them: intent from one, slots from the other, time and size added up.
+
+Run one variant at a time (the machine is shared):
+
+    python bench/snips_experiments.py bilstm [--verbose]
+    python bench/snips_experiments.py --summary     # table of every result saved so far
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import snips  # noqa: E402  (bench/snips.py, beside this file)
+
+from malmoi.evaluate import format_table  # noqa: E402
+
+RESULTS = snips.ROOT / "bench" / "results" / "snips_experiments"
+
+
+@contextlib.contextmanager
+def task_weights(intent: float, entity: float) -> Iterator[None]:
+    """Train with the intent and entity losses weighted; 0 switches a task off.
+
+    Mirrors ``malmoi.model.training._loss`` (intent cross-entropy, outlier exposure for
+    out-of-domain examples, entity CRF loss) with a weight per task.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from malmoi.model import training
+    from malmoi.model.pipeline import collate
+
+    def loss(network: Any, chunk: list[Any]) -> torch.Tensor:
+        batch = collate([it.encoded for it in chunk])
+        sentence, emissions = network(batch)
+        labels = torch.tensor([it.intent for it in chunk])
+        in_domain = labels != training._OOD
+        head = network.intent_head
+        total = sentence.new_zeros(())
+        if intent and in_domain.any():
+            logits = head.training_logits(sentence[in_domain], labels[in_domain])
+            total = total + intent * F.cross_entropy(logits, labels[in_domain])
+        if intent and (~in_domain).any():
+            log_probs = head.logits(sentence[~in_domain]).log_softmax(-1)
+            total = total - intent * training._OUTLIER_WEIGHT * log_probs.mean()
+        if entity:
+            tag_ids = torch.zeros(batch.mask.shape, dtype=torch.long)
+            for row, it in enumerate(chunk):
+                tag_ids[row, : len(it.tag_ids)] = torch.tensor(it.tag_ids, dtype=torch.long)
+            total = total + entity * network.entity_loss(emissions, tag_ids, batch.mask)
+        return total
+
+    def validate(*args: Any, **kwargs: Any) -> dict[str, float]:
+        # Early stopping adds intent accuracy and entity F1: a task switched off must not count.
+        record = original_validate(*args, **kwargs)
+        if not intent:
+            record["intent_accuracy"] = 0.0
+        if not entity:
+            record["entity_f1"] = 0.0
+        return record
+
+    original, original_validate = training._loss, training._validate
+    training._loss, training._validate = loss, validate
+    try:
+        yield
+    finally:
+        training._loss, training._validate = original, original_validate
+
+
+# name: (settings overrides, context manager factory or None, what it tests)
+VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], contextlib.AbstractContextManager[None]] | None, str]] = {
+    "baseline": ({}, None, "default settings: CNN 2x128, k=3, 30 epochs, patience 4"),
+    "patience8": ({"training": {"patience": 8, "epochs": 40}}, None, "longer training for the CRF"),
+    "bilstm": ({"encoder": {"kind": "bilstm"}}, None, "BiLSTM 2x(2x64): whole-sentence context for slots"),
+    "bilstm256": ({"encoder": {"kind": "bilstm", "dim": 256}, "training": {"patience": 6}}, None,
+                  "BiLSTM 2x(2x128)"),
+    "cnn4": ({"encoder": {"layers": 4}}, None, "CNN 4 layers: receptive field 9 tokens instead of 5"),
+    "cnn4k5": ({"encoder": {"layers": 4, "kernel_size": 5, "dim": 192}}, None, "CNN 4x192, k=5: field 17"),
+    "entity-only": ({}, lambda: task_weights(0.0, 1.0), "separate models: the slot tagger alone"),
+    "intent-only": ({}, lambda: task_weights(1.0, 0.0), "separate models: the intent classifier alone"),
+}
+
+
+def run_variant(name: str, data_dir: Path, seed: int | None) -> dict[str, Any]:
+    overrides, patch, description = VARIANTS[name]
+    with (patch() if patch else contextlib.nullcontext()):
+        result = snips.run(data_dir, overrides, seed)
+    result["variant"] = {"name": name, "description": description}
+    return result
+
+
+def summary() -> None:
+    results = {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(RESULTS.glob("*.json"))}
+    if "entity-only" in results and "intent-only" in results:
+        slots, intents = results["entity-only"], results["intent-only"]
+        results["separate"] = {
+            "valid": {**slots["valid"], "intent_accuracy": intents["valid"]["intent_accuracy"]},
+            "test": {**slots["test"], "intent_accuracy": intents["test"]["intent_accuracy"],
+                     "sentence_exact_match": float("nan")},  # needs both models per utterance
+            "train_seconds": slots["train_seconds"] + intents["train_seconds"],
+            "model_size_mb": slots["model_size_mb"] + intents["model_size_mb"],
+            "parse_latency": {"p50_ms": slots["parse_latency"]["p50_ms"] + intents["parse_latency"]["p50_ms"]},
+            "epochs_run": f"{slots['epochs_run']}+{intents['epochs_run']}",
+        }
+    rows = []
+    for name, r in results.items():
+        rows.append({
+            "variant": name,
+            "valid slot F1": r["valid"]["slot_f1"], "valid intent": r["valid"]["intent_accuracy"],
+            "test slot F1": r["test"]["slot_f1"], "test intent": r["test"]["intent_accuracy"],
+            "test exact": r["test"]["sentence_exact_match"],
+            "train s": r["train_seconds"], "epochs": r["epochs_run"],
+            "p50 ms": r["parse_latency"]["p50_ms"], "MB": r["model_size_mb"],
+        })
+    columns = ["variant", "valid slot F1", "valid intent", "test slot F1", "test intent", "test exact",
+               "train s", "epochs", "p50 ms", "MB"]
+    print(format_table(rows, columns))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("variant", nargs="?", choices=list(VARIANTS))
+    parser.add_argument("--data", type=Path, default=snips.DEFAULT_DATA)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--summary", action="store_true", help="print the table of saved results")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.variant:
+        result = run_variant(args.variant, args.data, args.seed)
+        snips.print_summary(result)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"{args.variant}.json"
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        print(f"\nsaved {out}")
+    if args.summary or not args.variant:
+        summary()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,579 @@
+"""Import public NLU benchmarks into a malmoi bot directory, so anyone can reproduce a figure.
+
+    malmoi import snips ../shared/data/snips --split train --out bots/snips-train
+    malmoi import clinc150 ../shared/data/clinc150/data_full.json --split train --out bots/clinc-train
+
+Two source formats:
+
+- **SNIPS / ATIS folders** (Goo et al. 2018, github MiuLab/SlotGated-SLU): one folder per split
+  (``train/``, ``valid/``, ``test/``) with three files in step, one utterance a line::
+
+      seq.in   listen to westbam alumb allergic on google music
+      seq.out  O O B-artist O B-album O B-service I-service
+      label    PlayMusic
+
+- **CLINC150 JSON** (Larson et al. 2019, ``data_full.json`` and its variants): per split a list
+  of ``[text, intent]`` pairs. The intent ``oos`` and the lists named ``oos_<split>`` hold
+  out-of-scope utterances; they become the bot's ``data/ood/``.
+
+Reading (:func:`read_snips`, :func:`read_clinc150`) gives the examples exactly as the source
+has them, which is what a benchmark scores on. Writing (:func:`write_bot`) makes a bot that
+:func:`malmoi.data.load_bot` accepts, and reports every change it had to make, never silently:
+
+- an utterance under two intents cannot be learned either way: every copy is left out;
+- repeats of an utterance (same intent) are written once; a repeat with other entities is left out;
+- an out-of-domain utterance that is also an intent's example is left out of ``data/ood/``;
+- an intent with fewer than ``min_examples`` examples is left out (the loader's own minimum).
+
+Entity types that malmoi cannot name (ATIS's ``fromloc.city_name``) are renamed with ``_``
+(``fromloc_city_name``), each with a warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from malmoi.data import tags as tagging
+from malmoi.data._reading import did_you_mean, normalize_text, read_utf8
+from malmoi.data.problems import DataError, Problem
+from malmoi.data.schema import BotData, Entity, Example
+from malmoi.settings import BotConfig
+
+SEQ_FILES = ("seq.in", "seq.out", "label")
+OOS_INTENT = "oos"  # CLINC150's out-of-scope label
+_LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+_SEQ_TAG_RE = re.compile(r"([BIESLU])-(\S+)")
+# Split names differ between data sets (SNIPS valid, ATIS dev, CLINC150 val): try the others.
+_SPLIT_ALIASES = {"valid": ("val", "dev"), "val": ("valid", "dev"), "dev": ("valid", "val")}
+
+
+@dataclass
+class ImportResult:
+    """What :func:`write_bot` wrote, and every change it made to the source data (warnings)."""
+
+    bot_dir: Path
+    data: BotData
+    notes: list[Problem] = field(default_factory=list)
+
+
+# -- SNIPS / ATIS ---------------------------------------------------------------------------
+
+
+def read_snips(
+    path: str | os.PathLike[str], splits: Sequence[str] = ("train",)
+) -> tuple[BotData, list[Problem]]:
+    """The examples of SNIPS/ATIS-style split folders, and every problem found.
+
+    ``path`` holds one folder per split, or is itself a folder with ``seq.in``, ``seq.out``
+    and ``label`` (then ``splits`` is not used). Never raises for bad data: lines with errors
+    are left out and reported.
+
+    >>> data, problems = read_snips("../shared/data/snips", ["test"])  # doctest: +SKIP
+    >>> len(data.examples), data.examples[0].entities[0]  # doctest: +SKIP
+    (700, Entity(start=4, end=19, type='object_type', value='television show'))
+    """
+    root = Path(path)
+    problems: list[Problem] = []
+    data = BotData()
+    renamed: dict[str, str] = {}
+    for folder in _split_folders(root, splits, problems):
+        data.examples += _read_seq_folder(folder, problems, renamed)
+    return data, problems
+
+
+def _split_folders(root: Path, splits: Sequence[str], problems: list[Problem]) -> list[Path]:
+    if not root.is_dir():
+        found = "a file, not a folder" if root.exists() else "no such folder"
+        problems.append(
+            Problem(str(root), None, found, "a folder of splits (train/, valid/, test/), each with "
+                    "the files seq.in, seq.out and label", "give the folder that holds the splits")
+        )
+        return []
+    if (root / SEQ_FILES[0]).is_file():
+        return [root]
+    available = sorted(p.name for p in root.iterdir() if (p / SEQ_FILES[0]).is_file())
+    folders = []
+    for split in _unique(splits):
+        folder = root / split
+        if (folder / SEQ_FILES[0]).is_file() or folder.is_dir():
+            folders.append(folder)
+            continue
+        problems.append(_unknown_split(str(root), split, available, "folder"))
+    return folders
+
+
+def _unknown_split(where: str, split: str, available: list[str], what: str) -> Problem:
+    meant = next((a for a in _SPLIT_ALIASES.get(split, ()) if a in available), None)
+    meant = meant or did_you_mean(split, available)
+    hint = f"did you mean `--split {meant}`?" if meant else "pick one with `--split`"
+    return Problem(
+        where, None, f"no split `{split}`",
+        f"one of the splits {', '.join(f'`{a}`' for a in available)}" if available
+        else f"a {what} per split, named like `train`", hint,
+    )
+
+
+def _read_lines(path: Path, problems: list[Problem]) -> list[str] | None:
+    if not path.is_file():
+        problems.append(
+            Problem(str(path), None, "no such file",
+                    f"the three files {', '.join(SEQ_FILES)} in each split folder",
+                    "SNIPS/ATIS keep words, tags and intents in separate files, one utterance a line")
+        )
+        return None
+    text = read_utf8(path, problems)
+    if text is None:
+        return None
+    lines = _LINE_BREAK_RE.split(text)
+    while lines and not lines[-1].strip():  # the final line break, or blank lines at the end
+        lines.pop()
+    return lines
+
+
+def _read_seq_folder(folder: Path, problems: list[Problem], renamed: dict[str, str]) -> list[Example]:
+    paths = [folder / name for name in SEQ_FILES]
+    contents = [_read_lines(path, problems) for path in paths]
+    if any(lines is None for lines in contents):
+        return []
+    words_lines, tag_lines, labels = contents  # type: ignore[misc]
+    seq_in, seq_out, label_file = (str(p) for p in paths)
+    if not len(words_lines) == len(tag_lines) == len(labels):
+        problems.append(_line_count_problem(folder, words_lines, tag_lines, labels))
+        return []
+    scheme = tagging.detect_scheme(tag for line in tag_lines for tag in line.split())
+    raw_types = {m[2] for line in tag_lines for tag in line.split() if (m := _SEQ_TAG_RE.fullmatch(tag))}
+    known_types = {_entity_type(t) for t in raw_types}
+    repaired: list[int] = []
+    examples = []
+    for number, (words_line, tag_line, label) in enumerate(zip(words_lines, tag_lines, labels), 1):
+        text = normalize_text(words_line)
+        intent = label.strip()
+        words, tags = (text.split(" ") if text else []), tag_line.split()
+        ok = True
+        if not text:
+            ok = False
+            problems.append(Problem(seq_in, number, "an empty line", "the words of an utterance",
+                                    f"delete line {number} from all three files, or write the utterance"))
+        if not intent:
+            ok = False
+            problems.append(Problem(label_file, number, "an empty line", "the intent of the utterance "
+                                    f"on line {number} of seq.in", "write its intent"))
+        elif (intent_problem := _intent_name_problem(intent, label_file, number)) is not None:
+            ok = False
+            problems.append(intent_problem)
+        if text and len(words) != len(tags):
+            ok = False
+            problems.append(
+                Problem(seq_out, number,
+                        f"{len(tags)} tag(s) `{' '.join(tags)}` for the {len(words)} word(s) `{text}` of seq.in",
+                        "one tag per space-separated word",
+                        "write `O` for each word outside an entity" if len(tags) < len(words)
+                        else "remove the extra tags")
+            )
+        types = []
+        for index, tag in enumerate(tags):
+            if tag == "O":
+                types.append(("O", ""))
+                continue
+            m = _SEQ_TAG_RE.fullmatch(tag)
+            if m is None or m[1] not in tagging.PREFIXES[scheme]:
+                ok = False
+                guess = tagging.suggest_tag(tag, scheme, known_types)
+                on_word = f" on the word `{words[index]}`" if len(words) == len(tags) else ""
+                prefixes = ", ".join(f"{p}-" for p in sorted(tagging.PREFIXES[scheme]))
+                problems.append(
+                    Problem(seq_out, number, f"the tag `{tag}`{on_word}",
+                            f"`O` or PREFIX-TYPE, with PREFIX one of {prefixes} (this file is {scheme})",
+                            (f"did you mean `{guess}`? " if guess else "")
+                            + "prefixes are uppercase and joined to the entity type by `-`")
+                )
+                continue
+            type_ = _entity_type(m[2])
+            if type_ != m[2] and m[2] not in renamed:
+                renamed[m[2]] = type_
+                problems.append(
+                    Problem(seq_out, number, f"the entity type `{m[2]}`, which malmoi cannot name",
+                            "letters, digits and `_`", f"imported as `{type_}`", "warning")
+                )
+            types.append((m[1], type_))
+        if not ok:
+            continue
+        clean = [prefix if prefix == "O" else f"{prefix}-{type_}" for prefix, type_ in types]
+        if tagging.check_tags(clean, scheme):
+            repaired.append(number)
+        examples.append(Example(text, intent, _word_entities(words, clean), f"{seq_in}:{number}"))
+    if repaired:
+        shown = ", ".join(map(str, repaired[:10])) + (", ..." if len(repaired) > 10 else "")
+        problems.append(
+            Problem(seq_out, repaired[0],
+                    f"{len(repaired)} line(s) with an invalid tag sequence (lines {shown}), such as "
+                    "`I-X` after `O`",
+                    f"valid {scheme} sequences",
+                    "read as conlleval reads them: an `I-X` that continues nothing starts an entity",
+                    "warning")
+        )
+    return examples
+
+
+def _line_count_problem(folder: Path, *files: list[str]) -> Problem:
+    counts = ", ".join(f"{name} {len(lines)}" for name, lines in zip(SEQ_FILES, files))
+    words_lines, tag_lines, _ = files
+    first = next(
+        (n for n, (w, t) in enumerate(zip(words_lines, tag_lines), 1) if len(w.split()) != len(t.split())),
+        None,
+    )
+    hint = "line N of each file is one utterance; a missing or extra line shifts every line after it"
+    if first is not None:
+        hint += f"; seq.in and seq.out first disagree on line {first}, so look there"
+    return Problem(str(folder), None, f"files of different lengths (lines: {counts})",
+                   "the same number of lines in seq.in, seq.out and label", hint)
+
+
+def _entity_type(name: str) -> str:
+    """``name`` as a malmoi entity type: ``fromloc.city_name`` -> ``fromloc_city_name``."""
+    if tagging.is_entity_type(name):
+        return name
+    cleaned = re.sub(r"\W", "_", name)
+    return cleaned if tagging.is_entity_type(cleaned) else "_" + cleaned
+
+
+def _word_entities(words: list[str], tags: list[str]) -> tuple[Entity, ...]:
+    starts, position = [], 0
+    for word in words:
+        starts.append(position)
+        position += len(word) + 1
+    text = " ".join(words)
+    entities = []
+    for first, last, type_ in tagging.tags_to_word_spans(tags):
+        start, end = starts[first], starts[last] + len(words[last])
+        entities.append(Entity(start, end, type_, text[start:end]))
+    return tuple(entities)
+
+
+def _intent_name_problem(intent: str, file: str, line: int | None, where: str = "") -> Problem | None:
+    """An intent becomes a file name, ``data/intents/<intent>.csv``: it must be a safe one."""
+    if "/" in intent or "\\" in intent or "\0" in intent or intent.startswith(".") or len(intent.encode()) > 200:
+        return Problem(file, line, f"the intent `{intent}`{where}",
+                       "an intent name that can be a file name: no `/` or `\\`, not starting with `.`, "
+                       "at most 200 bytes", "rename the intent")
+    return None
+
+
+# -- CLINC150 -------------------------------------------------------------------------------
+
+
+def read_clinc150(
+    path: str | os.PathLike[str], splits: Sequence[str] = ("train",)
+) -> tuple[BotData, list[Problem]]:
+    """The examples of CLINC150 JSON splits, and every problem found; ``oos`` goes to ``ood``.
+
+    For each split ``s`` both the list ``s`` and the list ``oos_s`` are read (``data_full.json``
+    keeps out-of-scope utterances apart; ``data_oos_plus.json`` and friends too). Never raises
+    for bad data: items with errors are left out and reported.
+
+    >>> data, _ = read_clinc150("../shared/data/clinc150/data_full.json")  # doctest: +SKIP
+    >>> len(data.examples), len(data.ood)  # doctest: +SKIP
+    (15000, 100)
+    """
+    path = Path(path)
+    where = str(path)
+    problems: list[Problem] = []
+    data = BotData()
+    if not path.is_file():
+        found = "a folder, not a file" if path.is_dir() else "no such file"
+        hint = f"did you mean {path / 'data_full.json'}?" if (path / "data_full.json").is_file() else ""
+        problems.append(Problem(where, None, found, "CLINC150's JSON file, like data_full.json", hint))
+        return data, problems
+    text = read_utf8(path, problems)
+    if text is None:
+        return data, problems
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        problems.append(Problem(where, error.lineno, f"invalid JSON ({error.msg}, column {error.colno})",
+                                "CLINC150's JSON: {\"train\": [[text, intent], ...], ...}"))
+        return data, problems
+    if not isinstance(document, dict):
+        problems.append(Problem(where, None, f"a JSON {type(document).__name__} at the top level",
+                                "an object of splits: {\"train\": [[text, intent], ...], ...}"))
+        return data, problems
+    available = sorted({key.removeprefix("oos_") for key in document})
+    for split in _unique(splits):
+        keys = [key for key in (split, f"oos_{split}") if key in document]
+        if not keys:
+            problems.append(_unknown_split(where, split, available, "list"))
+        for key in keys:
+            _read_clinc_list(where, key, document[key], data, problems)
+    return data, problems
+
+
+def _read_clinc_list(where: str, key: str, items: object, data: BotData, problems: list[Problem]) -> None:
+    if not isinstance(items, list):
+        problems.append(Problem(where, None, f"`{key}` is a JSON {type(items).__name__}",
+                                "a list of [text, intent] pairs"))
+        return
+    for index, item in enumerate(items):
+        at = f"{key}[{index}]"
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item)):
+            shown = json.dumps(item, ensure_ascii=False)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            problems.append(Problem(where, None, f"{shown} at {at}", "a pair of strings [text, intent]"))
+            continue
+        text, intent = normalize_text(item[0]), item[1].strip()
+        if not text or not intent:
+            empty = "text" if not text else "intent"
+            problems.append(Problem(where, None, f"an empty {empty} at {at}", "[text, intent], neither empty"))
+            continue
+        source = f"{where}:{at}"
+        if intent == OOS_INTENT or key.startswith("oos_"):
+            data.ood.append(Example(text, None, (), source))
+            continue
+        problem = _intent_name_problem(intent, where, None, f" at {at}")
+        if problem is not None:
+            problems.append(problem)
+            continue
+        data.examples.append(Example(text, intent, (), source))
+
+
+# -- writing a bot directory ------------------------------------------------------------------
+
+
+def write_bot(
+    data: BotData,
+    out: str | os.PathLike[str],
+    *,
+    name: str,
+    language: str = "en",
+    description: str = "",
+    min_examples: int = 5,
+    force: bool = False,
+) -> ImportResult:
+    """Write ``data`` as a bot directory that :func:`malmoi.data.load_bot` accepts.
+
+    Intents become ``data/intents/<intent>.csv`` in Kochat's format (``question,label`` with
+    BIO tags per word; ``question`` only when no example has entities), out-of-domain
+    utterances ``data/ood/ood.txt``. What cannot be loaded is left out and reported (see the
+    module docstring). Entities must cover whole words.
+
+    Raises:
+        DataError: when ``out`` is not empty (and ``force`` is not set), when an entity cuts a
+            word, or when fewer than 2 intents remain. Nothing is written then.
+    """
+    out = Path(out)
+    errors: list[Problem] = []
+    try:
+        BotConfig(name=name, language=language, min_examples_per_intent=min_examples)
+    except ValidationError as error:
+        for detail in error.errors():
+            key = ".".join(map(str, detail["loc"]))
+            errors.append(Problem(str(out / "bot.yaml"), None, f"`{key}: {detail.get('input')!r}`",
+                                  detail["msg"][0].lower() + detail["msg"][1:]))
+    existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if out.exists() and not out.is_dir():
+        errors.append(Problem(str(out), None, "a file", "a folder for the bot", "choose another --out"))
+    elif existing and not force:
+        errors.append(Problem(str(out), None, f"a folder that is not empty ({', '.join(existing[:5])})",
+                              "a new or empty folder for the bot",
+                              "choose another --out, or pass --force to replace its bot.yaml and data/"))
+    for example in data.examples:
+        for entity in example.entities:
+            if not _on_word_boundaries(example.text, entity):
+                errors.append(Problem(*_file_line(example.source), f"the entity `{entity.value}` "
+                                      f"({entity.type}) inside a word of `{example.text}`",
+                                      "entities of whole words, as Kochat's CSV tags words"))
+    notes: list[Problem] = []
+    kept, ood = _clean(data, min_examples, notes)
+    if len({e.intent for e in kept}) < 2:
+        errors.append(Problem(str(out), None, f"{len({e.intent for e in kept})} intent(s) to write",
+                              "at least 2 intents", "import more data, or lower --min-examples"))
+    if errors:
+        raise DataError(errors + notes)
+
+    intents_dir, ood_dir = out / "data" / "intents", out / "data" / "ood"
+    if force:
+        for folder in (intents_dir, ood_dir):
+            if folder.is_dir():
+                shutil.rmtree(folder)
+    intents_dir.mkdir(parents=True, exist_ok=True)
+    entity_types = sorted({ent.type for e in kept for ent in e.entities})
+    by_intent: dict[str, list[Example]] = defaultdict(list)
+    for example in kept:
+        by_intent[example.intent].append(example)  # type: ignore[index]
+    for intent, examples in sorted(by_intent.items()):
+        with open(intents_dir / f"{intent}.csv", "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["question", "label"] if entity_types else ["question"])
+            for example in examples:
+                if entity_types:
+                    writer.writerow([example.text, " ".join(_word_tags(example))])
+                else:
+                    writer.writerow([example.text])
+    if ood:
+        ood_dir.mkdir(parents=True, exist_ok=True)
+        (ood_dir / "ood.txt").write_text("".join(e.text + "\n" for e in ood), "utf-8")
+    settings: dict[str, object] = {"name": name, "language": language}
+    if description:
+        settings["description"] = description
+    settings["min_examples_per_intent"] = min_examples
+    (out / "bot.yaml").write_text(
+        yaml.safe_dump(settings, allow_unicode=True, sort_keys=False)
+        + (yaml.safe_dump({"entities": entity_types}, allow_unicode=True, default_flow_style=None)
+           if entity_types else ""),
+        "utf-8",
+    )
+    return ImportResult(out, BotData(kept, ood), notes)
+
+
+def _clean(data: BotData, min_examples: int, notes: list[Problem]) -> tuple[list[Example], list[Example]]:
+    groups: dict[str, list[Example]] = defaultdict(list)
+    for example in data.examples:
+        groups[example.text].append(example)
+    kept: list[Example] = []
+    repeats = 0
+    for text, copies in groups.items():
+        intents = list(dict.fromkeys(e.intent for e in copies))
+        if len(intents) > 1:
+            places = "; ".join(f"`{i}` at {next(e.source for e in copies if e.intent == i)}" for i in intents)
+            notes.append(Problem(*_file_line(copies[0].source),
+                                 f"`{text}` under {len(intents)} intents ({places})",
+                                 "each utterance under one intent",
+                                 f"left out all {len(copies)} copies: which intent is right is unknown",
+                                 "warning"))
+            continue
+        first = copies[0]
+        kept.append(first)
+        for other in copies[1:]:
+            if other.entities == first.entities:
+                repeats += 1
+            else:
+                notes.append(Problem(*_file_line(other.source),
+                                     f"`{text}` with other entities than at {first.source}",
+                                     "the same entities each time an utterance appears",
+                                     "kept the first, left this one out", "warning"))
+    if repeats:
+        notes.append(Problem(_common_file(data.examples), None, f"{repeats} repeated utterance(s)",
+                             "each utterance once", "wrote each once; a repeat only weighs it more",
+                             "warning"))
+    counts: dict[str, int] = defaultdict(int)
+    for example in kept:
+        counts[example.intent] += 1  # type: ignore[index]
+    for intent, count in sorted(counts.items()):
+        if count < min_examples:
+            notes.append(Problem(_common_file(data.examples), None, f"{count} example(s) of the intent `{intent}`",
+                                 f"at least {min_examples} (--min-examples)",
+                                 "left the intent out; lower --min-examples to keep it", "warning"))
+    kept = [e for e in kept if counts[e.intent] >= min_examples]  # type: ignore[index]
+    ood: list[Example] = []
+    for example in data.ood:
+        if example.text in groups:
+            notes.append(Problem(*_file_line(example.source), f"the out-of-domain utterance `{example.text}` "
+                                 f"also under an intent at {groups[example.text][0].source}",
+                                 "out-of-domain utterances that no intent has",
+                                 "left it out of data/ood", "warning"))
+        else:
+            ood.append(example)
+    return kept, ood
+
+
+def _word_tags(example: Example) -> list[str]:
+    starts = [m.start() for m in re.finditer(r"\S+", example.text)]
+    spans = []
+    for entity in example.entities:
+        first = starts.index(entity.start)
+        last = max(i for i, s in enumerate(starts) if s < entity.end)
+        spans.append((first, last, entity.type))
+    return tagging.word_spans_to_tags(spans, len(starts), "BIO")
+
+
+def _on_word_boundaries(text: str, entity: Entity) -> bool:
+    return (
+        (entity.start == 0 or text[entity.start - 1] == " ")
+        and (entity.end == len(text) or text[entity.end] == " ")
+        and text[entity.start : entity.end] == entity.value
+    )
+
+
+def _file_line(source: str) -> tuple[str, int | None]:
+    """``"path:12"`` -> ``("path", 12)``; other sources (``path:train[3]``) keep no line."""
+    file, _, line = source.rpartition(":")
+    return (file, int(line)) if file and line.isdigit() else (source, None)
+
+
+def _common_file(examples: Iterable[Example]) -> str:
+    files = {_file_line(e.source)[0] for e in examples}
+    files = {f.rpartition(":")[0] or f for f in files}  # path:train[3] -> path
+    return os.path.commonpath(sorted(files)) if files else ""
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# -- one call per format ----------------------------------------------------------------------
+
+
+def import_snips(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    splits: Sequence[str] = ("train",),
+    language: str = "en",
+    name: str | None = None,
+    min_examples: int = 5,
+    force: bool = False,
+) -> ImportResult:
+    """Read SNIPS/ATIS-style split folders and write them as a bot directory.
+
+    Raises :class:`DataError` (nothing written) when the source has errors.
+
+    >>> import_snips("../shared/data/snips", "bots/snips-train").data.intents  # doctest: +SKIP
+    ['AddToPlaylist', 'BookRestaurant', 'GetWeather', 'PlayMusic', 'RateBook', ...]
+    """
+    data, problems = read_snips(path, splits)
+    name = name or f"{Path(path).name or 'snips'}-{'+'.join(_unique(splits))}"
+    return _write_or_raise(data, problems, out, Path(path), "SNIPS/ATIS", splits, language, name,
+                           min_examples, force)
+
+
+def import_clinc150(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    splits: Sequence[str] = ("train",),
+    language: str = "en",
+    name: str | None = None,
+    min_examples: int = 5,
+    force: bool = False,
+) -> ImportResult:
+    """Read CLINC150 JSON splits and write them as a bot directory (``oos`` in ``data/ood``).
+
+    Raises :class:`DataError` (nothing written) when the source has errors.
+    """
+    data, problems = read_clinc150(path, splits)
+    name = name or f"clinc150-{'+'.join(_unique(splits))}"
+    return _write_or_raise(data, problems, out, Path(path), "CLINC150", splits, language, name,
+                           min_examples, force)
+
+
+def _write_or_raise(
+    data: BotData, problems: list[Problem], out: str | os.PathLike[str], source: Path, kind: str,
+    splits: Sequence[str], language: str, name: str, min_examples: int, force: bool,
+) -> ImportResult:
+    if any(p.severity == "error" for p in problems):
+        raise DataError(problems)
+    description = f"{kind} split(s) {', '.join(_unique(splits))} imported from {source}"
+    result = write_bot(data, out, name=name, language=language, description=description,
+                       min_examples=min_examples, force=force)
+    result.notes[:0] = problems  # the readers' warnings (renamed types, repaired tags) first
+    return result

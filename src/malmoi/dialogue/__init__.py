@@ -1,0 +1,50 @@
+"""Conversations: scenarios, multi-turn slot filling and durable per-user state.
+
+    >>> from malmoi.dialogue import Dialogue, StateStore
+    >>> bot = Dialogue(malmoi.load("models/demo"), store=StateStore("sqlite:///state.sqlite3"))  # doctest: +SKIP
+    >>> bot.chat("user-1", "날씨 알려줘").answer                                                  # doctest: +SKIP
+    '어느 지역의 날씨를 알려드릴까요?'
+
+See docs/dialogue.md for scenarios in ``bot.yaml`` and in Python.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from malmoi.dialogue.engine import Dialogue
+    from malmoi.dialogue.scenarios import Scenario, ScenarioError, Scenarios, Slot
+    from malmoi.dialogue.state import ConversationState, Reply
+    from malmoi.dialogue.store import StateStore
+
+__all__ = [
+    "ConversationState",
+    "Dialogue",
+    "Reply",
+    "Scenario",
+    "ScenarioError",
+    "Scenarios",
+    "Slot",
+    "StateStore",
+]
+
+# Loaded on first use: `malmoi.settings` imports the template checker from this package, and
+# the store needs SQLAlchemy, an optional dependency.
+_LAZY = {
+    "ConversationState": "malmoi.dialogue.state",
+    "Dialogue": "malmoi.dialogue.engine",
+    "Reply": "malmoi.dialogue.state",
+    "Scenario": "malmoi.dialogue.scenarios",
+    "ScenarioError": "malmoi.dialogue.scenarios",
+    "Scenarios": "malmoi.dialogue.scenarios",
+    "Slot": "malmoi.dialogue.scenarios",
+    "StateStore": "malmoi.dialogue.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'malmoi.dialogue' has no attribute {name!r}")

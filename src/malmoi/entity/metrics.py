@@ -1,0 +1,211 @@
+"""Entity metrics: exact-match span F1 per type and micro-averaged, and what the errors are.
+
+**Scores** follow conlleval, the CoNLL-2000 shared-task script (Tjong Kim Sang & Buchholz
+2000) that slot-filling papers (SNIPS, ATIS) report: an entity counts as right only when its
+type and both boundaries match a gold entity. Precision is right / predicted, recall right /
+gold, F1 their harmonic mean; micro-averaging pools the counts of every type. Where a ratio
+is undefined (no entity predicted, or none in the gold data) conlleval reports 0, and so does
+this module.
+
+Entities are spans ``(start, end, type)`` with ``end`` exclusive, in characters or tokens
+alike. :func:`conlleval_chunks` reads them from tag sequences the way conlleval does, so
+:func:`conlleval` gives conlleval's figures from tags: for BIO exactly ``conlleval.pl``'s
+rules (an ``I-X`` that continues nothing starts an entity; a type change starts a new one);
+``E-``/``S-`` (and BILOU's ``L-``/``U-``) close an entity as in the Python ports of conlleval
+and seqeval's default mode, since the Perl script predates them.
+
+**Errors** are sorted into the categories of the MUC evaluations (Chinchor & Sundheim 1993),
+as SemEval-2013 task 9.1 and the ``nervaluate`` package use them. Each gold entity that is not
+matched exactly is one error, named after the best predicted entity overlapping it:
+
+- ``wrong_type``: a prediction with the same boundaries but another type;
+- ``wrong_boundary``: an overlapping prediction of the same type, boundaries off;
+- ``wrong_type_and_boundary``: an overlapping prediction that differs in both;
+- ``missed``: no prediction overlaps it;
+
+and each prediction that overlaps no gold entity is ``spurious``. A near miss is therefore
+counted once, on the gold side, although conlleval counts it twice (a missed gold entity and a
+wrong prediction).
+
+>>> gold = [[(0, 2, "DATE"), (3, 5, "LOCATION")]]
+>>> predicted = [[(0, 2, "DATE"), (3, 7, "LOCATION")]]
+>>> round(span_scores(gold, predicted)["micro"]["f1"], 2)
+0.5
+>>> entity_confusion(gold, predicted)["wrong_boundary"]
+1
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+Span = tuple[int, int, str]  # (start, end exclusive, type)
+
+ERROR_KINDS = ("wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
+
+
+def _prf(correct: int, n_gold: int, n_predicted: int) -> dict[str, float]:
+    precision = correct / n_predicted if n_predicted else 0.0
+    recall = correct / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1,
+            "support": n_gold, "predicted": n_predicted, "correct": correct}
+
+
+def span_scores(
+    gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]
+) -> dict[str, Any]:
+    """Exact-match precision, recall and F1 per entity type and micro-averaged.
+
+    ``gold[i]`` and ``predicted[i]`` are the entities of utterance ``i``. Returns
+    ``{"micro": {...}, "per_type": {type: {...}}}``, each with ``precision``, ``recall``,
+    ``f1``, ``support`` (gold entities), ``predicted`` and ``correct``. Types are those of
+    the gold or the predicted entities, sorted.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold utterances but {len(predicted)} predicted; expected one each")
+    n_gold: Counter[str] = Counter()
+    n_predicted: Counter[str] = Counter()
+    correct: Counter[str] = Counter()
+    for g, p in zip(gold, predicted):
+        g_set, p_set = set(g), set(p)
+        n_gold.update(span[2] for span in g_set)
+        n_predicted.update(span[2] for span in p_set)
+        correct.update(span[2] for span in g_set & p_set)
+    per_type = {
+        type_: _prf(correct[type_], n_gold[type_], n_predicted[type_])
+        for type_ in sorted(n_gold.keys() | n_predicted.keys())
+    }
+    micro = _prf(sum(correct.values()), sum(n_gold.values()), sum(n_predicted.values()))
+    return {"micro": micro, "per_type": per_type}
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag == "O" or not tag:
+        return "O", ""
+    prefix, dash, type_ = tag.partition("-")
+    if not dash:  # a bare type, as some data sets write: inside an entity of that type
+        return "I", tag
+    return {"L": "E", "U": "S"}.get(prefix, prefix), type_
+
+
+def _ends(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:
+    """Did an entity end between the previous tag and this one? (conlleval's endOfChunk)"""
+    if prev_prefix in ("E", "S"):
+        return True
+    if prev_prefix in ("B", "I") and prefix in ("B", "S", "O"):
+        return True
+    return prev_prefix != "O" and prev_type != type_
+
+
+def _starts(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:
+    """Did an entity start at this tag? (conlleval's startOfChunk)"""
+    if prefix in ("B", "S"):
+        return True
+    if prefix in ("I", "E") and prev_prefix in ("O", "E", "S"):
+        return True
+    return prefix != "O" and prev_type != type_
+
+
+def conlleval_chunks(tags: Sequence[str]) -> list[Span]:
+    """The entities of one tag sequence as conlleval reads them: ``(first, last + 1, type)``.
+
+    >>> conlleval_chunks(["O", "I-LOC", "I-LOC", "B-LOC", "I-PER", "O"])
+    [(1, 3, 'LOC'), (3, 4, 'LOC'), (4, 5, 'PER')]
+    """
+    chunks: list[Span] = []
+    start: int | None = None
+    prev_prefix, prev_type = "O", ""
+    for i, tag in enumerate([*tags, "O"]):  # a final O closes whatever is open
+        prefix, type_ = _split(tag)
+        if start is not None and _ends(prev_prefix, prefix, prev_type, type_):
+            chunks.append((start, i, prev_type))
+            start = None
+        if _starts(prev_prefix, prefix, prev_type, type_):
+            start = i
+        prev_prefix, prev_type = prefix, type_
+    return chunks
+
+
+def conlleval(gold_tags: Sequence[Sequence[str]], predicted_tags: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """conlleval's figures from tag sequences: token ``accuracy``, ``micro`` and ``per_type``.
+
+    Figures are fractions (conlleval prints percentages).
+
+    >>> result = conlleval([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "I-PER", "O", "B-ORG"]])
+    >>> result["accuracy"], result["micro"]["f1"]
+    (0.75, 0.5)
+    """
+    if len(gold_tags) != len(predicted_tags):
+        raise ValueError(f"{len(gold_tags)} gold sequences but {len(predicted_tags)} predicted")
+    right = total = 0
+    for i, (g, p) in enumerate(zip(gold_tags, predicted_tags)):
+        if len(g) != len(p):
+            raise ValueError(f"sequence {i}: {len(g)} gold tags but {len(p)} predicted; expected as many")
+        right += sum(_split(a) == _split(b) for a, b in zip(g, p))
+        total += len(g)
+    scores = span_scores([conlleval_chunks(g) for g in gold_tags], [conlleval_chunks(p) for p in predicted_tags])
+    return {"accuracy": right / total if total else 0.0, **scores}
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def entity_confusion(
+    gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]
+) -> dict[str, Any]:
+    """Sort entity errors into wrong type, wrong boundary, both, missed and spurious.
+
+    Returns the counts of ``correct`` and of each kind in :data:`ERROR_KINDS`, plus
+    ``by_type``: for each gold type (and predicted type, for ``spurious``) its counts, and
+    ``type_pairs``: ``"GOLD -> PREDICTED"`` counts for the errors that changed the type,
+    most frequent first.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold utterances but {len(predicted)} predicted; expected one each")
+    totals: Counter[str] = Counter({kind: 0 for kind in ("correct", *ERROR_KINDS)})
+    by_type: dict[str, Counter[str]] = defaultdict(Counter)
+    pairs: Counter[str] = Counter()
+    for g, p in zip(gold, predicted):
+        g_set, p_set = set(g), set(p)
+        exact = g_set & p_set
+        for span in exact:
+            totals["correct"] += 1
+            by_type[span[2]]["correct"] += 1
+        rest_p = p_set - exact
+        for span in sorted(g_set - exact):
+            near = [q for q in rest_p if _overlaps(span, q)]
+            same_bounds = [q for q in near if q[:2] == span[:2]]
+            same_type = [q for q in near if q[2] == span[2]]
+            if same_bounds:
+                kind, other = "wrong_type", same_bounds[0][2]
+            elif same_type:
+                kind, other = "wrong_boundary", None
+            elif near:
+                # The prediction that overlaps most stands for the error.
+                best = max(near, key=lambda q: (min(q[1], span[1]) - max(q[0], span[0]), q))
+                kind, other = "wrong_type_and_boundary", best[2]
+            else:
+                kind, other = "missed", None
+            totals[kind] += 1
+            by_type[span[2]][kind] += 1
+            if other is not None:
+                pairs[f"{span[2]} -> {other}"] += 1
+        for span in rest_p:
+            if not any(_overlaps(span, q) for q in g_set):
+                totals["spurious"] += 1
+                by_type[span[2]]["spurious"] += 1
+    return {
+        **totals,
+        "by_type": {t: {k: c[k] for k in ("correct", *ERROR_KINDS)} for t, c in sorted(by_type.items())},
+        "type_pairs": dict(pairs.most_common()),
+    }
+
+
+def entity_report(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]) -> dict[str, Any]:
+    """Per-type scores and the error breakdown together, as ``evaluate()`` reports them."""
+    gold, predicted = [list(g) for g in gold], [list(p) for p in predicted]
+    return {"per_type": span_scores(gold, predicted)["per_type"], "confusion": entity_confusion(gold, predicted)}

@@ -1,0 +1,462 @@
+"""The HTTP server: a FastAPI app over one model and its conversations.
+
+Routes: ``POST /v1/parse``, ``POST /v1/chat``, ``GET /health``, the web chat page at ``/`` (files
+in ``static/``), Kochat's routes (:mod:`malmoi.serve.kochat`), and OpenAPI at ``/docs``.
+
+Every request error is a 4xx JSON body ``{"error": {"code": ..., "message": ...}}`` that names
+the problem; a 500 means a bug, is logged with its traceback, and still answers JSON.
+
+Parsing goes through one batching thread per process (:class:`ParseBatcher`): whatever requests
+are waiting when it is free are parsed in one forward pass, which halves the CPU per request
+under load and adds no wait when there is no load. Endpoints are ``async``: they hand the text
+to the batcher and await it, so the event loop never blocks; the conversation store's I/O runs
+in FastAPI's thread pool. For more throughput run one worker process per core
+(``malmoi serve --workers 2``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import logging
+import queue
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from malmoi._version import __version__
+from malmoi.dialogue.scenarios import Scenarios
+from malmoi.dialogue.state import ConversationState
+
+try:
+    from fastapi import FastAPI, Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationInfo, field_validator
+    from pydantic_core import PydanticCustomError
+    from starlette.exceptions import HTTPException
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(f"malmoi's server needs FastAPI ({exc}): pip install 'malmoi[serve]'") from exc
+
+from malmoi.model.result import ParseResult
+
+__all__ = ["MAX_TEXT_CHARS", "ParseBatcher", "create_app", "model_version"]
+
+logger = logging.getLogger("malmoi.serve")
+
+MAX_TEXT_CHARS = 1000  # longer is not a chat message; the network reads 64 tokens anyway
+MAX_USER_ID_CHARS = 200
+MAX_BODY_BYTES = 64 * 1024  # a 1000-character message is at most ~12 kB of JSON
+STATIC_DIR = Path(__file__).parent / "static"
+
+_PLACEHOLDER = """<!doctype html><html lang="ko"><meta charset="utf-8"><title>malmoi</title>
+<body><h1>malmoi</h1><p>The web chat page is not installed. The API is at
+<a href="/docs">/docs</a>.</p></body></html>"""
+
+
+# -- request and response bodies ------------------------------------------------------------
+
+
+def _check_text(value: str, name: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("empty", "{name} is empty or only spaces", {"name": name})
+    if "\x00" in value:
+        raise PydanticCustomError("invalid_text", "{name} contains a NUL character", {"name": name})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "invalid_text", "{name} contains an unpaired surrogate (\\ud800-\\udfff)", {"name": name}
+        ) from None
+    return value
+
+
+class ParseRequest(BaseModel):
+    text: StrictStr = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, description="one utterance", examples=["내일 부산 날씨 알려줘"]
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _check(cls, value: str) -> str:
+        return _check_text(value, "text")
+
+
+class ChatRequest(BaseModel):
+    user_id: StrictStr = Field(
+        min_length=1, max_length=MAX_USER_ID_CHARS, description="who is talking; one conversation per user",
+        examples=["user-1"],
+    )
+    text: StrictStr = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["날씨 알려줘"])
+
+    @field_validator("user_id", "text")
+    @classmethod
+    def _check(cls, value: str, info: ValidationInfo) -> str:
+        return _check_text(value, str(info.field_name))
+
+
+class ChatResponse(BaseModel):
+    answer: str = Field(description="what the bot says")
+    parse: ParseResult
+    state: ConversationState
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    model: str = Field(description="the bot's name")
+    version: str = Field(description="malmoi version")
+    model_version: str = Field(description="fingerprint of the model files, also in the message log")
+    intents: list[str]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["empty_text"])
+    message: str
+    field: str | None = Field(None, description="the request field at fault, if one")
+
+
+class ErrorResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"error": {"code": "empty_text", "message": "text is empty"}}}
+    )
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in [
+        (400, "the body is not valid JSON"),
+        (413, "the body is larger than 64 KiB"),
+        (415, "the body is not sent as application/json"),
+        (422, "a field is missing, of the wrong type, empty or too long"),
+        (503, "the conversation store is unavailable"),
+    ]
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    detail: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        detail["field"] = field
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+def check_path_text(value: str, name: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Path parameters (Kochat routes) get the same checks as JSON fields."""
+    if len(value) > limit:
+        raise ApiError(422, f"{name}_too_long", f"{name} has {len(value)} characters; the limit is {limit}", name)
+    try:
+        return _check_text(value, name)
+    except PydanticCustomError as exc:
+        code = "empty_text" if exc.type == "empty" else "invalid_text"
+        raise ApiError(422, code, exc.message(), name) from None
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if not errors:
+        return error_response(422, "invalid_request", "the request is invalid")
+    first = errors[0]
+    kind, loc = first.get("type", ""), tuple(first.get("loc", ()))
+    field = ".".join(str(p) for p in loc[1:]) or None
+    name = field or "the body"
+    shown = f"`{field}`" if field else "the body"
+    if kind == "json_invalid":
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        reason = (first.get("ctx") or {}).get("error", "")
+        return error_response(400, "invalid_json", f"the body is not valid JSON{where}: {reason}".rstrip(": "))
+    if isinstance(first.get("input"), (bytes, bytearray)) and not field:
+        return error_response(
+            415, "unsupported_media_type",
+            "send the body as JSON with the header Content-Type: application/json",
+        )
+    if kind == "missing":
+        example = '{"user_id": "user-1", "text": "안녕"}' if request.url.path.endswith("/chat") else '{"text": "안녕"}'
+        if not field:
+            return error_response(422, "missing_body", f"the body is missing; send a JSON object like {example}")
+        return error_response(422, "missing_field", f"{shown} is missing; send a JSON object like {example}", field)
+    if kind in ("string_type", "model_attributes_type", "dict_type", "model_type"):
+        got = type(first.get("input")).__name__
+        got = {"NoneType": "null", "dict": "object", "list": "array", "str": "string", "int": "number",
+               "float": "number", "bool": "boolean"}.get(got, got)
+        expected = "a string" if kind == "string_type" else "a JSON object"
+        return error_response(422, "wrong_type", f"{shown} must be {expected}, not {got}", field)
+    if kind in ("string_too_short", "empty"):
+        return error_response(422, "empty_text" if name == "text" else f"empty_{name}", f"{shown} is empty", field)
+    if kind == "string_too_long":
+        limit = (first.get("ctx") or {}).get("max_length")
+        length = str(len(first["input"])) if isinstance(first.get("input"), str) else "too many"
+        code = "text_too_long" if name == "text" else f"{name}_too_long"
+        return error_response(422, code, f"{shown} has {length} characters; the limit is {limit}", field)
+    if kind == "string_unicode":
+        return error_response(422, "invalid_text", f"{shown} is not valid Unicode text", field)
+    if kind == "invalid_text":
+        return error_response(422, "invalid_text", first.get("msg", "invalid text"), field)
+    return error_response(422, "invalid_request", f"{shown}: {first.get('msg', 'invalid')}", field)
+
+
+_HTTP_CODES = {
+    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    if exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}; see /docs for the API"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
+    else:
+        message = str(exc.detail)
+    response = error_response(exc.status_code, code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+def _store_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("the conversation store failed on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "store_unavailable", "the conversation store is unavailable; try again shortly")
+
+
+def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("bug: %s %s raised", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "the server failed on this request; it has been logged")
+
+
+class _BodyLimit:
+    """Refuse bodies over ``limit`` bytes before reading them whole (413)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope["headers"]:
+            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
+                response = error_response(413, "body_too_large", f"the body is over {self.limit} bytes")
+                await response(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"the body is over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+class ParseBatcher:
+    """Parses texts on one thread, taking every text that waits when it is free as one batch.
+
+    No request waits for a batch to fill: under light load each text is parsed alone at once;
+    under heavy load the queue grows while a batch runs, and the next batch takes it all, so the
+    network's fixed cost per call is shared (Triton's and vLLM's dynamic batching, without a
+    delay window). A batch that fails is retried text by text, so one bad text fails alone.
+    """
+
+    def __init__(self, model: Any, max_batch: int = 32) -> None:
+        self.model, self.max_batch = model, max_batch
+        self._queue: queue.SimpleQueue[tuple[str, concurrent.futures.Future[ParseResult]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="malmoi-parse", daemon=True)
+        self._thread.start()
+
+    def submit(self, text: str) -> concurrent.futures.Future[ParseResult]:
+        future: concurrent.futures.Future[ParseResult] = concurrent.futures.Future()
+        self._queue.put((text, future))
+        return future
+
+    async def parse(self, text: str) -> ParseResult:
+        return await asyncio.wrap_future(self.submit(text))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            try:
+                results = self.model.parse_batch([text for text, _ in batch])
+            except Exception:
+                for text, future in batch:
+                    try:
+                        future.set_result(self.model.parse(text))
+                    except Exception as exc:
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                future.set_result(result)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+
+def model_version(model_dir: str | Path) -> str:
+    """A short fingerprint of a model's files: the message log says which model parsed what."""
+    digest = hashlib.sha256()
+    for name in ("model.json", "weights.safetensors"):
+        with open(Path(model_dir) / name, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def create_app(
+    model_dir: str | Path,
+    *,
+    database_url: str | None = None,
+    scenarios: Scenarios | None = None,
+    log_parses: bool = True,
+) -> FastAPI:
+    """The server for one trained model.
+
+    Args:
+        model_dir: a directory written by ``malmoi train`` (scenarios come from its bot.yaml).
+        database_url: SQLAlchemy URL for conversation state and the message log; default
+            ``sqlite:///malmoi-state.sqlite3`` in the working directory; ``postgresql://...``
+            uses PostgreSQL (psycopg 3).
+        scenarios: scenarios and actions declared in Python (:class:`malmoi.dialogue.Scenarios`).
+        log_parses: also log ``/v1/parse`` and ``/get_intent`` messages, not only chat.
+
+    Example:
+        >>> app = create_app("models/demo", database_url="sqlite:///state.sqlite3")  # doctest: +SKIP
+        >>> # uvicorn.run(app, port=8000)
+    """
+    import malmoi
+    from malmoi.dialogue.engine import Dialogue
+    from malmoi.dialogue.store import StateStore
+
+    model = malmoi.load(model_dir)
+    model.parse("안녕하세요")  # loads the analyser now, not during the first request
+    version = model_version(model_dir)
+    store = StateStore(database_url)
+    try:
+        dialogue = Dialogue(model, store=store, scenarios=scenarios, model_version=version)
+    except Exception:
+        store.close()
+        raise
+    bot = model.config.name
+    batcher = ParseBatcher(model)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        batcher.close()
+        dialogue.close()
+        store.close()
+
+    app = FastAPI(
+        title=f"malmoi: {bot}",
+        version=__version__,
+        description=(
+            f"Conversations with the bot **{bot}**: parse utterances, chat with scenarios and slot "
+            "filling, Kochat-compatible routes. Errors are `{\"error\": {\"code\", \"message\"}}`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.model = model
+    app.state.batcher = batcher
+    app.state.dialogue = dialogue
+    app.state.store = store
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ApiError, _api_error)
+    import sqlalchemy.exc
+
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _store_error)
+    app.add_exception_handler(sqlalchemy.exc.InterfaceError, _store_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _store_error)
+    app.add_exception_handler(Exception, _internal_error)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+
+    def log_parse(result: ParseResult, source: str) -> None:
+        if log_parses:
+            store.log({
+                "bot": bot, "source": source, "text": result.text, "intent": result.intent.name,
+                "confidence": result.intent.confidence, "fallback": result.fallback,
+                "entities": [e.model_dump() for e in result.entities], "model_version": version,
+            })
+
+    health = Health(status="ok", model=bot, version=__version__, model_version=version, intents=model.intents)
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def get_health() -> Health:
+        """Liveness: the model is loaded and the server answers."""
+        return health
+
+    @app.post("/v1/parse", response_model=ParseResult, responses=ERROR_RESPONSES, tags=["v1"])
+    async def parse(request: ParseRequest) -> Response:
+        """Parse one utterance: intent with confidence, ranking, fallback decision, entities."""
+        result = await batcher.parse(request.text)
+        log_parse(result, "parse")
+        # Serialized here: the result is already validated, FastAPI would validate it again.
+        return Response(result.model_dump_json(), media_type="application/json")
+
+    @app.post("/v1/chat", response_model=ChatResponse, responses=ERROR_RESPONSES, tags=["v1"])
+    async def chat(request: ChatRequest) -> Response:
+        """One message of a conversation: the answer, how it was parsed, and the state after it.
+
+        The state's ``status`` is ``REQUIRE_<ENTITY>`` while the bot asks for an entity, then
+        ``SUCCESS`` (or ``FAIL`` if the scenario's action failed), ``FALLBACK``, ``CANCELLED``.
+        """
+        parsed = await batcher.parse(request.text)
+        reply = await run_in_threadpool(dialogue.respond, request.user_id, parsed)
+        return Response(reply.model_dump_json(), media_type="application/json")
+
+    from malmoi.serve.kochat import kochat_router
+
+    app.include_router(kochat_router(dialogue, batcher, log_parse))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> Response:
+        page = STATIC_DIR / "index.html"
+        if page.is_file():
+            return HTMLResponse(page.read_text("utf-8"))
+        return HTMLResponse(_PLACEHOLDER)
+
+    if STATIC_DIR.is_dir():
+        from fastapi.staticfiles import StaticFiles
+
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,132 @@
+"""Kochat-compatible routes, so that clients written for Kochat's Flask API keep working.
+
+Kochat (github.com/hyunwoongko/kochat) answered ``GET /request_chat/<uid>/<text>``,
+``/fill_slot/<uid>/<text>``, ``/get_intent/<text>`` and ``/get_entity/<text>`` with
+``{"input", "intent", "entity", "state", "answer"}``: ``input`` the words (a list for the chat
+routes, the text for the others), ``entity`` one BIO tag per word, ``state`` ``SUCCESS``,
+``REQUIRE_<ENTITY>_...``, ``FALLBACK``, ``REQUEST_INTENT`` or ``REQUEST_ENTITY``.
+
+Differences, all additive: ``answer`` carries the bot's question while an entity is missing
+(Kochat sent ``null`` and left the wording to the client), statuses ``FAIL`` and ``CANCELLED``
+exist, and ``fill_slot`` for a user with nothing to fill answers like ``request_chat`` instead
+of failing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from starlette.convertors import Convertor, register_url_convertor
+
+from malmoi.dialogue.engine import Dialogue
+from malmoi.dialogue.state import Reply
+from malmoi.model.result import ParseResult
+from malmoi.serve.app import (
+    ERROR_RESPONSES,
+    MAX_TEXT_CHARS,
+    MAX_USER_ID_CHARS,
+    ParseBatcher,
+    check_path_text,
+)
+
+__all__ = ["KochatResponse", "kochat_router", "word_tags"]
+
+_WORD = re.compile(r"\S+")
+
+
+class _AnyText(Convertor[str]):
+    """A path parameter that takes anything, slashes and newlines included (``%2F``, ``%0A``)."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("malmoi_text", _AnyText())
+
+Uid = Annotated[str, Path(min_length=1, max_length=MAX_USER_ID_CHARS, description="user id")]
+Text = Annotated[str, Path(min_length=1, max_length=MAX_TEXT_CHARS, description="the message, URL-encoded")]
+
+
+class KochatResponse(BaseModel):
+    input: list[str] | str = Field(description="the words (chat routes) or the text")
+    intent: str | None
+    entity: list[str] | None = Field(description="one BIO tag per word: B-LOCATION, I-LOCATION, O")
+    state: str
+    answer: str | None
+
+
+def word_tags(parse: ParseResult) -> tuple[list[str], list[str]]:
+    """Whitespace words and one BIO tag per word, as Kochat's clients expect."""
+    words, tags = [], []
+    previous = None
+    for match in _WORD.finditer(parse.text):
+        start, end = match.span()
+        span = next((e for e in parse.entities if e.start < end and start < e.end), None)
+        words.append(match.group())
+        if span is None:
+            tags.append("O")
+        else:
+            tags.append(("I-" if span is previous else "B-") + span.entity)
+        previous = span
+    return words, tags
+
+
+def _chat_response(reply: Reply) -> KochatResponse:
+    words, tags = word_tags(reply.parse)
+    return KochatResponse(
+        input=words,
+        intent=reply.state.intent or reply.parse.intent.name,
+        entity=tags,
+        state=reply.state.status,
+        answer=reply.answer,
+    )
+
+
+def kochat_router(
+    dialogue: Dialogue, batcher: ParseBatcher, log_parse: Callable[[ParseResult, str], None]
+) -> APIRouter:
+    """The four Kochat routes over a dialogue; ``log_parse`` logs messages that only parse."""
+    responses = {**ERROR_RESPONSES, 404: {**ERROR_RESPONSES[422], "description": "a part of the path is missing"}}
+    router = APIRouter(tags=["kochat"], responses=responses)
+
+    async def chat(uid: str, text: str, fill_only: bool) -> KochatResponse:
+        uid, text = check_path_text(uid, "uid", MAX_USER_ID_CHARS), check_path_text(text, "text")
+        parsed = await batcher.parse(text)
+        reply = await run_in_threadpool(dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat")
+        return _chat_response(reply)
+
+    @router.get("/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse)
+    async def request_chat(uid: Uid, text: Text) -> KochatResponse:
+        """A chat message (Kochat): the intent decides the scenario, or it fills a pending slot."""
+        return await chat(uid, text, fill_only=False)
+
+    @router.get("/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse)
+    async def fill_slot(uid: Uid, text: Text) -> KochatResponse:
+        """A reply to the bot's question (Kochat): fills the pending scenario, never changes topic."""
+        return await chat(uid, text, fill_only=True)
+
+    @router.get("/get_intent/{text:malmoi_text}", response_model=KochatResponse)
+    async def get_intent(text: Text) -> KochatResponse:
+        """The intent of a text (Kochat), without touching any conversation."""
+        result = await batcher.parse(check_path_text(text, "text"))
+        log_parse(result, "kochat")
+        return KochatResponse(input=text, intent=result.intent.name, entity=None, state="REQUEST_INTENT", answer=None)
+
+    @router.get("/get_entity/{text:malmoi_text}", response_model=KochatResponse)
+    async def get_entity(text: Text) -> KochatResponse:
+        """The entities of a text as one BIO tag per word (Kochat)."""
+        result = await batcher.parse(check_path_text(text, "text"))
+        log_parse(result, "kochat")
+        return KochatResponse(input=text, intent=None, entity=word_tags(result)[1], state="REQUEST_ENTITY", answer=None)
+
+    return router

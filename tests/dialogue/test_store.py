@@ -1,0 +1,132 @@
+"""The SQL state store: versioned writes, the message log, URLs."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from fake_model import CONFIG, FakeModel
+
+from malmoi.dialogue import Dialogue, StateStore
+from malmoi.dialogue.store import DEFAULT_DATABASE_URL, Conflict, normalize_url
+
+MESSAGE = {"bot": "b", "source": "parse", "text": "안녕", "intent": "greeting", "confidence": 0.9,
+           "fallback": False, "entities": [], "model_version": "v1"}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    return StateStore(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+
+
+def test_store_new_user_has_no_state(store: StateStore) -> None:
+    assert store.load("b", "nobody") == (None, 0)
+
+
+def test_store_save_increments_version_and_detects_stale_writes(store: StateStore) -> None:
+    store.save("b", "u", {"turn": 1}, expected_version=0)
+    assert store.load("b", "u") == ({"turn": 1}, 1)
+    store.save("b", "u", {"turn": 2}, expected_version=1)
+    with pytest.raises(Conflict):
+        store.save("b", "u", {"turn": 99}, expected_version=1)  # read before the turn-2 write
+    with pytest.raises(Conflict):
+        store.save("b", "u", {"turn": 99}, expected_version=0)  # a second "first message"
+    assert store.load("b", "u") == ({"turn": 2}, 2)
+
+
+def test_store_keeps_bots_apart(store: StateStore) -> None:
+    store.save("bot-a", "u", {"turn": 1}, expected_version=0)
+    assert store.load("bot-b", "u") == (None, 0)
+
+
+def test_store_conflict_rolls_back_the_message_too(store: StateStore) -> None:
+    store.save("b", "u", {"turn": 1}, expected_version=0)
+    with pytest.raises(Conflict):
+        store.save("b", "u", {"turn": 2}, expected_version=5, message={**MESSAGE, "user_id": "u"})
+    assert store.messages() == []
+
+
+def test_store_parse_log_is_written_in_background_and_flushed(store: StateStore) -> None:
+    for i in range(700):  # more than one batch
+        store.log({**MESSAGE, "text": f"m{i}"})
+    store.flush()
+    rows = store.messages(limit=1000)
+    assert [r["text"] for r in rows] == [f"m{i}" for i in range(700)]
+    assert rows[0]["user_id"] is None and rows[0]["source"] == "parse"
+    store.log({**MESSAGE, "text": "after flush"})  # the writer restarts
+    store.close()
+    assert store.messages()[-1]["text"] == "after flush"
+
+
+def test_store_sqlite_file_uses_wal(store: StateStore, tmp_path: Path) -> None:
+    store.save("b", "u", {}, expected_version=0)
+    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, DEFAULT_DATABASE_URL),
+        ("state.db", "sqlite:///state.db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite://", "sqlite://"),
+    ],
+)
+def test_normalize_url(given: str | None, expected: str) -> None:
+    assert normalize_url(given) == expected
+
+
+def test_store_concurrent_messages_of_one_user_never_lose_a_slot(tmp_path: Path) -> None:
+    """Three replies filling three slots at the same moment: every one must count.
+
+    The store's reads are slowed so that the threads' read-modify-write windows overlap and
+    real conflicts happen (counted), instead of hoping the scheduler interleaves them.
+    """
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    load, save = store.load, store.save
+    conflicts = []
+
+    def slow_load(*args):
+        result = load(*args)
+        threading.Event().wait(0.01)
+        return result
+
+    def counting_save(*args, **kwargs):
+        try:
+            return save(*args, **kwargs)
+        except Conflict:
+            conflicts.append(1)
+            raise
+
+    store.load, store.save = slow_load, counting_save  # type: ignore[method-assign]
+    bot = Dialogue(FakeModel(CONFIG), store=store)
+    users = [f"user{i}" for i in range(8)]
+    for user in users:
+        bot.chat(user, "여행 가자")
+    barrier = threading.Barrier(len(users) * 3)
+    errors: list[BaseException] = []
+
+    def send(user: str, text: str) -> None:
+        try:
+            barrier.wait()
+            bot.chat(user, text)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(u, t)) for u in users for t in ("부산", "내일", "국밥")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert conflicts, "the test did not provoke a single conflict"
+    for user in users:
+        state = bot.state(user)
+        assert state.status == "SUCCESS", state
+        assert state.slots == {"LOCATION": "부산", "DATE": "내일", "RESTAURANT": "국밥"}
+        assert len(store.messages(user_id=user)) == 4
