@@ -6,6 +6,8 @@ library, so that they can be tried before anyone changes ``malmoi.model``:
 
 - ``baseline``: the default settings.
 - ``bilstm``, ``cnn4``, ...: settings only (encoder kind, depth, width, epochs).
+- ``char-cnn``, ``bilstm-char``: a character CNN per token, made by patching the featurizer
+  pipeline and subclassing the network.
 - ``entity-only`` / ``intent-only``: one task's loss switched off, the two halves of a
   "separate models" setup (issue 4: joint versus separate). ``separate`` in the summary
   combines them: intent from one, slots from the other, time and size added up.
@@ -86,6 +88,84 @@ def task_weights(intent: float, entity: float) -> Iterator[None]:
         training._loss, training._validate = original, original_validate
 
 
+_CHAR_BUCKETS, _CHAR_DIM, _MAX_CHARS = 512, 32, 24
+
+
+@contextlib.contextmanager
+def char_cnn() -> Iterator[None]:
+    """Add a character CNN per token (Ma & Hovy 2016; Lample et al. 2016) to the token vectors.
+
+    Characters are hashed into 512 buckets (no vocabulary to fit or save); each token's
+    character embeddings go through a width-3 convolution and a max over its characters, and
+    the result is added to the word + n-gram vector before the encoder.
+    """
+    import zlib
+
+    import torch
+    from torch import nn
+
+    from malmoi.model import model as model_module
+    from malmoi.model import network, pipeline, training
+
+    original_encode, original_collate = pipeline.encode_tokens, pipeline.collate
+
+    def char_id(char: str) -> int:
+        return 1 + zlib.crc32(char.encode("utf-8")) % (_CHAR_BUCKETS - 1)
+
+    def encode_tokens(tokens: Any, featurizer: Any) -> Any:
+        encoded = original_encode(tokens, featurizer)
+        encoded.char_ids = [[char_id(c) for c in t.text[:_MAX_CHARS]] for t in tokens]
+        return encoded
+
+    def collate(items: Any) -> Any:
+        batch = original_collate(items)
+        chars = torch.zeros(*batch.mask.shape, _MAX_CHARS, dtype=torch.long)  # (batch, tokens, chars)
+        for row, item in enumerate(items):
+            for col, ids in enumerate(item.char_ids):
+                chars[row, col, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        batch.char_ids = chars
+        return batch
+
+    class CharNetwork(network.JointNetwork):
+        def __init__(self, settings: Any, **kwargs: Any):
+            super().__init__(settings, **kwargs)
+            dim = settings.encoder.dim
+            self.char_embed = nn.Embedding(_CHAR_BUCKETS, _CHAR_DIM, padding_idx=0)
+            self.char_conv = nn.Conv1d(_CHAR_DIM, dim, 3, padding=1)
+
+        def forward(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+            batch_size, length = batch.mask.shape
+            flat = self.embed(batch.bag_ids, batch.bag_offsets)  # (total tokens, dim)
+            tokens = flat.new_zeros(batch_size * length, flat.shape[1])
+            tokens[batch.token_index] = flat
+            x = tokens.view(batch_size, length, -1) + self.pos_embed(batch.pos_ids)  # (batch, tokens, dim)
+            chars = self.char_embed(batch.char_ids.view(batch_size * length, -1))  # (batch*tokens, chars, cdim)
+            conv = self.char_conv(chars.transpose(1, 2))  # (batch*tokens, dim, chars)
+            pad = (batch.char_ids.view(batch_size * length, 1, -1) == 0)  # (batch*tokens, 1, chars)
+            conv = conv.masked_fill(pad, torch.finfo(conv.dtype).min).max(-1).values  # (batch*tokens, dim)
+            conv = conv.masked_fill(pad.all(-1), 0.0)  # tokens of no characters (padding)
+            x = x + torch.tanh(conv).view(batch_size, length, -1)  # (batch, tokens, dim)
+            h = self.encoder(self.dropout(x), batch.mask)  # (batch, tokens, dim)
+            neg_inf = torch.finfo(h.dtype).min
+            pooled_max = h.masked_fill(~batch.mask.unsqueeze(-1), neg_inf).max(1).values  # (batch, dim)
+            pooled_mean = h.sum(1) / batch.mask.sum(1, keepdim=True).clamp(min=1)  # (batch, dim)
+            sentence = self.project(torch.cat([pooled_max, pooled_mean], -1))  # (batch, dim)
+            return sentence, self.emissions(h)
+
+    patches = [(pipeline, "encode_tokens", encode_tokens), (pipeline, "collate", collate),
+               (training, "encode_tokens", encode_tokens), (training, "collate", collate),
+               (model_module, "encode_tokens", encode_tokens), (model_module, "collate", collate),
+               (training, "JointNetwork", CharNetwork)]
+    saved = [(module, name, getattr(module, name)) for module, name, _ in patches]
+    for module, name, value in patches:
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
 # name: (settings overrides, context manager factory or None, what it tests)
 VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], contextlib.AbstractContextManager[None]] | None, str]] = {
     "baseline": ({}, None, "default settings: CNN 2x128, k=3, 30 epochs, patience 4"),
@@ -95,6 +175,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], contextlib.AbstractContex
                   "BiLSTM 2x(2x128)"),
     "cnn4": ({"encoder": {"layers": 4}}, None, "CNN 4 layers: receptive field 9 tokens instead of 5"),
     "cnn4k5": ({"encoder": {"layers": 4, "kernel_size": 5, "dim": 192}}, None, "CNN 4x192, k=5: field 17"),
+    "char-cnn": ({}, char_cnn, "a character CNN per token, added to the word + n-gram vector"),
+    "bilstm-char": ({"encoder": {"kind": "bilstm"}}, char_cnn, "BiLSTM and a character CNN per token"),
     "entity-only": ({}, lambda: task_weights(0.0, 1.0), "separate models: the slot tagger alone"),
     "intent-only": ({}, lambda: task_weights(1.0, 0.0), "separate models: the intent classifier alone"),
 }

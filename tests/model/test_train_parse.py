@@ -100,3 +100,25 @@ def test_training_on_invalid_data_raises_data_error_with_every_problem(tiny_bot)
         malmoi.train(bot, progress=False)
     text = str(info.value)
     assert "weather.csv:2" in text and "weather.csv:3" in text
+
+
+def test_calibrate_chooses_the_threshold_on_held_out_utterances(tiny_model_dir):
+    from malmoi.intent.fallback import macro_f1_threshold, quantile_threshold
+
+    model = malmoi.load(tiny_model_dir)  # a copy: calibrate changes the model
+    texts, ood = ["내일 서울 날씨 알려줘", "부산 초밥 맛집 추천해줘", "안녕", "모레 대구 비 와?"], ["노래 틀어줘", "택시 불러줘"]
+    id_scores, ood_scores = model.parse_with_scores(texts)[1], model.parse_with_scores(ood)[1]
+    assert model.calibrate(texts, ood) == macro_f1_threshold(id_scores, ood_scores) == model.threshold
+    assert model.report["calibration"]["held_out_ood"] == 2
+    # Without out-of-domain utterances, the bot's false-fallback rate decides.
+    assert model.calibrate(texts) == quantile_threshold(id_scores, model.settings.intent.false_fallback_rate)
+
+
+@pytest.mark.slow
+def test_a_euclidean_loss_trains_saves_and_reloads(make_tiny_bot, tmp_path):
+    bot = make_tiny_bot(settings="  intent: {loss: gaussian_mixture}\n")
+    model = malmoi.train(bot, progress=False)
+    assert model.parse("내일 부산 날씨 알려줘").intent.name == "weather"
+    reloaded = malmoi.load(model.save(tmp_path / "lgm"))
+    for text in ["제주 냉면 맛집 추천해줘", "노래 틀어줘"]:
+        assert reloaded.parse(text) == model.parse(text)
