@@ -104,14 +104,15 @@ def measure(model: malmoi.Model, data: BotData) -> dict[str, Any]:
     }
 
 
-def run(data_dir: Path, overrides: dict[str, Any], seed: int | None = None) -> dict[str, Any]:
+def run(data_dir: Path, overrides: dict[str, Any], seed: int | None = None, threads: int | None = None) -> dict[str, Any]:
     """Train on train with ``overrides`` of the default settings; measure on valid and test."""
     train_data, valid_data, test_data = (load_split(data_dir, s) for s in ("train", "valid", "test"))
     settings = Settings.model_validate(overrides)
     if seed is not None:
         settings.training.seed = seed
     config = BotConfig(name="snips", language="en", settings=settings)
-    torch.set_num_threads(os.cpu_count() or 1)
+    threads = threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
     began = time.perf_counter()
     model = malmoi.train((config, train_data), progress=sys.stderr.isatty())
     train_seconds = time.perf_counter() - began
@@ -123,6 +124,8 @@ def run(data_dir: Path, overrides: dict[str, Any], seed: int | None = None) -> d
         "benchmark": "snips",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"torch {torch.__version__}",
+        "training_threads": threads,
+        "load_average_after": os.getloadavg(),  # a busy machine makes every time here longer
         "malmoi_version": malmoi.__version__,
         "settings_overrides": overrides,
         "settings": settings.model_dump(mode="json"),
@@ -171,11 +174,12 @@ def main() -> None:
     parser.add_argument("--settings", type=json.loads, default={},
                         help="JSON overrides of malmoi.settings.Settings, e.g. '{\"training\": {\"epochs\": 40}}'")
     parser.add_argument("--seed", type=int, help="training seed (default: the settings' seed)")
+    parser.add_argument("--threads", type=int, help="torch threads for training (default: one per core)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each epoch's validation figures")
     args = parser.parse_args()
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    result = run(args.data, args.settings, args.seed)
+    result = run(args.data, args.settings, args.seed, args.threads)
     print_summary(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")

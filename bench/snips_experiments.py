@@ -182,10 +182,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], contextlib.AbstractContex
 }
 
 
-def run_variant(name: str, data_dir: Path, seed: int | None) -> dict[str, Any]:
+def run_variant(name: str, data_dir: Path, seed: int | None, threads: int | None) -> dict[str, Any]:
     overrides, patch, description = VARIANTS[name]
     with (patch() if patch else contextlib.nullcontext()):
-        result = snips.run(data_dir, overrides, seed)
+        result = snips.run(data_dir, overrides, seed, threads)
     result["variant"] = {"name": name, "description": description}
     return result
 
@@ -223,13 +223,14 @@ def main() -> None:
     parser.add_argument("variant", nargs="?", choices=list(VARIANTS))
     parser.add_argument("--data", type=Path, default=snips.DEFAULT_DATA)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int, help="torch threads for training (default: one per core)")
     parser.add_argument("--summary", action="store_true", help="print the table of saved results")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.variant:
-        result = run_variant(args.variant, args.data, args.seed)
+        result = run_variant(args.variant, args.data, args.seed, args.threads)
         snips.print_summary(result)
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"{args.variant}.json"
