@@ -154,7 +154,8 @@ class CenterLoss(IntentLoss):
 
     The softmax separates classes; the centre term pulls each feature onto its class centre,
     so a class becomes a tight ball and distance to the nearest centre measures belonging.
-    Centres are learned by gradient descent with the rest of the network.
+    Centres are learned by gradient descent with the rest of the network. The softmax layer only
+    trains: retrieval, the ranking and outlier exposure all work on the distances.
     """
 
     metric = "euclidean"
@@ -178,9 +179,6 @@ class CenterLoss(IntentLoss):
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.classify(self.linear(features), labels) + self.weight * self.centre_term(features, labels)
-
-    def outlier_loss(self, features: torch.Tensor) -> torch.Tensor:
-        return -self.linear(features).log_softmax(-1).mean()
 
 
 class CosFaceLoss(IntentLoss):
