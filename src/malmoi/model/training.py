@@ -158,14 +158,14 @@ def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True)
         record = {"epoch": epoch, "loss": total_loss / len(train_items)}
         if valid_items:
             record.update(_validate(network, valid_items, tags))
-            # Accuracy and F1 saturate quickly on small bots; the validation loss keeps telling
-            # whether the model still gets more confident where it is right.
+            # Stop when accuracy + F1 stop improving (patience); among the epochs seen, keep the
+            # best, breaking ties by validation loss: accuracy and F1 saturate early on small bots,
+            # and the loss still tells whether the model got more confident where it is right.
             score = (round(record["intent_accuracy"] + record["entity_f1"], 6), -record["validation_loss"])
+            stale = 0 if score[0] > best_score[0] else stale + 1
             if score > best_score:
-                best_score, best_epoch, stale = score, epoch, 0
+                best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(network.state_dict())
-            else:
-                stale += 1
         history.append(record)
         epoch_bar.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k != "epoch"})
         logger.info("epoch %d: %s", epoch, record)
