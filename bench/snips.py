@@ -104,7 +104,13 @@ def measure(model: malmoi.Model, data: BotData) -> dict[str, Any]:
     }
 
 
-def run(data_dir: Path, overrides: dict[str, Any], seed: int | None = None, threads: int | None = None) -> dict[str, Any]:
+def run(
+    data_dir: Path,
+    overrides: dict[str, Any],
+    seed: int | None = None,
+    threads: int | None = None,
+    save_model: Path | None = None,
+) -> dict[str, Any]:
     """Train on train with ``overrides`` of the default settings; measure on valid and test."""
     train_data, valid_data, test_data = (load_split(data_dir, s) for s in ("train", "valid", "test"))
     settings = Settings.model_validate(overrides)
@@ -116,6 +122,9 @@ def run(data_dir: Path, overrides: dict[str, Any], seed: int | None = None, thre
     began = time.perf_counter()
     model = malmoi.train((config, train_data), progress=sys.stderr.isatty())
     train_seconds = time.perf_counter() - began
+    logging.getLogger("malmoi").info("trained in %.0f s, %d epochs", train_seconds, model.report["epochs_run"])
+    if save_model:
+        model.save(save_model)
     valid, test = measure(model, valid_data), measure(model, test_data)
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = model.save(Path(tmp) / "model")
@@ -175,11 +184,12 @@ def main() -> None:
                         help="JSON overrides of malmoi.settings.Settings, e.g. '{\"training\": {\"epochs\": 40}}'")
     parser.add_argument("--seed", type=int, help="training seed (default: the settings' seed)")
     parser.add_argument("--threads", type=int, help="torch threads for training (default: one per core)")
+    parser.add_argument("--save-model", type=Path, help="also save the trained model in this directory")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each epoch's validation figures")
     args = parser.parse_args()
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    result = run(args.data, args.settings, args.seed, args.threads)
+    result = run(args.data, args.settings, args.seed, args.threads, args.save_model)
     print_summary(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
