@@ -100,3 +100,46 @@ def test_crf_padding_does_not_change_the_likelihood():
         torch.tensor([[True, True, True, False, False]]),
     )
     assert torch.allclose(plain, padded, atol=1e-5)
+
+
+def _reference_log_partition(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The forward algorithm written plainly in log space (the implementation before the matmul)."""
+    transitions, start, end = crf._scores()
+    alpha = start.unsqueeze(0) + emissions[:, 0]
+    for t in range(1, emissions.shape[1]):
+        nxt = torch.logsumexp(alpha.unsqueeze(2) + transitions.unsqueeze(0) + emissions[:, t].unsqueeze(1), dim=1)
+        alpha = torch.where(mask[:, t : t + 1], nxt, alpha)
+    return torch.logsumexp(alpha + end.unsqueeze(0), dim=1)
+
+
+@pytest.mark.parametrize("scale", [1.0, 8.0])  # 8: emissions as far apart as a trained tagger's
+def test_log_partition_matches_the_log_space_recursion_with_its_gradients(scale):
+    types = [f"T{i}" for i in range(12)]
+    tags = ["O"] + [f"{p}-{t}" for t in types for p in "BIES"]
+    torch.manual_seed(0)
+    crf = CRF(tags, "BIOES")
+    with torch.no_grad():
+        crf.transitions.normal_(0, 2)
+        crf.start.normal_()
+        crf.end.normal_()
+    lengths = torch.tensor([7, 1, 4, 7, 2])
+    mask = torch.arange(7).unsqueeze(0) < lengths.unsqueeze(1)
+    emissions = (scale * torch.randn(5, 7, len(tags))).requires_grad_()
+    fast = crf.log_partition(emissions, mask)
+    (fast_grad,) = torch.autograd.grad(fast.sum(), emissions)
+    slow = _reference_log_partition(crf, emissions, mask)
+    (slow_grad,) = torch.autograd.grad(slow.sum(), emissions)
+    torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(fast_grad, slow_grad, rtol=1e-4, atol=1e-4)
+    assert torch.isfinite(fast_grad).all()
+
+
+def test_log_partition_of_extreme_emissions_has_finite_gradients():
+    torch.manual_seed(1)
+    crf = CRF(TAGS_BIOES, "BIOES")
+    emissions = (200 * torch.randn(3, 6, len(TAGS_BIOES))).requires_grad_()
+    log_z = crf.log_partition(emissions, torch.ones(3, 6, dtype=torch.bool))
+    (grad,) = torch.autograd.grad(log_z.sum(), emissions)
+    assert torch.isfinite(log_z).all() and torch.isfinite(grad).all()
+    # The gradient of log Z by the emissions is each tag's marginal probability: rows sum to 1.
+    torch.testing.assert_close(grad.sum(-1), torch.ones(3, 6))

@@ -79,28 +79,43 @@ class CRF(nn.Module):
         Every sequence must have at least one real token, and padding only at the end.
         """
         transitions, start, end = self._scores()
-        batch, length, _ = emissions.shape
-        maskf = mask.float()
+        maskf = mask.to(emissions.dtype)
         lengths = mask.sum(1)
-        # Score of the gold path.
-        gold = start[tags[:, 0]] + emissions[:, 0].gather(1, tags[:, :1]).squeeze(1)
-        for t in range(1, length):
-            step = transitions[tags[:, t - 1], tags[:, t]] + emissions[:, t].gather(
-                1, tags[:, t : t + 1]
-            ).squeeze(1)
-            gold = gold + step * maskf[:, t]
-        last_tags = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)
-        gold = gold + end[last_tags]
-        # Log partition function by the forward algorithm.
+        # Score of the gold path: its emissions, the transitions between real tokens, start and end.
+        gold_emissions = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, tokens)
+        steps = transitions[tags[:, :-1], tags[:, 1:]]  # (batch, tokens - 1)
+        last_tags = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)  # (batch,)
+        gold = (
+            start[tags[:, 0]]
+            + (gold_emissions * maskf).sum(1)
+            + (steps * maskf[:, 1:]).sum(1)
+            + end[last_tags]
+        )
+        return (self.log_partition(emissions, mask) - gold).mean()
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Log of the summed score of every path, per sentence (batch,), by the forward algorithm.
+
+        Each step is one matrix product in probability space, rescaled by the running maximum
+        (Rabiner 1989's scaling) so nothing overflows: ``log(exp(alpha - m) @ exp(T)) + m``.
+        This equals ``logsumexp(alpha[:, :, None] + T, 1)`` but costs a BLAS call instead of a
+        (batch, tags, tags) tensor and its exponentials, which with many entity types (SNIPS:
+        39 types, 157 BIOES tags) made training about 30 times slower.
+        """
+        transitions, start, end = self._scores()
+        top = transitions.max()
+        exp_transitions = (transitions - top).exp()  # (from, to); forbidden transitions are 0
         alpha = start.unsqueeze(0) + emissions[:, 0]  # (batch, tags)
-        for t in range(1, length):
-            # (batch, from, 1) + (from, to) + (batch, 1, to) -> (batch, to)
-            nxt = torch.logsumexp(
-                alpha.unsqueeze(2) + transitions.unsqueeze(0) + emissions[:, t].unsqueeze(1), dim=1
-            )
+        for t in range(1, emissions.shape[1]):
+            peak = alpha.max(1, keepdim=True).values  # (batch, 1)
+            total = (alpha - peak).exp() @ exp_transitions  # (batch, to)
+            # A tag no allowed path reaches has a total of 0: its log is -inf, as in log space,
+            # but through a `where` so that the gradient of log(0) cannot turn into NaN.
+            reached = total > 0
+            log_total = torch.where(reached, torch.where(reached, total, 1.0).log(), -torch.inf)
+            nxt = log_total + peak + top + emissions[:, t]  # (batch, to)
             alpha = torch.where(mask[:, t : t + 1], nxt, alpha)
-        log_z = torch.logsumexp(alpha + end.unsqueeze(0), dim=1)
-        return (log_z - gold).mean()
+        return torch.logsumexp(alpha + end.unsqueeze(0), dim=1)
 
     def decode_numpy(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Constrained transition, start and end scores as numpy arrays for fast decoding."""
