@@ -101,6 +101,7 @@ def measure(model: malmoi.Model, data: BotData) -> dict[str, Any]:
         **sentence_scores(model, data.examples),
         "slot_per_type": entity.get("per_type", {}),
         "slot_errors": entity.get("confusion", {}),
+        "per_intent": report["per_intent"],
     }
 
 

@@ -40,36 +40,10 @@ RESULTS = snips.ROOT / "bench" / "results" / "snips_experiments"
 
 @contextlib.contextmanager
 def task_weights(intent: float, entity: float) -> Iterator[None]:
-    """Train with the intent and entity losses weighted; 0 switches a task off.
-
-    Mirrors ``malmoi.model.training._loss`` (intent cross-entropy, outlier exposure for
-    out-of-domain examples, entity CRF loss) with a weight per task.
-    """
-    import torch
-    import torch.nn.functional as F
+    """Train with the intent and entity losses weighted; 0 switches a task off."""
+    import functools
 
     from malmoi.model import training
-    from malmoi.model.pipeline import collate
-
-    def loss(network: Any, chunk: list[Any]) -> torch.Tensor:
-        batch = collate([it.encoded for it in chunk])
-        sentence, emissions = network(batch)
-        labels = torch.tensor([it.intent for it in chunk])
-        in_domain = labels != training._OOD
-        head = network.intent_head
-        total = sentence.new_zeros(())
-        if intent and in_domain.any():
-            logits = head.training_logits(sentence[in_domain], labels[in_domain])
-            total = total + intent * F.cross_entropy(logits, labels[in_domain])
-        if intent and (~in_domain).any():
-            log_probs = head.logits(sentence[~in_domain]).log_softmax(-1)
-            total = total - intent * training._OUTLIER_WEIGHT * log_probs.mean()
-        if entity:
-            tag_ids = torch.zeros(batch.mask.shape, dtype=torch.long)
-            for row, it in enumerate(chunk):
-                tag_ids[row, : len(it.tag_ids)] = torch.tensor(it.tag_ids, dtype=torch.long)
-            total = total + entity * network.entity_loss(emissions, tag_ids, batch.mask)
-        return total
 
     def validate(*args: Any, **kwargs: Any) -> dict[str, float]:
         # Early stopping adds intent accuracy and entity F1: a task switched off must not count.
@@ -81,6 +55,7 @@ def task_weights(intent: float, entity: float) -> Iterator[None]:
         return record
 
     original, original_validate = training._loss, training._validate
+    loss = functools.partial(original, intent_weight=intent, entity_weight=entity)
     training._loss, training._validate = loss, validate
     try:
         yield
@@ -133,24 +108,15 @@ def char_cnn() -> Iterator[None]:
             self.char_embed = nn.Embedding(_CHAR_BUCKETS, _CHAR_DIM, padding_idx=0)
             self.char_conv = nn.Conv1d(_CHAR_DIM, dim, 3, padding=1)
 
-        def forward(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        def token_vectors(self, batch: Any) -> torch.Tensor:
+            x = super().token_vectors(batch)  # (batch, tokens, dim)
             batch_size, length = batch.mask.shape
-            flat = self.embed(batch.bag_ids, batch.bag_offsets)  # (total tokens, dim)
-            tokens = flat.new_zeros(batch_size * length, flat.shape[1])
-            tokens[batch.token_index] = flat
-            x = tokens.view(batch_size, length, -1) + self.pos_embed(batch.pos_ids)  # (batch, tokens, dim)
             chars = self.char_embed(batch.char_ids.view(batch_size * length, -1))  # (batch*tokens, chars, cdim)
             conv = self.char_conv(chars.transpose(1, 2))  # (batch*tokens, dim, chars)
             pad = (batch.char_ids.view(batch_size * length, 1, -1) == 0)  # (batch*tokens, 1, chars)
             conv = conv.masked_fill(pad, torch.finfo(conv.dtype).min).max(-1).values  # (batch*tokens, dim)
             conv = conv.masked_fill(pad.all(-1), 0.0)  # tokens of no characters (padding)
-            x = x + torch.tanh(conv).view(batch_size, length, -1)  # (batch, tokens, dim)
-            h = self.encoder(self.dropout(x), batch.mask)  # (batch, tokens, dim)
-            neg_inf = torch.finfo(h.dtype).min
-            pooled_max = h.masked_fill(~batch.mask.unsqueeze(-1), neg_inf).max(1).values  # (batch, dim)
-            pooled_mean = h.sum(1) / batch.mask.sum(1, keepdim=True).clamp(min=1)  # (batch, dim)
-            sentence = self.project(torch.cat([pooled_max, pooled_mean], -1))  # (batch, dim)
-            return sentence, self.emissions(h)
+            return x + torch.tanh(conv).view(batch_size, length, -1)
 
     patches = [(pipeline, "encode_tokens", encode_tokens), (pipeline, "collate", collate),
                (training, "encode_tokens", encode_tokens), (training, "collate", collate),

@@ -122,3 +122,28 @@ def test_a_euclidean_loss_trains_saves_and_reloads(make_tiny_bot, tmp_path):
     reloaded = malmoi.load(model.save(tmp_path / "lgm"))
     for text in ["제주 냉면 맛집 추천해줘", "노래 틀어줘"]:
         assert reloaded.parse(text) == model.parse(text)
+
+
+def test_the_tagging_loss_never_moves_the_intent_space(tiny_model):
+    """The sentence vector biases the tags but the entity loss sends it no gradient, so only
+    the intent loss shapes where utterances sit relative to the class centres."""
+    from malmoi.model.pipeline import collate, encode_tokens
+    from malmoi.text import normalize
+
+    model = tiny_model
+    network = model.network.train()
+    try:
+        texts = ["내일 서울 날씨 알려줘", "부산 맛집 추천해줘"]
+        tokens = [model._tokenizer.tokenize(normalize(t).text) for t in texts]
+        batch = collate([encode_tokens(t, model.featurizer) for t in tokens])
+        network.zero_grad()
+        _, emissions = network(batch)
+        tags = emissions.argmax(-1)  # any valid-length tag tensor: the property is about gradients
+        tags[:] = 0
+        network.entity_loss(emissions, tags, batch.mask).backward()
+        assert network.project.weight.grad is None or not network.project.weight.grad.any()
+        assert network.sentence_tags.weight.grad is not None and network.sentence_tags.weight.grad.any()
+        assert network.emissions.weight.grad.any()  # the tagger itself did learn from it
+    finally:
+        network.zero_grad()
+        network.eval()

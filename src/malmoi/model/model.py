@@ -29,7 +29,7 @@ from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
 from malmoi.settings import BotConfig
 from malmoi.text import get_tokenizer, normalize, tags_to_entities
 
-FORMAT_VERSION = 2  # 2: intent losses own their centres (malmoi.intent.losses)
+FORMAT_VERSION = 3  # 2: intent losses own their centres (malmoi.intent.losses); 3: sentence_tags
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
 _EMBEDDING = "embed.weight"

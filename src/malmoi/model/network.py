@@ -4,6 +4,7 @@
     pos ids ──Embedding────────────────────────────┴─+─► encoder ─► token features
         token features ──max+mean pool──► sentence vector ──► intent loss / nearest class centre
         token features ──linear──► tag emissions ──► CRF (constrained decoding)
+        sentence vector (no gradient) ──linear──► a per-utterance bias on the tag emissions
 """
 
 from __future__ import annotations
@@ -66,22 +67,34 @@ class JointNetwork(nn.Module):
             label_smoothing=intent.label_smoothing,
         )
         self.emissions = nn.Linear(dim, len(tags))
+        # A bias on each tag from the sentence vector, the same for every token of an utterance:
+        # which entity types an utterance can hold depends on its intent (in SNIPS a title is a
+        # movie_name in one intent and an object_name in another, and wrong types were the
+        # tagger's commonest error). Detached, so the tagging loss cannot bend the space the
+        # intent centres live in: it raised SNIPS slot F1 from 92.2 to 93.3 without costing intent
+        # accuracy, which the undetached version did (bench/snips.py).
+        self.sentence_tags = nn.Linear(dim, len(tags), bias=False)
         self.use_crf = settings.entity.crf
         self.crf = CRF(tags, settings.entity.scheme)
 
-    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns the sentence vectors (batch, dim) and tag emissions (batch, tokens, tags)."""
+    def token_vectors(self, batch: Batch) -> torch.Tensor:
+        """Each token's input vector: word + n-gram embedding plus part of speech (batch, tokens, dim)."""
         batch_size, length = batch.mask.shape
         flat = self.embed(batch.bag_ids, batch.bag_offsets)  # (total tokens, dim)
         tokens = flat.new_zeros(batch_size * length, flat.shape[1])
         tokens[batch.token_index] = flat
-        x = tokens.view(batch_size, length, -1) + self.pos_embed(batch.pos_ids)  # (batch, tokens, dim)
+        return tokens.view(batch_size, length, -1) + self.pos_embed(batch.pos_ids)
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns the sentence vectors (batch, dim) and tag emissions (batch, tokens, tags)."""
+        x = self.token_vectors(batch)  # (batch, tokens, dim)
         h = self.encoder(self.dropout(x), batch.mask)  # (batch, tokens, dim)
         neg_inf = torch.finfo(h.dtype).min
         pooled_max = h.masked_fill(~batch.mask.unsqueeze(-1), neg_inf).max(1).values  # (batch, dim)
         pooled_mean = h.sum(1) / batch.mask.sum(1, keepdim=True).clamp(min=1)  # (batch, dim)
         sentence = self.project(torch.cat([pooled_max, pooled_mean], -1))  # (batch, dim)
-        return sentence, self.emissions(h)
+        emissions = self.emissions(h) + self.sentence_tags(sentence.detach()).unsqueeze(1)
+        return sentence, emissions
 
     def entity_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.use_crf:

@@ -189,21 +189,27 @@ def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True)
                  threshold=threshold, report=report)
 
 
-def _loss(network: JointNetwork, chunk: list[_Item]) -> torch.Tensor:
+def _loss(
+    network: JointNetwork, chunk: list[_Item], *, intent_weight: float = 1.0, entity_weight: float = 1.0
+) -> torch.Tensor:
+    """The joint loss of one batch. A weight of 0 switches a task off (bench/snips_experiments.py
+    trains the two halves of a "separate models" setup that way)."""
     batch = collate([it.encoded for it in chunk])
     sentence, emissions = network(batch)
     labels = torch.tensor([it.intent for it in chunk])
     in_domain = labels != _OOD
     loss = sentence.new_zeros(())
     intent_loss = network.intent_loss
-    if in_domain.any():
-        loss = loss + intent_loss(sentence[in_domain], labels[in_domain])
-    if (~in_domain).any():
-        loss = loss + _OUTLIER_WEIGHT * intent_loss.outlier_loss(sentence[~in_domain])
+    if intent_weight and in_domain.any():
+        loss = loss + intent_weight * intent_loss(sentence[in_domain], labels[in_domain])
+    if intent_weight and (~in_domain).any():
+        loss = loss + intent_weight * _OUTLIER_WEIGHT * intent_loss.outlier_loss(sentence[~in_domain])
+    if not entity_weight:
+        return loss
     tag_ids = torch.zeros(batch.mask.shape, dtype=torch.long)
     for row, it in enumerate(chunk):
         tag_ids[row, : len(it.tag_ids)] = torch.tensor(it.tag_ids, dtype=torch.long)
-    return loss + network.entity_loss(emissions, tag_ids, batch.mask)
+    return loss + entity_weight * network.entity_loss(emissions, tag_ids, batch.mask)
 
 
 def _forward_all(network: JointNetwork, items: list[_Item], batch_size: int = 256):
