@@ -8,6 +8,7 @@ library, so that they can be tried before anyone changes ``malmoi.model``:
 - ``bilstm``, ``cnn4``, ...: settings only (encoder kind, depth, width, epochs).
 - ``char-cnn``, ``bilstm-char``: a character CNN per token, made by patching the featurizer
   pipeline and subclassing the network.
+- ``softmax-tags``: cross-entropy per token instead of the CRF, decoded by argmax.
 - ``entity-only`` / ``intent-only``: one task's loss switched off, the two halves of a
   "separate models" setup (issue 4: joint versus separate). ``separate`` in the summary
   combines them: intent from one, slots from the other, time and size added up.
@@ -143,6 +144,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], contextlib.AbstractContex
     "cnn4k5": ({"encoder": {"layers": 4, "kernel_size": 5, "dim": 192}}, None, "CNN 4x192, k=5: field 17"),
     "char-cnn": ({}, char_cnn, "a character CNN per token, added to the word + n-gram vector"),
     "bilstm-char": ({"encoder": {"kind": "bilstm"}}, char_cnn, "BiLSTM and a character CNN per token"),
+    "softmax-tags": ({"entity": {"crf": False}}, None,
+                     "per-token softmax tagging instead of the CRF (Kochat's comparison)"),
     "entity-only": ({}, lambda: task_weights(0.0, 1.0), "separate models: the slot tagger alone"),
     "intent-only": ({}, lambda: task_weights(1.0, 0.0), "separate models: the intent classifier alone"),
 }
@@ -158,6 +161,9 @@ def run_variant(name: str, data_dir: Path, seed: int | None, threads: int | None
 
 def summary() -> None:
     results = {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(RESULTS.glob("*.json"))}
+    default_run = snips.ROOT / "bench" / "results" / "snips.json"  # bench/snips.py, default settings
+    if "baseline" not in results and default_run.exists():
+        results = {"baseline (bench/snips.py)": json.loads(default_run.read_text("utf-8")), **results}
     if "entity-only" in results and "intent-only" in results:
         slots, intents = results["entity-only"], results["intent-only"]
         results["separate"] = {

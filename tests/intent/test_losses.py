@@ -104,36 +104,27 @@ def test_cosface_margin_raises_the_loss_and_ignores_feature_length(batch):
     assert torch.allclose(loss(features * 7.0, labels), loss(features, labels))
 
 
-def test_coco_centroids_are_the_class_means_of_normalized_features(batch):
-    features, labels = batch
-    loss = COCOLoss(8, 4, scale=10.0, momentum=0.0).train()
-    loss(features, labels)
-    normed = F.normalize(features, dim=1)
-    for k in range(4):
-        expected = F.normalize(normed[labels == k].mean(0), dim=0)
-        assert torch.allclose(loss.centres[k], expected, atol=1e-6)
-
-
-def test_coco_keeps_centroids_of_absent_classes_and_freezes_them_in_eval(batch):
-    features, labels = batch
-    loss = COCOLoss(8, 4, momentum=0.5).train()
-    before = loss.centres.clone()
-    only_zero = labels == 0
-    loss(features[only_zero], labels[only_zero])
-    assert torch.allclose(loss.centres[1:], before[1:], atol=1e-6)
-    assert not torch.allclose(loss.centres[0], before[0])
-    loss.eval()
-    frozen = loss.centres.clone()
-    loss(features, labels)
-    assert torch.equal(loss.centres, frozen)
-
-
 def test_coco_loss_is_scaled_cosine_softmax_to_its_centroids(batch):
     features, labels = batch
-    loss = COCOLoss(8, 4, scale=10.0).eval()
+    loss = COCOLoss(8, 4, scale=10.0)
     cosines = F.normalize(features, dim=1) @ F.normalize(loss.centres, dim=1).T
     assert torch.allclose(loss(features, labels), F.cross_entropy(10.0 * cosines, labels))
+    # Only directions count: neither the features' length nor the centroids' changes the loss.
     assert torch.allclose(loss(3.0 * features, labels), loss(features, labels))
+    with torch.no_grad():
+        loss.class_centres.mul_(5.0)
+    assert torch.allclose(loss(features, labels), F.cross_entropy(10.0 * cosines, labels), atol=1e-5)
+
+
+def test_coco_has_no_margin_so_cosface_without_one_is_the_same_loss(batch):
+    features, labels = batch
+    coco = COCOLoss(8, 4, scale=10.0)
+    cosface = CosFaceLoss(8, 4, scale=10.0, margin=0.0)
+    with torch.no_grad():
+        cosface.class_centres.copy_(coco.class_centres)
+    assert torch.allclose(coco(features, labels), cosface(features, labels))
+    cosface.margin = 0.2
+    assert cosface(features, labels) > coco(features, labels)
 
 
 def test_gaussian_mixture_without_margin_or_likelihood_is_softmax_over_minus_distances(batch):
@@ -157,10 +148,7 @@ def test_gaussian_mixture_margin_raises_the_loss_and_likelihood_is_zero_on_the_m
 def test_outlier_loss_is_smallest_for_a_feature_equally_near_every_class(name):
     loss = build_loss(name, 8, 4)
     with torch.no_grad():
-        if name == "coco":
-            loss.running_centroids.copy_(torch.eye(4, 8))
-        else:
-            loss.centres.copy_(torch.eye(4, 8))
+        loss.centres.copy_(torch.eye(4, 8))
         if name in ("cross_entropy", "center"):
             loss.linear.weight.copy_(torch.eye(4, 8))
             loss.linear.bias.zero_()

@@ -16,10 +16,9 @@ training examples (Kochat's finding: keep the centres, not the samples).
 ``cosface``            softmax over scaled cosines with an additive margin on the    cosine
                        true class (Wang et al. 2018, "CosFace: Large Margin Cosine
                        Loss for Deep Face Recognition")
-``coco``               softmax over scaled cosines to class centroids that are the   cosine
-                       mean of their class's normalized features (Liu et al. 2017,
-                       "Learning Deep Features via Congenerous Cosine Loss for
-                       Person Recognition")
+``coco``               softmax over scaled cosines to normalized class centroids,    cosine
+                       no margin (Liu et al. 2017, "Learning Deep Features via
+                       Congenerous Cosine Loss for Person Recognition")
 ``gaussian_mixture``   features as a mixture of Gaussians, one per class; margin on  Euclidean
                        the true class's distance plus a likelihood term (Wan et al.
                        2018, "Rethinking Feature Distribution for Loss Functions in
@@ -214,57 +213,37 @@ class CosFaceLoss(IntentLoss):
 
 
 class COCOLoss(IntentLoss):
-    """Congenerous cosine loss: softmax over ``scale * cos(x, centroid_k)`` (Liu et al. 2017).
+    """Congenerous cosine loss: softmax over ``scale * cos(x, c_k)`` (Liu et al. 2017).
 
-    Unlike CosFace's free weight vectors, a COCO centroid is the mean of its class's normalized
-    features: the loss pulls an utterance toward what its congeners look like (polymerization)
-    and away from the other classes' means (discrimination). The paper takes the mean over the
-    mini-batch; a batch of 128 holds only a few utterances of each of many intents, so the
-    centroid here is that batch mean carried across batches as a running average. Gradients
-    reach the features through the batch part.
+    Features and class centroids are both normalized and compared by cosine alone, with no
+    margin: the softmax pulls an utterance toward its congeners' centroid (polymerization) and
+    away from the others (discrimination). The paper defines a centroid as the mean of its
+    class's normalized features in the mini-batch; here, as in the authors' released code and in
+    Kochat, centroids are learned with the network. The batch-mean version (kept as a running
+    mean) stalled at chance on CLINC150: malmoi's embeddings start at zero, so every utterance
+    starts with nearly the same feature, every class mean is then that one direction, and the
+    loss has nothing to separate. Without CosFace's margin, COCO shows what the margin adds.
     """
 
     metric = "cosine"
 
-    def __init__(self, dim: int, num_classes: int, *, scale: float = 16.0, momentum: float = 0.9, **options: float):
+    def __init__(self, dim: int, num_classes: int, *, scale: float = 16.0, **options: float):
         super().__init__(**options)
-        self.register_buffer("running_centroids", F.normalize(torch.randn(num_classes, dim), dim=-1))
+        self.class_centres = nn.Parameter(torch.randn(num_classes, dim) * dim**-0.5)
         self.scale = scale
-        self.momentum = momentum
 
     @property
     def centres(self) -> torch.Tensor:
-        return self.running_centroids
+        return self.class_centres
 
     def similarities(self, features: torch.Tensor) -> torch.Tensor:
-        return F.normalize(features, dim=-1) @ F.normalize(self.running_centroids, dim=-1).T
+        return F.normalize(features, dim=-1) @ F.normalize(self.class_centres, dim=-1).T
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         return self.scale * self.similarities(features)
 
-    def batch_centroids(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """(classes, dim): running centroids moved toward this batch's class means."""
-        normed = F.normalize(features, dim=-1)  # (batch, dim)
-        classes = self.running_centroids.shape[0]
-        onehot = F.one_hot(labels, classes).to(normed.dtype)  # (batch, classes)
-        counts = onehot.sum(0)  # (classes,)
-        sums = onehot.T @ normed  # (classes, dim)
-        present = (counts > 0).unsqueeze(-1)
-        batch_means = sums / counts.clamp(min=1).unsqueeze(-1)
-        running = self.running_centroids.to(normed.dtype)
-        mixed = self.momentum * running + (1 - self.momentum) * batch_means
-        return F.normalize(torch.where(present, mixed, running), dim=-1)
-
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        # Like batch normalization: batch statistics while training, the running ones after.
-        if self.training:
-            centroids = self.batch_centroids(features, labels)
-            with torch.no_grad():
-                self.running_centroids.copy_(centroids.detach())
-        else:
-            centroids = F.normalize(self.running_centroids, dim=-1)
-        logits = self.scale * F.normalize(features, dim=-1) @ centroids.T  # (batch, classes)
-        return self.classify(logits, labels)
+        return self.classify(self.logits(features), labels)
 
 
 class GaussianMixtureLoss(IntentLoss):
