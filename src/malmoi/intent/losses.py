@@ -212,38 +212,21 @@ class CosFaceLoss(IntentLoss):
         return self.classify(self.scale * (cos - margin), labels)
 
 
-class COCOLoss(IntentLoss):
+class COCOLoss(CosFaceLoss):
     """Congenerous cosine loss: softmax over ``scale * cos(x, c_k)`` (Liu et al. 2017).
 
     Features and class centroids are both normalized and compared by cosine alone, with no
     margin: the softmax pulls an utterance toward its congeners' centroid (polymerization) and
-    away from the others (discrimination). The paper defines a centroid as the mean of its
-    class's normalized features in the mini-batch; here, as in the authors' released code and in
-    Kochat, centroids are learned with the network. The batch-mean version (kept as a running
-    mean) stalled at chance on CLINC150: malmoi's embeddings start at zero, so every utterance
-    starts with nearly the same feature, every class mean is then that one direction, and the
-    loss has nothing to separate. Without CosFace's margin, COCO shows what the margin adds.
+    away from the others (discrimination). That is CosFace with a margin of 0, so COCO shows what
+    the margin adds. The paper defines a centroid as the mean of its class's normalized features
+    in the mini-batch; here, as in Kochat, centroids are learned with the network. The batch-mean
+    version (kept as a running mean) stalled at chance on CLINC150: malmoi's embeddings start at
+    zero, so every utterance starts with nearly the same feature, every class mean is then that
+    one direction, and the loss has nothing to separate.
     """
 
-    metric = "cosine"
-
     def __init__(self, dim: int, num_classes: int, *, scale: float = 16.0, **options: float):
-        super().__init__(**options)
-        self.class_centres = nn.Parameter(torch.randn(num_classes, dim) * dim**-0.5)
-        self.scale = scale
-
-    @property
-    def centres(self) -> torch.Tensor:
-        return self.class_centres
-
-    def similarities(self, features: torch.Tensor) -> torch.Tensor:
-        return F.normalize(features, dim=-1) @ F.normalize(self.class_centres, dim=-1).T
-
-    def logits(self, features: torch.Tensor) -> torch.Tensor:
-        return self.scale * self.similarities(features)
-
-    def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.classify(self.logits(features), labels)
+        super().__init__(dim, num_classes, scale=scale, margin=0.0, **options)
 
 
 class GaussianMixtureLoss(IntentLoss):
