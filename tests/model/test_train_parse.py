@@ -124,13 +124,13 @@ def test_a_euclidean_loss_trains_saves_and_reloads(make_tiny_bot, tmp_path):
         assert reloaded.parse(text) == model.parse(text)
 
 
-def test_the_tagging_loss_never_moves_the_intent_space(tiny_model):
-    """The sentence vector biases the tags but the entity loss sends it no gradient, so only
-    the intent loss shapes where utterances sit relative to the class centres."""
+def test_the_intent_tag_bias_never_lets_the_tagging_loss_move_the_intent_space(make_tiny_bot):
+    """With entity.intent_tag_bias the sentence vector biases the tags, but the entity loss sends
+    it no gradient, so only the intent loss shapes where utterances sit relative to the centres."""
     from malmoi.model.pipeline import collate, encode_tokens
     from malmoi.text import normalize
 
-    model = tiny_model
+    model = malmoi.train(make_tiny_bot(settings="  entity: {intent_tag_bias: true}\n"), progress=False)
     network = model.network.train()
     try:
         texts = ["내일 서울 날씨 알려줘", "부산 맛집 추천해줘"]

@@ -4,7 +4,7 @@
     pos ids ──Embedding────────────────────────────┴─+─► encoder ─► token features
         token features ──max+mean pool──► sentence vector ──► intent loss / nearest class centre
         token features ──linear──► tag emissions ──► CRF (constrained decoding)
-        sentence vector (no gradient) ──linear──► a per-utterance bias on the tag emissions
+        sentence vector (no gradient) ──linear──► a per-utterance bias on the tag emissions (optional)
 """
 
 from __future__ import annotations
@@ -67,13 +67,11 @@ class JointNetwork(nn.Module):
             label_smoothing=intent.label_smoothing,
         )
         self.emissions = nn.Linear(dim, len(tags))
-        # A bias on each tag from the sentence vector, the same for every token of an utterance:
-        # which entity types an utterance can hold depends on its intent (in SNIPS a title is a
-        # movie_name in one intent and an object_name in another, and wrong types were the
-        # tagger's commonest error). It raised SNIPS slot F1 from 92.2 to 93.3 % in a like-for-like
-        # run. Detached, so the tagging loss cannot bend the space the intent centres live in:
-        # undetached, slots did as well but intent accuracy fell from 97.7 to 96.6 % (docs/entities.md).
-        self.sentence_tags = nn.Linear(dim, len(tags), bias=False)
+        # settings.entity.intent_tag_bias: a bias on each tag from the sentence vector, the same
+        # for every token of an utterance (which entity types an utterance holds depends on its
+        # intent). Detached, so the tagging loss cannot bend the space the intent centres live in:
+        # undetached, SNIPS intent accuracy fell from 97.7 to 96.6 % (docs/entities.md).
+        self.sentence_tags = nn.Linear(dim, len(tags), bias=False) if settings.entity.intent_tag_bias else None
         self.use_crf = settings.entity.crf
         self.crf = CRF(tags, settings.entity.scheme)
 
@@ -93,7 +91,9 @@ class JointNetwork(nn.Module):
         pooled_max = h.masked_fill(~batch.mask.unsqueeze(-1), neg_inf).max(1).values  # (batch, dim)
         pooled_mean = h.sum(1) / batch.mask.sum(1, keepdim=True).clamp(min=1)  # (batch, dim)
         sentence = self.project(torch.cat([pooled_max, pooled_mean], -1))  # (batch, dim)
-        emissions = self.emissions(h) + self.sentence_tags(sentence.detach()).unsqueeze(1)
+        emissions = self.emissions(h)  # (batch, tokens, tags)
+        if self.sentence_tags is not None:
+            emissions = emissions + self.sentence_tags(sentence.detach()).unsqueeze(1)
         return sentence, emissions
 
     def entity_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
