@@ -4,7 +4,11 @@ from malmoi.data.problems import DataError
 
 
 class ModelLoadError(Exception):
-    """A model directory that this version of malmoi cannot read."""
+    """A model directory that this version of malmoi cannot read: the message says why and what to do."""
 
 
-__all__ = ["DataError", "ModelLoadError"]
+class ModelSaveError(Exception):
+    """A model cannot be written where it was asked to go."""
+
+
+__all__ = ["DataError", "ModelLoadError", "ModelSaveError"]

@@ -2,7 +2,7 @@
 
 Scores are "in-domain-ness" (higher = more in domain): the similarity to the nearest class
 centre for the retrieval losses, the top softmax probability for cross-entropy
-(:class:`malmoi.intent.heads.DistanceClassifier`).
+(:class:`malmoi.intent.scoring.IntentScorer`).
 
 With held-out out-of-domain examples, the threshold maximizes a stated criterion
 (:func:`choose_threshold`): the macro-F1 of in-domain vs out-of-domain (default), a target share
@@ -19,22 +19,31 @@ import numpy as np
 Criterion = Literal["macro_f1", "ood_recall", "false_fallback_rate"]
 
 
-def macro_f1_threshold(in_domain: np.ndarray, out_of_domain: np.ndarray) -> float:
+def macro_f1_threshold(in_domain: np.ndarray, out_of_domain: np.ndarray, ood_share: float | None = None) -> float:
     """Threshold maximizing the macro-F1 of in-domain vs out-of-domain on held-out scores.
 
-    Candidates are midpoints between consecutive distinct scores, so the choice does not
-    sit exactly on a held-out example.
+    F1 depends on how many of each class there are. A bot's out-of-domain examples are however
+    many its developer collected, not how often such requests come, so with ``ood_share`` the
+    out-of-domain examples are weighted as if they were that share of all requests. Candidates
+    are midpoints between consecutive distinct scores, so the choice does not sit exactly on a
+    held-out example.
     """
     if len(in_domain) == 0 or len(out_of_domain) == 0:
         raise ValueError("need held-out in-domain and out-of-domain scores")
     scores = np.concatenate([in_domain, out_of_domain])
     is_ood = np.concatenate([np.zeros(len(in_domain), bool), np.ones(len(out_of_domain), bool)])
+    weight_ood = 1.0
+    if ood_share is not None:
+        if not 0 < ood_share < 1:
+            raise ValueError(f"ood_share must be in (0, 1), got {ood_share}")
+        weight_ood = ood_share / (1 - ood_share) * len(in_domain) / len(out_of_domain)
+    weights = np.where(is_ood, weight_ood, 1.0)
     order = np.argsort(scores, kind="stable")
-    scores, is_ood = scores[order], is_ood[order]
+    scores, is_ood, weights = scores[order], is_ood[order], weights[order]
     # Predict "out of domain" for the first k sorted examples, k = 0..n.
-    ood_caught = np.concatenate([[0], np.cumsum(is_ood)])  # true positives (OOD class)
-    id_lost = np.concatenate([[0], np.cumsum(~is_ood)])  # in-domain predicted OOD
-    n_ood, n_id = len(out_of_domain), len(in_domain)
+    ood_caught = np.concatenate([[0], np.cumsum(weights * is_ood)])  # true positives (OOD class)
+    id_lost = np.concatenate([[0], np.cumsum(weights * ~is_ood)])  # in-domain predicted OOD
+    n_ood, n_id = weight_ood * len(out_of_domain), float(len(in_domain))
     id_kept = n_id - id_lost
     ood_missed = n_ood - ood_caught
     f1_ood = 2 * ood_caught / np.maximum(2 * ood_caught + id_lost + ood_missed, 1)
@@ -86,6 +95,7 @@ def choose_threshold(
     criterion: Criterion = "macro_f1",
     target_ood_recall: float = 0.9,
     false_fallback_rate: float = 0.01,
+    ood_share: float | None = None,
 ) -> tuple[float, str]:
     """The threshold for held-out scores under ``criterion``, and a sentence saying how.
 
@@ -96,8 +106,9 @@ def choose_threshold(
             f"{false_fallback_rate:.1%} quantile of held-out in-domain scores (no out-of-domain data)"
         )
     if criterion == "macro_f1":
-        return macro_f1_threshold(in_domain, out_of_domain), (
-            "maximizes the macro-F1 of in-domain vs out-of-domain on held-out data"
+        share = f", out-of-domain weighted as {ood_share:.0%} of requests" if ood_share is not None else ""
+        return macro_f1_threshold(in_domain, out_of_domain, ood_share), (
+            f"maximizes the macro-F1 of in-domain vs out-of-domain on held-out data{share}"
         )
     if criterion == "ood_recall":
         return ood_recall_threshold(in_domain, out_of_domain, target_ood_recall), (

@@ -3,7 +3,7 @@
 A loss module here plays two parts. While training, ``forward(features, labels)`` returns the
 loss. At inference, ``similarities(features)`` compares each sentence vector with every class
 centre, so the class is the nearest centre and the fallback score is how near it is
-(:mod:`malmoi.intent.heads`): retrieval costs O(classes) per query, whatever the number of
+(:mod:`malmoi.intent.scoring`): retrieval costs O(classes) per query, whatever the number of
 training examples (Kochat's finding: keep the centres, not the samples).
 
 =====================  ===========================================================  ==========
@@ -30,6 +30,11 @@ Every classification term goes through :func:`classification_loss`, so focal los
 for imbalanced intents) and label smoothing (Szegedy et al. 2016, "Rethinking the Inception
 Architecture": a soft target, for noisy labels) combine with any of them.
 
+Each is registered by name (:mod:`malmoi.components`), and ``bot.yaml`` picks one with
+``intent: {loss: NAME}``. A new loss subclasses :class:`IntentLoss`, says how it retrieves
+(``metric``: cosine, euclidean or linear, and ``centres``), builds itself in ``from_settings``
+and registers with ``@malmoi.registry.intent_losses.register("my_loss.v1")``.
+
 Out-of-domain examples train through ``outlier_loss``: their posterior over intents is pushed to
 uniform (outlier exposure, Hendrycks et al. 2019, "Deep Anomaly Detection with Outlier
 Exposure"), and, for the retrieval losses, their similarity to the nearest centre is pushed
@@ -38,14 +43,14 @@ below that of in-domain examples.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 Metric = Literal["linear", "euclidean", "cosine"]
-LOSSES = ("cross_entropy", "center", "cosface", "coco", "gaussian_mixture")
 
 
 def classification_loss(
@@ -97,6 +102,20 @@ class IntentLoss(nn.Module):
         self.focal_gamma = focal_gamma
         self.label_smoothing = label_smoothing
 
+    @classmethod
+    def from_settings(cls, dim: int, num_classes: int, settings: Any) -> IntentLoss:
+        """Build from the bot's :class:`malmoi.settings.IntentSettings`; subclasses take their options."""
+        return cls(dim, num_classes, **_common(settings))  # type: ignore[call-arg]
+
+    @property
+    def logit_scale(self) -> float:
+        """``logits = logit_scale * similarities``: what the numpy scorer multiplies by."""
+        return 1.0
+
+    def export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Retrieval as the numpy scorer does it (:class:`malmoi.intent.scoring.IntentScorer`)."""
+        return {"metric": self.metric, "scale": self.logit_scale}, {"centres": self.centres.detach().numpy()}
+
     def classify(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return classification_loss(
             logits, labels, focal_gamma=self.focal_gamma, label_smoothing=self.label_smoothing
@@ -140,6 +159,11 @@ class CrossEntropyLoss(IntentLoss):
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.classify(self.linear(features), labels)
 
+    def export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state, arrays = super().export()
+        arrays["bias"] = self.linear.bias.detach().numpy()
+        return state, arrays
+
 
 def _squared_distances(features: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, (batch, dim) x (classes, dim) -> (batch, classes)
@@ -164,6 +188,10 @@ class CenterLoss(IntentLoss):
         self.linear = nn.Linear(dim, num_classes)
         self.class_centres = nn.Parameter(torch.randn(num_classes, dim) * dim**-0.5)
         self.weight = weight
+
+    @classmethod
+    def from_settings(cls, dim: int, num_classes: int, settings: Any) -> IntentLoss:
+        return cls(dim, num_classes, weight=settings.centre_weight, **_common(settings))
 
     @property
     def centres(self) -> torch.Tensor:
@@ -194,6 +222,14 @@ class CosFaceLoss(IntentLoss):
         self.class_centres = nn.Parameter(torch.randn(num_classes, dim) * dim**-0.5)
         self.scale = scale
         self.margin = margin
+
+    @classmethod
+    def from_settings(cls, dim: int, num_classes: int, settings: Any) -> IntentLoss:
+        return cls(dim, num_classes, scale=settings.scale, margin=settings.margin, **_common(settings))
+
+    @property
+    def logit_scale(self) -> float:
+        return self.scale
 
     @property
     def centres(self) -> torch.Tensor:
@@ -228,6 +264,10 @@ class COCOLoss(CosFaceLoss):
     def __init__(self, dim: int, num_classes: int, *, scale: float = 16.0, **options: float):
         super().__init__(dim, num_classes, scale=scale, margin=0.0, **options)
 
+    @classmethod
+    def from_settings(cls, dim: int, num_classes: int, settings: Any) -> IntentLoss:
+        return cls(dim, num_classes, scale=settings.scale, **_common(settings))
+
 
 class GaussianMixtureLoss(IntentLoss):
     """Large-margin Gaussian-mixture loss (L-GM, Wan et al. 2018).
@@ -247,6 +287,10 @@ class GaussianMixtureLoss(IntentLoss):
         self.margin = margin
         self.weight = weight
 
+    @classmethod
+    def from_settings(cls, dim: int, num_classes: int, settings: Any) -> IntentLoss:
+        return cls(dim, num_classes, margin=settings.margin, weight=settings.centre_weight, **_common(settings))
+
     @property
     def centres(self) -> torch.Tensor:
         return self.means
@@ -264,34 +308,25 @@ class GaussianMixtureLoss(IntentLoss):
         return self.classify(-distances * enlarge, labels) + self.weight * self.likelihood_term(features, labels)
 
 
-def build_loss(
-    name: str,
-    dim: int,
-    num_classes: int,
-    *,
-    scale: float = 16.0,
-    margin: float = 0.2,
-    weight: float = 0.1,
-    focal_gamma: float = 0.0,
-    label_smoothing: float = 0.0,
-) -> IntentLoss:
-    """The loss named in ``bot.yaml`` (``settings.intent.loss``), with its options."""
-    options = {"focal_gamma": focal_gamma, "label_smoothing": label_smoothing}
-    if name == "cross_entropy":
-        return CrossEntropyLoss(dim, num_classes, **options)
-    if name == "center":
-        return CenterLoss(dim, num_classes, weight=weight, **options)
-    if name == "cosface":
-        return CosFaceLoss(dim, num_classes, scale=scale, margin=margin, **options)
-    if name == "coco":
-        return COCOLoss(dim, num_classes, scale=scale, **options)
-    if name == "gaussian_mixture":
-        return GaussianMixtureLoss(dim, num_classes, margin=margin, weight=weight, **options)
-    raise ValueError(f"unknown intent loss {name!r}; choose one of {', '.join(LOSSES)}")
+def _common(settings: Any) -> dict[str, float]:
+    return {"focal_gamma": settings.focal_gamma, "label_smoothing": settings.label_smoothing}
+
+
+def build_loss(name: str, dim: int, num_classes: int, settings: Any) -> IntentLoss:
+    """The loss registered as ``name`` (``settings.intent.loss``), built from the intent settings."""
+    from malmoi import components, registry
+
+    components.register_builtins()
+    loss_class = registry.intent_losses.get(name).factory
+    loss = loss_class.from_settings(dim, num_classes, settings)
+    if not isinstance(loss, IntentLoss):
+        raise TypeError(f"intent loss {name!r} built a {type(loss).__name__}, not an IntentLoss")
+    if loss.metric not in ("cosine", "euclidean", "linear"):
+        raise ValueError(f"intent loss {name!r} retrieves by {loss.metric!r}; expected cosine, euclidean or linear")
+    return loss
 
 
 __all__ = [
-    "LOSSES",
     "COCOLoss",
     "CenterLoss",
     "CosFaceLoss",

@@ -1,75 +1,164 @@
-"""A trained bot model: parse text, save to and load from a directory.
+"""A bot's model: fit it on examples, parse utterances, save it, load it.
 
-Artifact layout (``MODEL_DIR``):
-    model.json           format version, malmoi version, resolved bot config and settings,
-                         label maps, vocabularies, fallback threshold, training report
-    weights.safetensors  network weights (safetensors: loading a model cannot run code)
+    >>> model = Model(config).fit(examples, ood)            # doctest: +SKIP
+    >>> model.parse("내일 서울 날씨 알려줘").intent.name        # doctest: +SKIP
+    'weather'
+    >>> model.intent_scores(["내일 서울 날씨"]).shape          # doctest: +SKIP
+    (1, 4)
+
+Parsing runs without torch: the analyser makes a :class:`~malmoi.text.Doc`, the encoder's numpy
+twin gives token vectors (:mod:`malmoi.encode.runtime`, shared between bots on one encoder), and
+the heads' twins score intents (:class:`~malmoi.intent.scoring.IntentScorer`) and decode entity
+tags (:class:`~malmoi.entity.tagger.EntityTagger`). Training (:mod:`malmoi.model.training`)
+exports into exactly these objects, so a model parses the same before and after a reload.
+
+Artifact (see :mod:`malmoi.model.artifact`)::
+
+    MODEL_DIR/model.json           settings, labels, component states, threshold, report, checksums
+    MODEL_DIR/weights.safetensors  the heads and the lexical table of this bot
+    MODEL_DIR/encoder/             the encoder, unless the bot uses a shared one (then: its hash)
 """
 
 from __future__ import annotations
 
-import json
-import threading
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from safetensors.torch import load_file, save_file
+from pydantic import ValidationError
 
 from malmoi._version import __version__
-from malmoi.encode.features import TokenFeaturizer
+from malmoi.encode.runtime import EncoderRuntime, load_encoder
+from malmoi.entity.tagger import EntityTagger
 from malmoi.errors import ModelLoadError
-from malmoi.entity.crf import viterbi
-from malmoi.intent.heads import DistanceClassifier
-from malmoi.model.network import JointNetwork
-from malmoi.model.pipeline import collate, encode_tokens
+from malmoi.intent.scoring import IntentScorer
+from malmoi.model.artifact import (
+    ENCODER_DIR,
+    MODEL_FILE,
+    WEIGHTS_FILE,
+    ComponentMeta,
+    EncoderRef,
+    ModelMeta,
+    json_bytes,
+    read_json,
+    read_weights,
+    subset,
+    validate,
+    weights_file,
+    write_directory,
+)
 from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
-from malmoi.settings import BotConfig
-from malmoi.text import get_tokenizer, normalize, tags_to_entities
+from malmoi.settings import BotConfig, Settings
+from malmoi.text import tags_to_entities
+from malmoi.text.doc import Analyzer, Doc
 
-FORMAT_VERSION = 3  # 2: intent losses own their centres (malmoi.intent.losses); 3: sentence_tags
-MODEL_FILE = "model.json"
-WEIGHTS_FILE = "weights.safetensors"
-_EMBEDDING = "embed.weight"
-_EMBEDDING_ROWS, _EMBEDDING_VALUES = "embed.rows", "embed.values"
+if TYPE_CHECKING:
+    from malmoi.data.schema import Example
+    from malmoi.featurize.lexical import LexicalFeaturizer
+
+__all__ = ["FORMAT_VERSION", "Model", "load"]
+
+# 4: components (encoder artifact of its own, hashed features, lexical n-grams, checksums)
+FORMAT_VERSION = 4
+# Where a shared encoder is looked for when its recorded path does not exist (os.pathsep-separated).
+ENCODER_PATH_VARIABLE = "MALMOI_ENCODER_PATH"
+
+
+class NotFittedError(RuntimeError):
+    """``parse`` or ``save`` before ``fit``."""
 
 
 class Model:
-    """Parses utterances into intent, fallback decision and entities.
+    """Parses utterances into an intent, a fallback decision and entities.
 
-    Build one with ``malmoi.train(...)`` or ``malmoi.load(path)``.
+    Build one with ``malmoi.train(BOT_DIR)``, ``Model(config).fit(examples, ood)`` or
+    ``malmoi.load(MODEL_DIR)``.
+
+    Attributes (set by ``fit`` or ``load``):
+        intents: intent names, in the order of the score columns.
+        tags: entity tags (``"O"`` first).
+        threshold: in-domain scores below it fall back.
+        report: how training went (validation figures, calibration, timings).
     """
 
-    def __init__(
-        self,
-        config: BotConfig,
-        *,
-        intents: list[str],
-        tags: list[str],
-        featurizer: TokenFeaturizer,
-        network: JointNetwork,
-        threshold: float,
-        report: dict[str, Any] | None = None,
-    ):
-        self.config = config
-        self.intents = intents
-        self.tags = tags
-        self.featurizer = featurizer
-        self.network = network.eval()
-        self.threshold = threshold
-        self.report = report or {}
-        self.classifier = DistanceClassifier(network.intent_loss, threshold=threshold)
-        self._tokenizer = get_tokenizer(config.language)
-        self._decode_lock = threading.Lock()
-        self._crf_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    def __init__(self, config: BotConfig | None = None):
+        self.config = config if config is not None else BotConfig()
+        self.intents: list[str] = []
+        self.tags: list[str] = ["O"]
+        self.threshold = 0.0
+        self.report: dict[str, Any] = {}
+        self.encoder: EncoderRuntime | None = None
+        self.encoder_bundled = True
+        self.lexical: LexicalFeaturizer | None = None
+        self.scorer: IntentScorer | None = None
+        self.tagger: EntityTagger | None = None
+        self._head_arrays: dict[str, np.ndarray] = {}
+        self._component_states: dict[str, dict[str, Any]] = {}
+        self.analyzer = Analyzer(self.config.language)
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.config.settings
 
-    # -- parsing ---------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return self.scorer is not None and self.encoder is not None
+
+    def _require_fitted(self) -> tuple[EncoderRuntime, IntentScorer]:
+        if self.encoder is None or self.scorer is None:
+            raise NotFittedError("this model is not trained yet: call fit(examples) or load a saved model")
+        return self.encoder, self.scorer
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(
+        self, examples: Sequence[Example], ood: Sequence[Example] = (), *, random_state: int | None = None,
+        progress: bool = False,
+    ) -> Model:
+        """Learn from labelled examples (and out-of-domain ones); returns ``self``.
+
+        Reads no files and sets no global seed: ``random_state`` (default: the bot's
+        ``settings.training.seed``) seeds a generator of this call alone, so cross-validation
+        and label-cleaning loops can call it many times. Raises ``ValueError`` for data that
+        cannot be learned (no examples, an intent without examples).
+        """
+        from malmoi.model.training import fit
+
+        fit(self, examples, ood, random_state=random_state, progress=progress)
+        return self
+
+    def calibrate(self, texts: Sequence[str], ood_texts: Sequence[str] = (), *, batch_size: int = 256) -> float:
+        """Choose the fallback threshold again, on held-out utterances the model never trained on.
+
+        ``texts`` are in-domain, ``ood_texts`` out of domain; the criterion is the bot's
+        ``settings.intent.threshold`` (without ``ood_texts``: its ``false_fallback_rate``).
+        Returns the new threshold, which ``save`` then stores.
+
+        >>> model.calibrate(validation_texts, out_of_scope_texts)  # doctest: +SKIP
+        0.41
+        """
+        from malmoi.intent.fallback import choose_threshold
+
+        if not texts:
+            raise ValueError("calibrate needs held-out in-domain utterances")
+        intent = self.settings.intent
+        threshold, method = choose_threshold(
+            self.in_domain_scores(texts, batch_size=batch_size),
+            self.in_domain_scores(ood_texts, batch_size=batch_size) if ood_texts else None,
+            criterion=intent.threshold, target_ood_recall=intent.target_ood_recall,
+            false_fallback_rate=intent.false_fallback_rate, ood_share=intent.expected_ood_share,
+        )
+        self.threshold = threshold
+        self.report["calibration"] = {"method": method, "threshold": threshold, "held_out_in_domain": len(texts),
+                                      "held_out_ood": len(ood_texts), "source": "Model.calibrate"}
+        return threshold
+
+    # -- parsing -----------------------------------------------------------------------------
+
+    def analyze(self, texts: Sequence[str]) -> list[Doc]:
+        return [self.analyzer(t) for t in texts]
 
     def parse(self, text: str) -> ParseResult:
         """Parse one utterance.
@@ -77,160 +166,179 @@ class Model:
         >>> model.parse("내일 서울 날씨 알려줘").intent.name  # doctest: +SKIP
         'weather'
         """
-        return self.parse_batch([text])[0]
+        return self.parse_docs([self.analyzer(text)])[0]
 
     def parse_batch(self, texts: Sequence[str]) -> list[ParseResult]:
-        """Parse many utterances with one forward pass of the network."""
-        return self.parse_with_scores(texts)[0]
+        return self.parse_docs(self.analyze(texts))
 
     def parse_with_scores(self, texts: Sequence[str]) -> tuple[list[ParseResult], np.ndarray]:
         """Parse results plus each utterance's in-domain score (fallback when below ``threshold``)."""
-        if not texts:
-            return [], np.zeros(0)
-        normalized = [normalize(t) for t in texts]
-        max_tokens = self.settings.training.max_tokens
-        tokens = [self._tokenizer.tokenize(n.text)[:max_tokens] for n in normalized]
-        batch = collate([encode_tokens(t, self.featurizer) for t in tokens])
-        with torch.inference_mode():
-            sentence, emissions = self.network(batch)
-            intent = self.classifier.scores(sentence)
-        probabilities = intent.probabilities.numpy()  # (batch, intents)
-        in_domain_scores = intent.in_domain.numpy()  # (batch,)
-        emissions_np = emissions.numpy()
+        results = self.parse_batch(texts)
+        return results, np.array([r.in_domain_score for r in results], dtype=np.float64)
+
+    def intent_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        """``(len(texts), len(intents))`` probabilities over intents, columns in ``intents`` order."""
+        _, scorer = self._require_fitted()
+        parts = [scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).probabilities
+                 for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.intents)))
+
+    def in_domain_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        """``(len(texts),)`` in-domain scores (nearness to the nearest intent's centre)."""
+        _, scorer = self._require_fitted()
+        parts = [scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).in_domain
+                 for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+    def _sentences(self, docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray]:
+        encoder, scorer = self._require_fitted()
+        vectors = encoder.vectors(docs)
+        lexical = self.lexical
+        sentences = [scorer.sentence(v, lexical.transform(d) if lexical is not None else None) for v, d in zip(vectors, docs)]
+        return vectors, np.stack(sentences) if sentences else np.zeros((0, 1), np.float32)
+
+    def parse_docs(self, docs: Sequence[Doc]) -> list[ParseResult]:
+        """Parse analysed utterances; each result keeps its :class:`Doc` (``result.doc``)."""
+        if not docs:
+            return []
+        _, scorer = self._require_fitted()
+        vectors, sentences = self._sentences(docs)
+        scores = scorer.scores(sentences)
+        fallback_on = self.settings.intent.fallback
         results = []
-        for i, text in enumerate(texts):
-            fallback = self.settings.intent.fallback and bool(in_domain_scores[i] < self.threshold)
-            # The nearest centre leads the ranking; the rest follow by probability.
-            order = np.argsort(-probabilities[i], kind="stable")
-            nearest = int(intent.predicted[i])
-            order = [nearest, *(j for j in order if j != nearest)]
-            ranking = [IntentScore(name=self.intents[j], confidence=float(probabilities[i, j])) for j in order]
-            top = IntentScore(name=FALLBACK, confidence=ranking[0].confidence) if fallback else ranking[0]
-            tag_path = self._decode(emissions_np[i, : len(tokens[i])])
-            entities = []
-            for ent in tags_to_entities(tokens[i], [self.tags[t] for t in tag_path], normalized[i].text):
-                start, end = normalized[i].to_original(ent.start, ent.end)
-                entities.append(EntitySpan(entity=ent.type, value=text[start:end], start=start, end=end))
-            results.append(
-                ParseResult(
-                    text=text, intent=top, intent_ranking=ranking, fallback=fallback, entities=entities
-                )
+        for i, doc in enumerate(docs):
+            probabilities = scores.probabilities[i]
+            in_domain = float(scores.in_domain[i])
+            # An utterance without a single letter ("", "!!!", "1234", a zero-width space) says
+            # nothing a bot could act on, however near a centre its vector happens to fall.
+            fallback = fallback_on and (in_domain < self.threshold or not doc.has_word)
+            nearest = int(scores.predicted[i])
+            order = [nearest, *(j for j in np.argsort(-probabilities, kind="stable").tolist() if j != nearest)]
+            ranking = [IntentScore.model_construct(name=self.intents[j], confidence=float(probabilities[j])) for j in order]
+            top = IntentScore.model_construct(name=FALLBACK, confidence=ranking[0].confidence) if fallback else ranking[0]
+            entities = self._entities(doc, vectors[i], sentences[i])
+            result = ParseResult.model_construct(
+                text=doc.text, intent=top, intent_ranking=ranking, fallback=fallback, entities=entities
             )
-        return results, in_domain_scores
+            doc.vectors["tokens"], doc.vectors["sentence"] = vectors[i], sentences[i]
+            result.attach(doc, in_domain)
+            results.append(result)
+        return results
 
-    def calibrate(self, texts: Sequence[str], ood_texts: Sequence[str] = (), *, batch_size: int = 256) -> float:
-        """Choose the fallback threshold again, on held-out utterances the model never trained on.
+    def _entities(self, doc: Doc, tokens: np.ndarray, sentence: np.ndarray) -> list[EntitySpan]:
+        if self.tagger is None or not doc.tokens:
+            return []
+        path = self.tagger.decode(self.tagger.emissions(tokens[: len(doc.tokens)], sentence))
+        entities = []
+        for ent in tags_to_entities(doc.tokens, [self.tags[t] for t in path], doc.normalized):
+            start, end = doc.to_original(ent.start, ent.end)
+            entities.append(EntitySpan.model_construct(entity=ent.type, value=doc.text[start:end], start=start, end=end))
+        return entities
 
-        ``texts`` are in-domain, ``ood_texts`` out of domain; the criterion is the bot's
-        ``settings.intent.threshold`` (without ``ood_texts``: its ``false_fallback_rate``).
-        Training calibrates on a share of the bot's own data; a larger labelled set of real
-        traffic calibrates better. Returns the new threshold, which ``save`` then stores.
+    # -- persistence -------------------------------------------------------------------------
 
-        >>> model.calibrate(validation_texts, out_of_scope_texts)  # doctest: +SKIP
-        0.41
-        """
-        from malmoi.intent.fallback import choose_threshold
-
-        def scores(items: Sequence[str]) -> np.ndarray:
-            parts = [self.parse_with_scores(items[i : i + batch_size])[1] for i in range(0, len(items), batch_size)]
-            return np.concatenate(parts) if parts else np.zeros(0)
-
-        if not texts:
-            raise ValueError("calibrate needs held-out in-domain utterances")
-        intent = self.settings.intent
-        threshold, method = choose_threshold(
-            scores(texts), scores(ood_texts) if ood_texts else None, criterion=intent.threshold,
-            target_ood_recall=intent.target_ood_recall, false_fallback_rate=intent.false_fallback_rate,
+    def files(self) -> dict[str, bytes]:
+        """Every file of the saved model, by relative path."""
+        encoder, _ = self._require_fitted()
+        weights, ref = weights_file(self._head_arrays)
+        encoder_ref = EncoderRef(
+            name=encoder.name, type=encoder.type, sha256=encoder.sha256, bundled=self.encoder_bundled,
+            path=ENCODER_DIR if self.encoder_bundled else encoder.path,
         )
-        self.threshold = self.classifier.threshold = threshold
-        self.report["calibration"] = {"method": method, "threshold": threshold, "held_out_in_domain": len(texts),
-                                      "held_out_ood": len(ood_texts), "source": "Model.calibrate"}
-        return threshold
-
-    def _decode(self, emissions: np.ndarray) -> list[int]:
-        if not self.network.use_crf:
-            return emissions.argmax(-1).tolist()
-        if self._crf_scores is None:
-            with self._decode_lock:
-                self._crf_scores = self.network.crf.decode_numpy()
-        return viterbi(emissions, *self._crf_scores)
-
-    # -- persistence -----------------------------------------------------------------------
+        states = self._component_states
+        meta = ModelMeta(
+            format="malmoi-model", format_version=FORMAT_VERSION, malmoi_version=__version__,
+            config=self.config.model_dump(mode="json"), intents=self.intents, tags=self.tags,
+            threshold=float(self.threshold), encoder=encoder_ref,
+            lexical=ComponentMeta(type=self.settings.lexical.type, state=states.get("lexical", {})),
+            intent=ComponentMeta(type=self.settings.intent.loss, state=states.get("intent", {})),
+            entity=ComponentMeta(type="crf.v1", state=states.get("entity", {})) if self.tagger is not None else None,
+            weights=ref, report=self.report,
+        )
+        files = {MODEL_FILE: json_bytes(meta.model_dump(mode="json")), WEIGHTS_FILE: weights}
+        if self.encoder_bundled:
+            files.update({f"{ENCODER_DIR}/{name}": data for name, data in encoder.files().items()})
+        return files
 
     def save(self, model_dir: str | Path) -> Path:
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "format": "malmoi-model",
-            "format_version": FORMAT_VERSION,
-            "malmoi_version": __version__,
-            "config": self.config.model_dump(mode="json"),
-            "intents": self.intents,
-            "tags": self.tags,
-            "vocab": self.featurizer.vocab,
-            "pos_tags": self.featurizer.pos_tags,
-            "threshold": self.threshold,
-            "report": self.report,
-        }
-        state = {k: v.detach().contiguous() for k, v in self.network.state_dict().items()}
-        # Most hash buckets are never touched by a bot's data and stay zero: store the rest.
-        table = state.pop(_EMBEDDING)
-        rows = table.abs().sum(1).nonzero().squeeze(1)
-        state[_EMBEDDING_ROWS], state[_EMBEDDING_VALUES] = rows, table[rows].contiguous()
-        save_file(state, str(model_dir / WEIGHTS_FILE))
-        (model_dir / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
-        return model_dir
+        """Write the model directory atomically (a crash leaves the old one, never half a new one)."""
+        return write_directory(model_dir, self.files())
 
     @classmethod
     def load(cls, model_dir: str | Path) -> Model:
         model_dir = Path(model_dir)
-        meta_path, weights_path = model_dir / MODEL_FILE, model_dir / WEIGHTS_FILE
-        if not meta_path.is_file() or not weights_path.is_file():
+        meta_path = model_dir / MODEL_FILE
+        if not meta_path.is_file():
             raise ModelLoadError(
-                f"{model_dir} is not a malmoi model: expected {MODEL_FILE} and {WEIGHTS_FILE} in it. "
+                f"{model_dir} is not a malmoi model: expected {MODEL_FILE} in it. "
                 f"Train one with `malmoi train BOT_DIR --out {model_dir}`."
             )
-        try:
-            meta = json.loads(meta_path.read_text("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelLoadError(f"{meta_path} is not valid JSON ({exc}); the model is damaged, retrain it.") from exc
-        if not isinstance(meta, dict) or meta.get("format") != "malmoi-model":
-            raise ModelLoadError(f"{meta_path} is not a malmoi model file.")
-        version = meta.get("format_version")
-        if version != FORMAT_VERSION:
+        document = read_json(meta_path, "a model description")
+        if document.get("format") == "malmoi-model" and document.get("format_version") != FORMAT_VERSION:
             raise ModelLoadError(
-                f"{model_dir} was saved by malmoi {meta.get('malmoi_version', '?')} in model format "
-                f"{version}; malmoi {__version__} reads format {FORMAT_VERSION} only. Retrain the model "
-                f"with this version (`malmoi train`), or install the malmoi version that made it."
+                f"{model_dir} was saved by malmoi {document.get('malmoi_version', '?')} in model format "
+                f"{document.get('format_version')!r}; malmoi {__version__} reads format {FORMAT_VERSION} only. "
+                "Train the model again with this version (`malmoi train`), or install the version that made it."
             )
+        meta: ModelMeta = validate(ModelMeta, document, meta_path)
         try:
-            config = BotConfig.model_validate(meta["config"])
-            featurizer = TokenFeaturizer(
-                meta["vocab"], config.settings.encoder.hash_buckets, meta["pos_tags"]
-            )
-            network = JointNetwork(
-                config.settings,
-                num_embeddings=featurizer.num_embeddings,
-                num_pos=len(featurizer.pos_tags),
-                num_intents=len(meta["intents"]),
-                tags=meta["tags"],
-            )
-            state = load_file(str(weights_path))
-            table = network.state_dict()[_EMBEDDING].clone()
-            table[state.pop(_EMBEDDING_ROWS)] = state.pop(_EMBEDDING_VALUES)
-            state[_EMBEDDING] = table
-            network.load_state_dict(state)
-        except (KeyError, ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"{model_dir} is damaged or incomplete ({exc}); retrain it.") from exc
-        return cls(
-            config,
-            intents=meta["intents"],
-            tags=meta["tags"],
-            featurizer=featurizer,
-            network=network,
-            threshold=float(meta["threshold"]),
-            report=meta.get("report", {}),
-        )
+            config = BotConfig.model_validate(meta.config)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ModelLoadError(f"{meta_path}: `config.{field}` {first['msg'].lower()}; train the model again") from None
+        model = cls(config)
+        model.intents, model.tags, model.threshold, model.report = meta.intents, meta.tags, meta.threshold, meta.report
+        arrays = read_weights(model_dir, meta.weights)
+        model.encoder_bundled = meta.encoder.bundled
+        model.encoder = load_encoder(_encoder_dir(model_dir, meta.encoder), expected_sha256=meta.encoder.sha256)
+        try:
+            model._set_heads(meta, arrays)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise ModelLoadError(f"{model_dir}: the weights do not fit the model description ({exc}); train it again") from None
+        return model
+
+    def _set_heads(self, meta: ModelMeta, arrays: dict[str, np.ndarray]) -> None:
+        from malmoi import components, registry
+
+        components.register_builtins()
+        assert self.encoder is not None
+        self._head_arrays = arrays
+        self._component_states = {"lexical": meta.lexical.state, "intent": meta.intent.state,
+                                  "entity": meta.entity.state if meta.entity else {}}
+        lexical = registry.lexical.get(self.settings.lexical.type).factory(self.settings.lexical)
+        self.lexical = None if lexical is None else lexical.load_export(meta.lexical.state, subset(arrays, "lexical."))
+        self.scorer = IntentScorer(meta.intent.state, subset(arrays, "intent."))
+        if self.scorer.num_intents != len(self.intents):
+            raise ValueError(f"{self.scorer.num_intents} intent centres for {len(self.intents)} intents")
+        if self.scorer.project_weight.shape[1] != 2 * self.encoder.output_dim:
+            raise ValueError(f"the intent head reads vectors of {self.scorer.project_weight.shape[1] // 2}, the encoder gives {self.encoder.output_dim}")
+        lexical_rows = 0 if self.scorer.lexical is None else len(self.scorer.lexical)
+        if lexical_rows != (self.lexical.size if self.lexical is not None else 0):
+            raise ValueError(f"{lexical_rows} lexical rows for {self.lexical.size if self.lexical else 0} n-grams")
+        self.tagger = EntityTagger(meta.entity.state, subset(arrays, "entity."), len(self.tags)) if meta.entity else None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of arrays this bot holds on its own (a shared encoder is not counted)."""
+        own = sum(a.nbytes for a in self._head_arrays.values())
+        if self.encoder is not None and self.encoder_bundled:
+            own += self.encoder.nbytes
+        return int(own)
+
+
+def _encoder_dir(model_dir: Path, ref: EncoderRef) -> Path:
+    if ref.bundled:
+        return model_dir / ENCODER_DIR
+    candidates = [Path(ref.path), model_dir / ref.path]
+    candidates += [Path(p) / ref.name for p in os.environ.get(ENCODER_PATH_VARIABLE, "").split(os.pathsep) if p]
+    for candidate in candidates:
+        if (candidate / "encoder.json").is_file():
+            return candidate
+    raise ModelLoadError(
+        f"{model_dir} uses the shared encoder {ref.name!r} (hash {ref.sha256[:12]}), found at {ref.path} when it was "
+        f"trained; it is not there now. Put it back, or list the folder that holds it in {ENCODER_PATH_VARIABLE}."
+    )
 
 
 def load(model_dir: str | Path) -> Model:

@@ -1,0 +1,128 @@
+"""malmoi's own components: their names, settings and where their code lives.
+
+Registered with lazy targets (``"module:attribute"``), so that ``malmoi validate`` checks every
+setting of a ``bot.yaml`` without importing torch. A plug-in registers the same way, usually with
+the class itself (see :mod:`malmoi.registry` and docs/components.md).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from malmoi import registry
+from malmoi.settings import ComponentSettings
+
+__all__ = [
+    "BiLSTMSettings",
+    "CNNSettings",
+    "NgramSettings",
+    "NoLexicalSettings",
+    "SharedEncoderSettings",
+    "register_builtins",
+]
+
+
+class _TokenEmbeddingSettings(ComponentSettings):
+    """What the from-scratch encoders read: hashed words and character n-grams of each token."""
+
+    dim: int = Field(128, ge=8, le=2048)  # big enough for thousands of examples, fast on 2 cores
+    layers: int = Field(2, ge=1, le=6)
+    dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    # Rows for hashed words, lemmas and character 1-3-grams: an unseen city or dish still gets
+    # a vector from the pieces it shares with seen ones. Only rows that training touched are kept.
+    hash_buckets: int = Field(2**17, ge=1024, le=2**24)
+
+
+class CNNSettings(_TokenEmbeddingSettings):
+    """``cnn``: stacked residual 1-D convolutions (Kochat found CNN features cluster best)."""
+
+    type: str = "cnn.v1"
+    kernel_size: int = Field(3, ge=1, le=9)
+
+    @model_validator(mode="after")
+    def _odd_kernel(self) -> CNNSettings:
+        if self.kernel_size % 2 == 0:
+            # "same" padding of an even kernel shifts the output by one token: entity tags would
+            # land beside their tokens, and the sequence length would change.
+            raise ValueError(
+                f"kernel_size must be odd (1, 3, 5, ...) so each output lines up with its token; got {self.kernel_size}"
+            )
+        return self
+
+
+class BiLSTMSettings(_TokenEmbeddingSettings):
+    """``bilstm``: a bidirectional LSTM, half the dimensions each way."""
+
+    type: str = "bilstm.v1"
+
+    @model_validator(mode="after")
+    def _even_dim(self) -> BiLSTMSettings:
+        if self.dim % 2:
+            raise ValueError(f"a bilstm needs an even dim (half per direction); got {self.dim}")
+        return self
+
+
+class SharedEncoderSettings(ComponentSettings):
+    """``shared``: a frozen encoder saved by another model, loaded once per process.
+
+    ``path`` is the encoder's folder (``MODEL_DIR/encoder`` of a trained model). The bot's model
+    stores the encoder's name and content hash, not a copy of it.
+    """
+
+    type: str = "shared.v1"
+    path: str = Field(min_length=1)
+
+
+class NgramSettings(ComponentSettings):
+    """``ngrams``: TF-IDF weighted word (Korean: lemma) n-grams and character n-grams.
+
+    A hashed bag of them is a second input of the intent head beside the encoder's sentence
+    vector, so the exact wording counts as much as a linear TF-IDF classifier lets it count.
+    """
+
+    type: str = "ngrams.v1"
+    word_ngrams: int = Field(2, ge=0, le=3)  # 1: words, 2: also word pairs; 0: none
+    char_ngrams: tuple[int, int] = (1, 4)  # character n-grams inside each space-separated word
+    buckets: int = Field(2**20, ge=1024, le=2**24)  # hash space; only seen n-grams keep a row
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _char_range(self) -> NgramSettings:
+        low, high = self.char_ngrams
+        if not 0 <= low <= high <= 8 or (low == 0 and high != 0):
+            raise ValueError(f"char_ngrams is [shortest, longest] within 1..8, or [0, 0] for none; got {list(self.char_ngrams)}")
+        if self.word_ngrams == 0 and high == 0:
+            raise ValueError("word_ngrams 0 and char_ngrams [0, 0] leave no features; use `lexical: none` instead")
+        return self
+
+
+class NoLexicalSettings(ComponentSettings):
+    """``none``: the intent head reads the encoder's sentence vector alone."""
+
+    type: str = "none.v1"
+
+
+_registered = False
+
+
+def register_builtins() -> None:
+    """Add malmoi's components to the registries (idempotent; imports no torch)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    registry.encoders.add(
+        "cnn.v1", "malmoi.encode.encoders:CNNEncoder", settings=CNNSettings, inference="malmoi.encode.inference:CNNInference"
+    )
+    registry.encoders.add("bilstm.v1", "malmoi.encode.encoders:BiLSTMEncoder", settings=BiLSTMSettings)
+    registry.encoders.add("shared.v1", "malmoi.encode.shared:load_shared_encoder", settings=SharedEncoderSettings)
+    registry.lexical.add("ngrams.v1", "malmoi.featurize.lexical:NgramFeaturizer", settings=NgramSettings)
+    registry.lexical.add("none.v1", "malmoi.featurize.lexical:no_lexical_features", settings=NoLexicalSettings)
+    for name, cls in [
+        ("cross_entropy.v1", "CrossEntropyLoss"),
+        ("center.v1", "CenterLoss"),
+        ("cosface.v1", "CosFaceLoss"),
+        ("coco.v1", "COCOLoss"),
+        ("gaussian_mixture.v1", "GaussianMixtureLoss"),
+    ]:
+        registry.intent_losses.add(name, f"malmoi.intent.losses:{cls}")

@@ -1,0 +1,101 @@
+"""Token input vectors learned from scratch: hashed words, base forms and character n-grams.
+
+Each token is the mean of the embeddings of its hashed pieces, plus a part-of-speech embedding.
+Hashed character 1-3-grams give every token a vector, so a city or dish never seen in training
+is still represented by the pieces it shares with seen ones (Bojanowski et al. 2017, "Enriching
+Word Vectors with Subword Information"); a Korean token also brings its morphemes' base forms
+(``알려`` → ``알리``), so inflected forms of one verb meet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from malmoi.encode.inference import TokenFeaturizer, TokenInputs
+from malmoi.featurize.hashing import CompactTable
+from malmoi.text.doc import Doc
+
+__all__ = ["TokenBatch", "TokenEmbedding", "collate_tokens"]
+
+PAD, UNKNOWN = "<pad>", "<unk>"
+
+
+@dataclass
+class TokenBatch:
+    """Padded tensors for a batch of :class:`TokenInputs`."""
+
+    bag_ids: torch.Tensor  # (total pieces,) every token's piece ids, concatenated
+    bag_offsets: torch.Tensor  # (total tokens,) where each token's pieces start
+    token_index: torch.Tensor  # (total tokens,) flat position of each token in (batch * tokens)
+    pos_ids: torch.Tensor  # (batch, tokens)
+    mask: torch.Tensor  # (batch, tokens) True for real tokens
+
+
+def collate_tokens(items: Sequence[TokenInputs]) -> TokenBatch:
+    length = max(len(item.piece_ids) for item in items)
+    bag_ids: list[int] = []
+    bag_offsets: list[int] = []
+    token_index: list[int] = []
+    pos = torch.zeros(len(items), length, dtype=torch.long)
+    mask = torch.zeros(len(items), length, dtype=torch.bool)
+    for row, item in enumerate(items):
+        for col, ids in enumerate(item.piece_ids):
+            bag_offsets.append(len(bag_ids))
+            bag_ids.extend(ids)
+            token_index.append(row * length + col)
+        pos[row, : len(item.pos_ids)] = torch.tensor(item.pos_ids, dtype=torch.long)
+        mask[row, : len(item.piece_ids)] = True
+    return TokenBatch(
+        torch.tensor(bag_ids, dtype=torch.long), torch.tensor(bag_offsets, dtype=torch.long),
+        torch.tensor(token_index, dtype=torch.long), pos, mask,
+    )
+
+
+class TokenEmbedding(nn.Module):
+    """Hashed pieces → token input vectors ``(batch, tokens, dim)``."""
+
+    def __init__(self, dim: int, buckets: int, pos_tags: Sequence[str] = (PAD, UNKNOWN)):
+        super().__init__()
+        self.buckets = buckets
+        # Sparse gradients: a step touches only the rows of the pieces in the batch, so the
+        # optimizer's cost does not grow with the hash space.
+        self.pieces = nn.EmbeddingBag(buckets, dim, mode="mean", sparse=True)
+        # Zero rows for pieces never seen in training: an unseen piece then adds nothing instead
+        # of random noise, and a saved model keeps only the rows that were learned.
+        nn.init.zeros_(self.pieces.weight)
+        self.set_pos_tags(list(pos_tags))
+
+    def set_pos_tags(self, pos_tags: list[str]) -> None:
+        self.featurizer = TokenFeaturizer(self.buckets, pos_tags)
+        self.pos = nn.Embedding(len(pos_tags), self.pieces.embedding_dim, padding_idx=0)
+
+    def initialize(self, docs: Sequence[Doc]) -> None:
+        self.set_pos_tags([PAD, UNKNOWN, *sorted({t.pos for d in docs for t in d.tokens})])
+
+    def forward(self, batch: TokenBatch) -> torch.Tensor:
+        batch_size, length = batch.mask.shape
+        flat = self.pieces(batch.bag_ids, batch.bag_offsets)  # (total tokens, dim)
+        tokens = flat.new_zeros(batch_size * length, flat.shape[1])
+        tokens[batch.token_index] = flat
+        return tokens.view(batch_size, length, -1) + self.pos(batch.pos_ids)  # (batch, tokens, dim)
+
+    def export(self, prefix: str) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+        table = CompactTable.from_dense(self.pieces.weight.detach().numpy())
+        return (
+            {"pos_tags": self.featurizer.pos_tags, "buckets": self.buckets},
+            {f"{prefix}keys": table.keys, f"{prefix}rows": table.rows[:-1], f"{prefix}pos": self.pos.weight.detach().numpy()},
+        )
+
+    def load_export(self, prefix: str, state: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+        pos_tags = state["pos_tags"]
+        assert isinstance(pos_tags, list)
+        self.set_pos_tags([str(p) for p in pos_tags])
+        table = CompactTable(arrays[f"{prefix}keys"], arrays[f"{prefix}rows"])
+        with torch.no_grad():
+            self.pieces.weight.copy_(torch.from_numpy(table.dense(self.buckets)))
+            self.pos.weight.copy_(torch.from_numpy(np.array(arrays[f"{prefix}pos"])))

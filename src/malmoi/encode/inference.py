@@ -1,0 +1,128 @@
+"""Parsing without torch: numpy twins of the from-scratch encoder (and what it shares with
+training: turning tokens into hashed piece ids).
+
+On a short utterance torch's fixed cost per operation is most of a millisecond; numpy's is a few
+microseconds. The torch modules (:mod:`malmoi.encode.embedding`, :mod:`malmoi.encode.encoders`)
+export their weights into these classes, and a test checks that both give the same vectors.
+Nothing here imports torch, so a server that only parses never loads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from malmoi.featurize.hashing import CompactTable, stable_hash
+from malmoi.text.doc import Doc
+from malmoi.text.tokenize import Token
+
+__all__ = ["CNNInference", "EmbeddingInference", "TokenFeaturizer", "TokenInputs", "token_pieces"]
+
+_CACHE_LIMIT = 200_000  # bounded: a server sees unboundedly many distinct tokens
+LAYER_NORM_EPS = 1e-5
+
+
+def token_pieces(token: Token) -> list[str]:
+    """The strings a token is embedded from: its lowercased word, base forms and 1-3-grams."""
+    word = token.text.lower()
+    marked = f"<{word}>"
+    pieces = ["w:" + word]
+    if token.form:
+        pieces += ["f:" + f for f in token.form.lower().split("+") if f]
+    pieces += ["c:" + marked[i : i + n] for n in (1, 2, 3) for i in range(len(marked) - n + 1) if marked[i : i + n] not in ("<", ">")]
+    return pieces
+
+
+@dataclass
+class TokenInputs:
+    """One utterance: the hashed piece ids of each token and each token's part-of-speech id."""
+
+    piece_ids: list[list[int]]
+    pos_ids: list[int]
+
+
+class TokenFeaturizer:
+    """Token → piece ids and part-of-speech id, shared by the torch and the numpy paths."""
+
+    def __init__(self, buckets: int, pos_tags: list[str]):
+        self.buckets = buckets
+        self.pos_tags = pos_tags
+        self._pos_index = {p: i for i, p in enumerate(pos_tags)}
+        self._cache: dict[tuple[str, str], list[int]] = {}
+
+    def __call__(self, doc: Doc) -> TokenInputs:
+        if not doc.tokens:
+            # An utterance with no tokens still gets one position, so pooling and the CRF have a row.
+            return TokenInputs([[0]], [0])
+        return TokenInputs([self.piece_ids(t) for t in doc.tokens], [self._pos_index.get(t.pos, 1) for t in doc.tokens])
+
+    def piece_ids(self, token: Token) -> list[int]:
+        key = (token.text, token.form)
+        ids = self._cache.get(key)
+        if ids is None:
+            ids = [stable_hash(p) % self.buckets for p in token_pieces(token)]
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[key] = ids
+        return ids
+
+
+class EmbeddingInference:
+    """The numpy twin of :class:`TokenEmbedding` for parsing: the same vectors, no torch."""
+
+    def __init__(self, state: dict[str, object], arrays: dict[str, np.ndarray], prefix: str):
+        pos_tags = state["pos_tags"]
+        buckets = state["buckets"]
+        if not isinstance(pos_tags, list) or not isinstance(buckets, int):
+            raise ValueError("the token embedding needs a list of pos_tags and a number of buckets")
+        self.featurizer = TokenFeaturizer(buckets, [str(p) for p in pos_tags])
+        self.table = CompactTable(arrays[f"{prefix}keys"], arrays[f"{prefix}rows"])
+        self.pos = np.asarray(arrays[f"{prefix}pos"], np.float32)
+        if self.pos.shape != (len(pos_tags), self.table.dim):
+            raise ValueError(f"part-of-speech table {self.pos.shape} does not match {len(pos_tags)} tags of dim {self.table.dim}")
+
+    def __call__(self, doc: Doc) -> np.ndarray:
+        inputs = self.featurizer(doc)
+        lengths = [len(ids) for ids in inputs.piece_ids]
+        rows = self.table.lookup(np.fromiter((i for ids in inputs.piece_ids for i in ids), np.int64, sum(lengths)))
+        starts = np.cumsum([0, *lengths[:-1]])
+        means = np.add.reduceat(rows, starts, axis=0) / np.asarray(lengths, np.float32)[:, None]  # (tokens, dim)
+        return means + self.pos[inputs.pos_ids]
+
+
+class CNNInference:
+    """:class:`CNNEncoder` in numpy: one utterance → ``(tokens, dim)`` token vectors."""
+
+    def __init__(self, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray]):
+        self.embed = EmbeddingInference(state, arrays, "embedding.")
+        self.layers = []
+        for i in range(settings.layers):
+            weight = np.asarray(arrays[f"convs.{i}.weight"], np.float32)  # (out, in, kernel)
+            out_dim, in_dim, kernel = weight.shape
+            # (kernel * in, out): row (j, i) multiplies input channel i at offset j of the window.
+            unfolded = np.ascontiguousarray(weight.transpose(2, 1, 0).reshape(kernel * in_dim, out_dim))
+            self.layers.append((
+                kernel, unfolded, np.asarray(arrays[f"convs.{i}.bias"], np.float32),
+                np.asarray(arrays[f"norms.{i}.weight"], np.float32), np.asarray(arrays[f"norms.{i}.bias"], np.float32),
+            ))
+
+    def __call__(self, doc: Doc) -> np.ndarray:
+        x = self.embed(doc)  # (tokens, dim)
+        length = x.shape[0]
+        for kernel, unfolded, bias, gain, shift in self.layers:
+            pad = kernel // 2
+            padded = np.pad(x, ((pad, pad), (0, 0)))
+            windows = np.concatenate([padded[j : j + length] for j in range(kernel)], axis=1)  # (tokens, kernel * dim)
+            h = np.maximum(windows @ unfolded + bias, 0.0)
+            x = _layer_norm(x + h, gain, shift)
+        return x
+
+
+def _layer_norm(x: np.ndarray, gain: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + LAYER_NORM_EPS) * gain + shift
+
+
+

@@ -1,0 +1,96 @@
+"""Intent scores without torch: the numpy twin of :class:`malmoi.intent.head.IntentHead`.
+
+Retrieval compares a sentence vector with each class centre of the intent loss
+(:mod:`malmoi.intent.losses`): cosine for the angular losses (CosFace, COCO), Euclidean distance
+for the distance losses (CenterLoss, L-GM), the linear score for plain cross-entropy. It costs
+O(classes) per query, independent of how many examples trained the model: Kochat replaced a
+k-nearest-neighbour search over all training samples with exactly this and kept its accuracy.
+
+How near the nearest centre is doubles as the in-domain score: below the fallback threshold
+(:mod:`malmoi.intent.fallback`), the utterance is out of domain. For plain cross-entropy, whose
+linear scores are not a closeness, the in-domain score is the top softmax probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["IntentScorer", "IntentScores", "METRICS"]
+
+METRICS = ("cosine", "euclidean", "linear")
+
+
+@dataclass
+class IntentScores:
+    """Scores of a batch of sentence vectors against every intent."""
+
+    probabilities: np.ndarray  # (batch, classes) softmax of the loss's logits, for ranking
+    predicted: np.ndarray  # (batch,) index of the nearest centre
+    in_domain: np.ndarray  # (batch,) higher = more in domain; compared with the threshold
+
+
+class IntentScorer:
+    """Sentence vectors and their intent scores from an exported intent head.
+
+    ``state``: ``metric`` (one of :data:`METRICS`) and ``scale`` (logits = scale × similarity).
+    ``arrays``: ``project.weight``/``project.bias``, ``loss.centres`` (+ ``loss.bias`` for
+    ``linear``), and ``lexical`` when the head reads n-grams.
+    """
+
+    def __init__(self, state: dict[str, Any], arrays: dict[str, np.ndarray]):
+        self.metric = state["metric"]
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown retrieval metric {self.metric!r}; expected one of {METRICS}")
+        self.scale = float(state.get("scale", 1.0))
+        self.project_weight = np.asarray(arrays["project.weight"], np.float32)  # (dim, 2 * input)
+        self.project_bias = np.asarray(arrays["project.bias"], np.float32)
+        self.centres = np.asarray(arrays["loss.centres"], np.float32)  # (classes, dim)
+        self.bias = np.asarray(arrays["loss.bias"], np.float32) if self.metric == "linear" else None
+        lexical = arrays.get("lexical")
+        self.lexical = None if lexical is None else np.asarray(lexical, np.float32)
+        dim = self.project_weight.shape[0]
+        if self.centres.ndim != 2 or self.centres.shape[1] != dim or self.project_bias.shape != (dim,):
+            raise ValueError(f"intent head shapes do not fit: centres {self.centres.shape}, projection {self.project_weight.shape}")
+        if self.lexical is not None and (self.lexical.ndim != 2 or self.lexical.shape[1] != dim):
+            raise ValueError(f"lexical table {self.lexical.shape} does not fit sentence vectors of {dim}")
+        self._unit_centres = self.centres / np.maximum(np.linalg.norm(self.centres, axis=1, keepdims=True), 1e-12)
+
+    @property
+    def num_intents(self) -> int:
+        return int(self.centres.shape[0])
+
+    def sentence(self, tokens: np.ndarray, lexical: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """One utterance's sentence vector from its token vectors ``(tokens, input)`` and n-grams."""
+        pooled = np.concatenate([tokens.max(0), tokens.mean(0)])
+        vector = self.project_weight @ pooled + self.project_bias
+        if self.lexical is not None and lexical is not None and len(lexical[0]):
+            rows, weights = lexical
+            vector = vector + weights @ self.lexical[rows]
+        return vector
+
+    def similarities(self, sentences: np.ndarray) -> np.ndarray:
+        """(batch, classes): higher = nearer."""
+        if self.metric == "cosine":
+            unit = sentences / np.maximum(np.linalg.norm(sentences, axis=1, keepdims=True), 1e-12)
+            return unit @ self._unit_centres.T
+        if self.metric == "euclidean":
+            squared = (sentences**2).sum(1, keepdims=True) - 2 * sentences @ self.centres.T + (self.centres**2).sum(1)
+            return -0.5 * np.maximum(squared, 0.0)
+        assert self.bias is not None
+        return sentences @ self.centres.T + self.bias
+
+    def scores(self, sentences: np.ndarray) -> IntentScores:
+        similarities = self.similarities(sentences)
+        logits = self.scale * similarities
+        logits = logits - logits.max(1, keepdims=True)
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum(1, keepdims=True)
+        predicted = similarities.argmax(1)
+        if self.metric == "linear":
+            in_domain = probabilities.max(1)
+        else:
+            in_domain = similarities[np.arange(len(similarities)), predicted]
+        return IntentScores(probabilities, predicted, in_domain)

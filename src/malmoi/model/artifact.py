@@ -1,0 +1,266 @@
+"""Model files on disk: written atomically, read with checks that name what is wrong.
+
+A model directory holds ``model.json`` (what the model is: settings, labels, component states,
+the checksum of its weights) and ``weights.safetensors`` (arrays only: loading a model cannot
+run code), and, unless its encoder is shared, ``encoder/`` (the same pair for the encoder, which
+another bot can then reference instead of copying). Writing goes to a temporary folder beside
+the target that is renamed into place, so a crash never leaves half a model; files get the
+usual permissions (``0666 & ~umask``), so other users can load them. Reading checks the size of
+the JSON, its nesting, every field's type (a schema), and each weights file's SHA-256, so a
+truncated, zeroed or edited file is one clear error instead of a traceback or a silently
+wrong model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from malmoi.errors import ModelLoadError, ModelSaveError
+
+__all__ = [
+    "ENCODER_DIR",
+    "ENCODER_FILE",
+    "MODEL_FILE",
+    "WEIGHTS_FILE",
+    "ComponentMeta",
+    "EncoderMeta",
+    "EncoderRef",
+    "ModelMeta",
+    "WeightsRef",
+    "content_hash",
+    "read_json",
+    "read_weights",
+    "weights_file",
+    "write_directory",
+]
+
+MODEL_FILE = "model.json"
+WEIGHTS_FILE = "weights.safetensors"
+ENCODER_DIR = "encoder"
+ENCODER_FILE = "encoder.json"
+MAX_JSON_BYTES = 32 * 1024 * 1024  # model.json holds settings and labels, never tables
+_SHA256 = r"^[0-9a-f]{64}$"
+
+
+class _Schema(BaseModel):
+    # Types as written: a threshold of "0.5" or null is a damaged file, not something to coerce.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class WeightsRef(_Schema):
+    file: str = Field(min_length=1)
+    sha256: str = Field(pattern=_SHA256)
+    bytes: int = Field(ge=0)
+
+
+class ComponentMeta(_Schema):
+    type: str | None = None
+    state: dict[str, Any] = {}
+
+
+class EncoderRef(_Schema):
+    """How a model finds its encoder: bundled in its ``encoder/`` folder, or shared elsewhere."""
+
+    name: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    sha256: str = Field(pattern=_SHA256)
+    bundled: bool
+    path: str = Field(min_length=1)  # bundled: "encoder"; shared: where it was found when training
+
+
+class ModelMeta(_Schema):
+    format: Literal["malmoi-model"]
+    format_version: int
+    malmoi_version: str
+    config: dict[str, Any]
+    intents: list[str] = Field(min_length=1)
+    tags: list[str] = Field(min_length=1)
+    threshold: float
+    encoder: EncoderRef
+    lexical: ComponentMeta
+    intent: ComponentMeta
+    entity: ComponentMeta | None
+    weights: WeightsRef
+    report: dict[str, Any] = {}
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"expected a finite number, found {value!r}")
+        return float(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _outside_first(cls, tags: list[str]) -> list[str]:
+        if tags[0] != "O" or len(set(tags)) != len(tags):
+            raise ValueError("expected distinct tags starting with 'O'")
+        return tags
+
+    @field_validator("intents")
+    @classmethod
+    def _distinct(cls, intents: list[str]) -> list[str]:
+        if len(set(intents)) != len(intents):
+            raise ValueError("expected distinct intent names")
+        return intents
+
+
+class EncoderMeta(_Schema):
+    format: Literal["malmoi-encoder"]
+    format_version: int
+    malmoi_version: str
+    name: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    settings: dict[str, Any]
+    state: dict[str, Any]
+    output_dim: int = Field(ge=1)
+    weights: WeightsRef
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def weights_file(arrays: dict[str, np.ndarray], name: str = WEIGHTS_FILE) -> tuple[bytes, WeightsRef]:
+    """The safetensors bytes of ``arrays`` and a reference with their checksum."""
+    from safetensors.numpy import save
+
+    data = save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    return data, WeightsRef(file=name, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+
+
+def json_bytes(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8")
+
+
+def content_hash(meta: EncoderMeta) -> str:
+    """What identifies an encoder: its type, settings, state and weights (not its name or version)."""
+    identity = {"type": meta.type, "settings": meta.settings, "state": meta.state, "weights": meta.weights.sha256}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def write_directory(target: str | Path, files: dict[str, bytes]) -> Path:
+    """Write ``files`` (relative path → bytes) as the directory ``target``, atomically.
+
+    Everything is written into a temporary sibling first; then ``target`` (if any) is moved
+    aside and the new directory renamed into its place. ``target`` must not be a file.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise ModelSaveError(f"{target} is a file; a model is a directory: give a directory path (it will be created)")
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    umask = _umask()
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    try:
+        for relative, data in files.items():
+            path = staging / relative
+            if path.parent != staging:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(path.parent, 0o777 & ~umask)
+            with open(path, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(path, 0o666 & ~umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
+            os.rmdir(old)
+            os.rename(target, old)
+            os.rename(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from ``path``, or a :class:`ModelLoadError` naming the file and the fault."""
+    fix = "the model is damaged; train it again (`malmoi train BOT_DIR --out DIR`)"
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise ModelLoadError(f"{path}: {size} bytes; {what} is at most {MAX_JSON_BYTES} bytes, so {fix}")
+        text = path.read_bytes().decode("utf-8")
+        document = json.loads(text)
+    except ModelLoadError:
+        raise
+    except OSError as exc:
+        raise ModelLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ModelLoadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); {fix}") from None
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}); {fix}") from None
+    except RecursionError:
+        raise ModelLoadError(f"{path}: JSON nested too deeply to be {what}; {fix}") from None
+    if not isinstance(document, dict):
+        raise ModelLoadError(f"{path}: found a JSON {type(document).__name__}; expected the object of {what}; {fix}")
+    return document
+
+
+def validate(schema: type[_Schema], document: dict[str, Any], path: Path) -> Any:
+    """``document`` checked against ``schema``; the first fault named with its field."""
+    try:
+        return schema.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "the document"
+        found = repr(first.get("input"))[:60]
+        raise ModelLoadError(
+            f"{path}: `{field}` {first['msg'].lower()} (found {found}); the file is damaged or from another "
+            f"program — train the model again"
+        ) from None
+    except RecursionError:
+        raise ModelLoadError(f"{path}: nested too deeply; the file is damaged — train the model again") from None
+
+
+def read_weights(directory: Path, ref: WeightsRef) -> dict[str, np.ndarray]:
+    """The arrays of a weights file, after checking its size and SHA-256 against ``ref``."""
+    from safetensors.numpy import load
+
+    path = directory / ref.file
+    if Path(ref.file).name != ref.file:
+        raise ModelLoadError(f"{directory}: the weights file name {ref.file!r} is not a plain file name")
+    retrain = "the model is damaged (truncated, overwritten or edited); train it again or restore it from a copy"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path}: missing; {retrain}") from None
+    except OSError as exc:
+        raise ModelLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) != ref.bytes:
+        raise ModelLoadError(f"{path}: {len(data)} bytes, but the model was saved with {ref.bytes}; {retrain}")
+    if hashlib.sha256(data).hexdigest() != ref.sha256:
+        raise ModelLoadError(f"{path}: its checksum does not match the one saved with the model; {retrain}")
+    try:
+        arrays = load(data)
+    except Exception as exc:  # safetensors raises its own error type for every kind of damage
+        raise ModelLoadError(f"{path}: not a safetensors file ({exc}); {retrain}") from None
+    return {name: array for name, array in arrays.items()}
+
+
+def subset(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays under ``prefix`` (``"intent."``), with the prefix removed."""
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
