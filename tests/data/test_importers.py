@@ -136,15 +136,23 @@ def test_an_inside_tag_after_o_is_read_as_conlleval_does_with_a_warning(tmp_path
     assert data.examples[0].entities == (Entity(9, 23, "artist", "rolling stones"),)
 
 
-def test_atis_types_with_dots_are_renamed_with_a_warning(tmp_path):
+def test_atis_types_with_dots_keep_their_names(tmp_path):
     rows = [(f"flights from boston to {city}", "O O B-fromloc.city_name O B-toloc.city_name", "atis_flight")
             for city in ("denver", "dallas", "miami", "tampa", "austin")]
     rows += [(f"fares to {city}", "O O B-toloc.city_name", "atis_airfare") for city in ("reno", "erie", "waco", "ely", "rome")]
     result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
-    renamed = sorted(str(p) for p in result.notes)
-    assert len(renamed) == 2 and "`fromloc.city_name`" in renamed[0] and "imported as `fromloc_city_name`" in renamed[0]
+    assert result.notes == []
     config, data = load_bot(tmp_path / "bot")
-    assert config.entities == ["fromloc_city_name", "toloc_city_name"]
+    assert config.entities == data.entity_types == ["fromloc.city_name", "toloc.city_name"]
+
+
+def test_types_malmoi_cannot_name_are_renamed_with_a_warning(tmp_path):
+    rows = [(f"flights to {city}", "O O B-to/city", "atis_flight") for city in ("denver", "dallas", "miami", "tampa", "austin")]
+    rows += [(f"fares to {city}", "O O B-to/city", "atis_airfare") for city in ("reno", "erie", "waco", "ely", "rome")]
+    result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
+    (note,) = result.notes
+    assert "`to/city`" in str(note) and "imported as `to_city`" in str(note)
+    assert load_bot(tmp_path / "bot")[0].entities == ["to_city"]
 
 
 def test_an_utterance_under_two_intents_is_left_out_and_reported(tmp_path):

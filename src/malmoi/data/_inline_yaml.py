@@ -57,7 +57,7 @@ def parse_markup(text: str) -> tuple[str, list[tuple[int, int, str, str]]]:
             raise MarkupError(f"the empty entity `{m[0]}`", "`[value](TYPE)` with a value",
                               "put the entity's words between the brackets")
         if not tagging.is_entity_type(type_):
-            hint = "entity types are letters, digits and `_`, like `LOCATION`"
+            hint = f"entity types are {tagging.TYPE_RULE}, like `LOCATION` or `city.name`"
             parsed = tagging.split_tag(type_)
             if parsed is not None and parsed[1]:
                 hint = f"write the type without a tag prefix: `[{value}]({parsed[1]})`"

@@ -205,9 +205,7 @@ def _tagged_example(
         if tagging.split_tag(tag) is not None:
             continue
         ok = False
-        guess = tagging.suggest_tag(tag, scheme, known_types)
         prefixes = ", ".join(f"{p}-" for p in sorted(tagging.PREFIXES[scheme]))
-        hint = f"did you mean `{guess}`? " if guess else ""
         index = tags.index(tag)
         on_word = f" on the word `{words[index]}`" if len(words) == len(tags) else ""
         problems.append(
@@ -216,7 +214,7 @@ def _tagged_example(
                 line,
                 f"the tag `{tag}`{on_word}",
                 f"`O` or PREFIX-TYPE, with PREFIX one of {prefixes} (this file is {scheme})",
-                hint + "prefixes are uppercase and joined to the entity type by `-`",
+                tagging.malformed_tag_hint(tag, scheme, known_types),
             )
         )
     if not ok:

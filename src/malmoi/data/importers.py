@@ -25,8 +25,8 @@ has them, which is what a benchmark scores on. Writing (:func:`write_bot`) makes
 - an out-of-domain utterance that is also an intent's example is left out of ``data/ood/``;
 - an intent with fewer than ``min_examples`` examples is left out (the loader's own minimum).
 
-Entity types that malmoi cannot name (ATIS's ``fromloc.city_name``) are renamed with ``_``
-(``fromloc_city_name``), each with a warning.
+Entity types keep their names, dots included (ATIS's ``fromloc.city_name``); the rare one that
+malmoi cannot name (``from-loc/city``) is renamed with ``_`` (``from_loc_city``), with a warning.
 """
 
 from __future__ import annotations
@@ -189,14 +189,12 @@ def _read_seq_folder(folder: Path, problems: list[Problem], renamed: dict[str, s
             m = _SEQ_TAG_RE.fullmatch(tag)
             if m is None or m[1] not in tagging.PREFIXES[scheme]:
                 ok = False
-                guess = tagging.suggest_tag(tag, scheme, known_types)
                 on_word = f" on the word `{words[index]}`" if len(words) == len(tags) else ""
                 prefixes = ", ".join(f"{p}-" for p in sorted(tagging.PREFIXES[scheme]))
                 problems.append(
                     Problem(seq_out, number, f"the tag `{tag}`{on_word}",
                             f"`O` or PREFIX-TYPE, with PREFIX one of {prefixes} (this file is {scheme})",
-                            (f"did you mean `{guess}`? " if guess else "")
-                            + "prefixes are uppercase and joined to the entity type by `-`")
+                            tagging.malformed_tag_hint(tag, scheme, known_types))
                 )
                 continue
             type_ = _entity_type(m[2])
@@ -204,7 +202,7 @@ def _read_seq_folder(folder: Path, problems: list[Problem], renamed: dict[str, s
                 renamed[m[2]] = type_
                 problems.append(
                     Problem(seq_out, number, f"the entity type `{m[2]}`, which malmoi cannot name",
-                            "letters, digits and `_`", f"imported as `{type_}`", "warning")
+                            tagging.TYPE_RULE, f"imported as `{type_}`", "warning")
                 )
             types.append((m[1], type_))
         if not ok:
@@ -241,10 +239,11 @@ def _line_count_problem(folder: Path, *files: list[str]) -> Problem:
 
 
 def _entity_type(name: str) -> str:
-    """``name`` as a malmoi entity type: ``fromloc.city_name`` -> ``fromloc_city_name``."""
+    """``name`` as a malmoi entity type: ``from-loc/city`` -> ``from_loc_city``."""
     if tagging.is_entity_type(name):
         return name
-    cleaned = re.sub(r"\W", "_", name)
+    cleaned = re.sub(r"[^\w.]", "_", name).strip(".")
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)
     return cleaned if tagging.is_entity_type(cleaned) else "_" + cleaned
 
 
