@@ -137,9 +137,9 @@ def _read_bot(
     if not intents_dir.is_dir():
         problems.append(_missing_intents_dir(intents_dir))
     else:
-        intent_files = _data_files(intents_dir, _INTENT_SUFFIXES, problems)
+        intent_files = data_files(intents_dir, _INTENT_SUFFIXES, problems)
     ood_dir = bot_dir / "data" / "ood"
-    ood_files = _data_files(ood_dir, OOD_SUFFIXES, problems) if ood_dir.is_dir() else []
+    ood_files = data_files(ood_dir, OOD_SUFFIXES, problems) if ood_dir.is_dir() else []
     data = read_data(intent_files, ood_files, config, problems, intents_dir=intents_dir,
                      config_file=str(bot_dir / "bot.yaml"), declared_lines=declared_lines,
                      skip_invalid=skip_invalid)
@@ -156,12 +156,14 @@ def read_data(
     config_file: str,
     declared_lines: dict[str, int] | None = None,
     skip_invalid: bool = False,
+    repeats: bool = True,
 ) -> BotData:
     """The examples of intent and OOD files, checked across files; problems go to ``problems``,
     sorted by file and line. ``intent_files=None``: there is no intents folder (already
     reported). With ``skip_invalid``, skippable errors move from ``problems`` to
-    ``data.left_out`` and their utterances are left out. Also reads Kochat's data folders
-    (:func:`malmoi.data.importers.read_kochat`)."""
+    ``data.left_out`` and their utterances are left out. ``repeats=False`` leaves out the
+    warnings about an utterance repeated under one intent (the importers report those).
+    Also reads Kochat's data folders (:func:`malmoi.data.importers.read_kochat`)."""
     examples: list[Example] = []
     uses: list[TypeUse] = []
     counts: dict[str, int] = {}  # rows per intent, valid or not, so one bad row can't cascade
@@ -177,7 +179,7 @@ def read_data(
         ood.extend(read_ood_file(path, problems))
 
     _check_entity_types(uses, config, config_file, declared_lines or {}, problems)
-    _check_duplicates(examples, ood, problems, every_copy=skip_invalid)
+    _check_duplicates(examples, ood, problems, every_copy=skip_invalid, repeats=repeats)
     left_out: list[Problem] = []
     if skip_invalid:
         left_out = [p for p in problems if p.severity == "error" and p.skippable]
@@ -222,7 +224,7 @@ def _read_intent_file(
     return [], {}
 
 
-def _data_files(folder: Path, suffixes: tuple[str, ...], problems: list[Problem]) -> list[Path]:
+def data_files(folder: Path, suffixes: tuple[str, ...], problems: list[Problem]) -> list[Path]:
     """The files to read in ``folder``, sorted; anything else gets a warning (dotfiles none)."""
     try:
         entries = sorted(folder.iterdir())
@@ -347,10 +349,16 @@ _CONFLICT_HINT = (
 
 
 def _check_duplicates(
-    examples: list[Example], ood: list[Example], problems: list[Problem], *, every_copy: bool = False
+    examples: list[Example],
+    ood: list[Example],
+    problems: list[Problem],
+    *,
+    every_copy: bool = False,
+    repeats: bool = True,
 ) -> None:
     """Repeats and conflicts. An utterance under two intents is an error on each later copy, or
-    on every copy (``every_copy``, for skipping: neither label can be trusted)."""
+    on every copy (``every_copy``, for skipping: neither label can be trusted). ``repeats``:
+    also warn about repeats under one intent."""
     copies: dict[str, list[Example]] = defaultdict(list)
     for example in examples:
         copies[example.text].append(example)
@@ -378,6 +386,8 @@ def _check_duplicates(
                             f"`{earlier.intent}` at {earlier.source}",
                             "each utterance under one intent", _CONFLICT_HINT, skippable=True)
                 )
+            elif not repeats:
+                continue
             elif earlier.entities != example.entities:
                 problems.append(
                     Problem(file, line,
