@@ -85,7 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
                    "train; not for kochat)")
     p.add_argument("--out", required=True, help="bot directory to create")
     p.add_argument("--language", help="the bot's language (default: ko for kochat, en otherwise)")
-    p.add_argument("--name", help="the bot's name (default: <data set>-<splits>, or kochat-<folder>)")
+    p.add_argument("--name", help="the bot's name (default: <data set>-<splits>; for kochat, the folder name)")
     p.add_argument("--min-examples", type=int, default=5,
                    help="leave out intents with fewer examples (default 5, the loader's minimum)")
     p.add_argument("--force", action="store_true", help="replace bot.yaml and data/ in a non-empty --out")

@@ -406,8 +406,10 @@ def test_kochat_demo_data_imports_without_its_4_invalid_rows_and_26_conflicting_
     conflicts = [p for p in left_out if "under intent" in p.found]
     texts = {p.found.split("`")[1] for p in conflicts}
     assert len(texts) == 26 and "이번 주 강릉 맑아" in texts
+    assert len({(p.file, p.line) for p in conflicts}) == 82  # every copy, in both files
     assert {Path(p.file).name for p in conflicts} == {"dust.csv", "weather.csv"}
-    _, data = load_bot(tmp_path / "bot")  # loads: nothing left to refuse
+    config, data = load_bot(tmp_path / "bot")  # loads: nothing left to refuse
+    assert config.name == "kochat-demo"
     assert data.intents == ["dust", "restaurant", "travel", "weather"]
     assert not texts & {e.text for e in data.examples}
     assert len(data.ood) > 12_000 * 0.9

@@ -396,7 +396,7 @@ def read_kochat(path: str | os.PathLike[str]) -> tuple[BotData, list[Problem]]:
 
     >>> data, problems = read_kochat("../shared/data/kochat-demo")  # doctest: +SKIP
     >>> len({(p.file, p.line) for p in data.left_out})  # doctest: +SKIP
-    69
+    86
     """
     root = Path(path)
     problems: list[Problem] = []
@@ -444,7 +444,8 @@ def import_kochat(
     if any(p.severity == "error" for p in problems):
         raise DataError(problems)
     source = Path(path)
-    name = name or f"kochat-{source.resolve().name}"
+    folder = source.resolve().name
+    name = name or (folder if "kochat" in folder.lower() else f"kochat-{folder}")
     return write_bot(data, out, name=name, language=language,
                      description=f"Kochat data imported from {source}", min_examples=min_examples,
                      force=force, source_notes=problems)
