@@ -1,20 +1,46 @@
-"""The ``malmoi`` command line: validate | train | parse | test | shell."""
+"""The ``malmoi`` command line: validate | import | train | parse | test | shell | serve."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Characters that cannot be in a folder name on some system, and control characters.
+_UNSAFE_NAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 class UserError(Exception):
     """A mistake the user can fix; printed as one clear message, never as a traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """A command's options and arguments in any order: ``parse MODEL --batch-size 8 "안녕"``.
+
+    Plain argparse fills an optional argument (``text``, ``nargs="?"``) with nothing as soon as
+    it reads the argument before it, so an utterance after an option is "unrecognized".
+    """
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._subparsers is not None or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        # parse_known_intermixed_args calls parse_known_args twice; those calls parse plainly.
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,20 +68,24 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="malmoi", description="Korean-first task-oriented chatbots.")
     parser.add_argument("--version", action="version", version=f"malmoi {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log training details")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = commands.add_parser("validate", help="check a bot directory and report every problem")
     p.add_argument("bot_dir")
     p.set_defaults(func=_validate)
 
-    p = commands.add_parser("import", help="make a bot directory from SNIPS/ATIS folders or CLINC150 JSON")
-    p.add_argument("format", choices=["snips", "atis", "clinc150"],
-                   help="snips and atis: split folders of seq.in, seq.out, label; clinc150: data_full.json")
-    p.add_argument("path", help="the folder of splits (snips, atis) or the JSON file (clinc150)")
-    p.add_argument("--split", action="append", help="split to import, repeatable or comma-separated (default: train)")
+    p = commands.add_parser("import", help="make a bot directory from SNIPS/ATIS folders, CLINC150 JSON "
+                            "or a Kochat data folder")
+    p.add_argument("format", choices=["snips", "atis", "clinc150", "kochat"],
+                   help="snips and atis: split folders of seq.in, seq.out, label; clinc150: data_full.json; "
+                   "kochat: a folder of raw/<intent>.csv and ood/ (rows with errors are left out and listed)")
+    p.add_argument("path", help="the folder of splits (snips, atis), the JSON file (clinc150) or the folder "
+                   "that holds raw/ (kochat)")
+    p.add_argument("--split", action="append", help="split to import, repeatable or comma-separated (default: "
+                   "train; not for kochat)")
     p.add_argument("--out", required=True, help="bot directory to create")
-    p.add_argument("--language", default="en", help="the bot's language (default: en)")
-    p.add_argument("--name", help="the bot's name (default: <data set>-<splits>)")
+    p.add_argument("--language", help="the bot's language (default: ko for kochat, en otherwise)")
+    p.add_argument("--name", help="the bot's name (default: <data set>-<splits>; for kochat, the folder name)")
     p.add_argument("--min-examples", type=int, default=5,
                    help="leave out intents with fewer examples (default 5, the loader's minimum)")
     p.add_argument("--force", action="store_true", help="replace bot.yaml and data/ in a non-empty --out")
@@ -65,6 +95,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("bot_dir")
     p.add_argument("--out", help="model directory (default: models/<bot name>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="leave out the utterances with errors of their own (bad tags, an utterance under two "
+                   "intents: every copy) and train on the rest; lists each one left out")
     p.set_defaults(func=_train)
 
     p = commands.add_parser("parse", help="parse text or a file of utterances")
@@ -120,22 +153,39 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from malmoi.data.importers import import_clinc150, import_snips
+    from malmoi.data.importers import (
+        NOTES_FILE,
+        import_clinc150,
+        import_kochat,
+        import_snips,
+    )
 
-    splits = [s.strip() for value in (args.split or ["train"]) for s in value.split(",") if s.strip()]
-    if not splits:
-        raise UserError("--split needs a split name, like --split train")
     if args.min_examples < 1:
         raise UserError("--min-examples must be at least 1")
-    importer = import_clinc150 if args.format == "clinc150" else import_snips
-    result = importer(args.path, args.out, splits=splits, language=args.language, name=args.name,
-                      min_examples=args.min_examples, force=args.force)
+    language = args.language or ("ko" if args.format == "kochat" else "en")
+    if args.format == "kochat":
+        if args.split:
+            raise UserError("--split is for snips, atis and clinc150; a Kochat folder has no splits")
+        result = import_kochat(args.path, args.out, language=language, name=args.name,
+                               min_examples=args.min_examples, force=args.force)
+    else:
+        splits = [s.strip() for value in (args.split or ["train"]) for s in value.split(",") if s.strip()]
+        if not splits:
+            raise UserError("--split needs a split name, like --split train")
+        importer = import_clinc150 if args.format == "clinc150" else import_snips
+        result = importer(args.path, args.out, splits=splits, language=language, name=args.name,
+                          min_examples=args.min_examples, force=args.force)
+    data = result.data
+    if data.left_out:
+        rows = len({(p.file, p.line) for p in data.left_out})
+        print(f"Left out {rows} source row(s) with errors of their own:", file=sys.stderr)
+        _print_problems(data.left_out)
     if result.notes:
         print(f"{len(result.notes)} change(s) to the source data, so that malmoi can load it:", file=sys.stderr)
         _print_problems(result.notes)
-    data = result.data
+    listed = f" (listed in {result.bot_dir / NOTES_FILE})" if data.left_out or result.notes else ""
     print(f"Imported {len(data.examples)} utterances into {result.bot_dir}: {len(data.intents)} intents, "
-          f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain. "
+          f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain{listed}. "
           f"Next: `malmoi train {result.bot_dir}`.")
     return EXIT_OK
 
@@ -144,8 +194,14 @@ def _train(args: argparse.Namespace) -> int:
     import malmoi
     from malmoi.data import load_bot
 
-    config, data = load_bot(args.bot_dir)
-    out = Path(args.out) if args.out else Path("models") / config.name
+    if args.out:
+        _check_output_dir(args.out, "--out")
+    config, data = load_bot(args.bot_dir, skip_invalid=args.skip_invalid)
+    out = Path(args.out) if args.out else _default_model_dir(config.name)
+    if data.left_out:
+        rows = len({(p.file, p.line) for p in data.left_out})
+        print(f"Left out {rows} utterance(s) with errors (--skip-invalid):", file=sys.stderr)
+        _print_problems(data.left_out)
     print(
         f"Training '{config.name}': {len(data.examples)} utterances, {len(data.intents)} intents, "
         f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain.",
@@ -163,8 +219,59 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _default_model_dir(name: str) -> Path:
+    """``models/<name>``, with the name made one safe folder name: a bot called ``/tmp/x`` or
+    ``../..`` must not choose where its model is written."""
+    # Path separators split the name into parts; `..` and `.` parts say nothing and go.
+    parts = (part.strip(" .") for part in _UNSAFE_NAME_RE.split(name))
+    safe = "_".join(part for part in parts if part) or "bot"
+    out = Path("models") / safe
+    if safe != name:
+        print(f"The bot name {name!r} is not a folder name; saving under {out} (choose with --out).",
+              file=sys.stderr)
+    _check_output_dir(out, "the model folder")
+    return out
+
+
+def _check_output_dir(path: str | os.PathLike[str], what: str) -> None:
+    """Fail now, not after the work, if ``path`` cannot become a folder to write into."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} is a file, not a folder; give a folder for the model, "
+                        f"like {path.parent / (path.stem + '-model')}")
+    _check_writable_parent(path, what, path)
+
+
+def _check_output_file(path: str | os.PathLike[str], what: str) -> None:
+    """Fail now, not after the work, if ``path`` cannot be written as a file."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; give a file path, like {path / 'results.jsonl'}")
+    folder = path.parent
+    if not folder.is_dir():
+        found = "is a file" if folder.exists() else "does not exist"
+        raise UserError(f"cannot write {what} {path}: the folder {folder} {found}; create it first "
+                        f"(mkdir -p {folder})")
+    _check_writable_parent(folder, what, path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"cannot write {what} {path}: permission denied")
+
+
+def _check_writable_parent(folder: Path, what: str, path: Path) -> None:
+    """The nearest existing folder at or above ``folder`` must be a folder we can write in."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot write {what} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {what} {path}: no permission to write in {existing}")
+
+
 def _read_utterances(path: str) -> Iterator[str]:
     """Plain lines, or JSON lines with a ``text`` field (decided by the first non-blank line)."""
+    from malmoi.data._reading import MAX_LINE_CHARS
+
     try:
         handle = open(path, encoding="utf-8-sig")
     except OSError as exc:
@@ -172,8 +279,12 @@ def _read_utterances(path: str) -> Iterator[str]:
     with handle:
         json_lines: bool | None = None
         try:
-            for number, line in enumerate(handle, 1):
+            # Bounded reads: a huge line is refused, not read whole into memory.
+            for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS + 2), ""), 1):
                 line = line.rstrip("\r\n")
+                if len(line) > MAX_LINE_CHARS:
+                    raise UserError(f"{path}:{number}: a line of more than {MAX_LINE_CHARS:,} characters; "
+                                    "expected one utterance per line")
                 if not line.strip():
                     continue
                 if json_lines is None:
@@ -199,6 +310,10 @@ def _parse(args: argparse.Namespace) -> int:
         raise UserError("give either an utterance or --input FILE (not both)")
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
+    if args.output:
+        _check_output_file(args.output, "--output")
+        if args.input and Path(args.input).exists() and Path(args.output).resolve() == Path(args.input).resolve():
+            raise UserError(f"--output {args.output} is the --input file; writing would erase it before it is read")
     model = malmoi.load(args.model_dir)
     if args.text is not None:
         print(json.dumps(model.parse(args.text).to_dict(), ensure_ascii=False, indent=2))
@@ -231,6 +346,8 @@ def _test(args: argparse.Namespace) -> int:
     import malmoi
     from malmoi.evaluate import evaluate, format_table
 
+    if args.json_out:
+        _check_output_file(args.json_out, "--json")
     model = malmoi.load(args.model_dir)
     if args.data is None:
         report = {"source": "held-out validation split used during training", **model.report}

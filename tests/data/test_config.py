@@ -52,6 +52,8 @@ def test_bot_yml_gets_a_rename_hint(make_bot):
         ("name: test\nsettings:\n  encoder: {dim: 64\n", 4, "YAML syntax error", "valid YAML", ""),
         ("name: test\n  language: ko\n", 2, "YAML syntax error", "valid YAML", "indentation"),
         ("name: test\nentities: [LOCATION, 1DATE]\n", 2, "the entity type `1DATE`", "letters", ""),
+        ("name: test\nentities: [LOCATION, city..name]\n", 2, "the entity type `city..name`",
+         "`.` allowed between names", "fromloc.city_name"),
         ("name: test\nsettings:\n  training: {seed: !!int abc}\n", 3, "a value YAML cannot read",
          "valid YAML", "quote"),
         ("name: test\ndescription: 2001-02-30\n", 2, "a value YAML cannot read", "valid YAML", ""),

@@ -10,7 +10,7 @@ import yaml
 
 from malmoi.cli import main
 from malmoi.data import DataError, Entity, load_bot
-from malmoi.data.importers import import_clinc150, import_snips, read_clinc150, read_snips
+from malmoi.data.importers import import_clinc150, import_kochat, import_snips, read_clinc150, read_snips
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -136,25 +136,36 @@ def test_an_inside_tag_after_o_is_read_as_conlleval_does_with_a_warning(tmp_path
     assert data.examples[0].entities == (Entity(9, 23, "artist", "rolling stones"),)
 
 
-def test_atis_types_with_dots_are_renamed_with_a_warning(tmp_path):
+def test_atis_types_with_dots_keep_their_names(tmp_path):
     rows = [(f"flights from boston to {city}", "O O B-fromloc.city_name O B-toloc.city_name", "atis_flight")
             for city in ("denver", "dallas", "miami", "tampa", "austin")]
     rows += [(f"fares to {city}", "O O B-toloc.city_name", "atis_airfare") for city in ("reno", "erie", "waco", "ely", "rome")]
     result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
-    renamed = sorted(str(p) for p in result.notes)
-    assert len(renamed) == 2 and "`fromloc.city_name`" in renamed[0] and "imported as `fromloc_city_name`" in renamed[0]
+    assert result.notes == []
     config, data = load_bot(tmp_path / "bot")
-    assert config.entities == ["fromloc_city_name", "toloc_city_name"]
+    assert config.entities == data.entity_types == ["fromloc.city_name", "toloc.city_name"]
+
+
+def test_types_malmoi_cannot_name_are_renamed_with_a_warning(tmp_path):
+    rows = [(f"flights to {city}", "O O B-to/city", "atis_flight") for city in ("denver", "dallas", "miami", "tampa", "austin")]
+    rows += [(f"fares to {city}", "O O B-to/city", "atis_airfare") for city in ("reno", "erie", "waco", "ely", "rome")]
+    result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
+    (note,) = result.notes
+    assert "`to/city`" in str(note) and "imported as `to_city`" in str(note)
+    assert load_bot(tmp_path / "bot")[0].entities == ["to_city"]
 
 
 def test_an_utterance_under_two_intents_is_left_out_and_reported(tmp_path):
     rows = SNIPS_TRAIN + [("play some abba", "O O B-artist", "PlayMusic"), ("play jazz", "O B-genre", "GetWeather")]
     result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
-    (note,) = result.notes
-    assert "`play jazz` under 2 intents" in str(note) and "left out all 2 copies" in str(note)
-    assert note.line == 3  # where the utterance first appears
+    assert [note.line for note in result.notes] == [3, 12]  # one note per left-out row
+    assert "`play jazz` under intent `PlayMusic`, and under `GetWeather` at" in str(result.notes[0])
+    assert "`play jazz` under intent `GetWeather`, and under `PlayMusic` at" in str(result.notes[1])
+    assert all("left out every copy" in note.hint for note in result.notes)
     _, data = load_bot(tmp_path / "bot")
     assert "play jazz" not in {e.text for e in data.examples}
+    notes_file = (tmp_path / "bot" / "IMPORT_NOTES.txt").read_text("utf-8")
+    assert all(str(note) in notes_file for note in result.notes)
 
 
 def test_a_repeat_with_other_entities_keeps_the_first(tmp_path):
@@ -178,10 +189,28 @@ def test_small_intents_are_left_out_unless_the_minimum_is_lowered(tmp_path):
     assert config.min_examples_per_intent == 1 and "RateBook" in data.intents
 
 
-def test_fewer_than_two_intents_is_an_error(tmp_path):
+def test_one_intent_is_imported_and_none_is_an_error(tmp_path):
+    import_snips(write_split(tmp_path / "train", SNIPS_TRAIN[:5]), tmp_path / "bot")
+    assert load_bot(tmp_path / "bot")[1].intents == ["PlayMusic"]
+    assert not (tmp_path / "bot" / "IMPORT_NOTES.txt").exists()  # nothing changed, nothing to note
     with pytest.raises(DataError) as error:
-        import_snips(write_split(tmp_path / "train", SNIPS_TRAIN[:5]), tmp_path / "bot")
-    assert "1 intent(s) to write" in messages(error)
+        import_snips(write_split(tmp_path / "train", SNIPS_TRAIN[:4]), tmp_path / "bot2")
+    assert "no intent to write" in messages(error)
+
+
+@pytest.mark.parametrize("intent", ["fallback", "Fallback"])
+def test_an_intent_named_fallback_is_an_error(tmp_path, intent):
+    rows = [(text, tags, intent) for text, tags, _ in SNIPS_TRAIN[:5]] + SNIPS_TRAIN[5:]
+    _, problems = read_snips(write_split(tmp_path / "train", rows))
+    assert len(problems) == 5 and f"the intent `{intent}`" in str(problems[0])
+    assert "reserves `fallback`" in problems[0].expected
+
+
+def test_an_invisible_utterance_is_an_error(tmp_path):
+    rows = SNIPS_TRAIN + [("\u200b", "O", "PlayMusic")]
+    _, problems = read_snips(write_split(tmp_path / "train", rows))
+    (problem,) = problems
+    assert problem.file.endswith("seq.in") and problem.line == 11 and "invisible" in problem.found
 
 
 def test_a_non_empty_out_needs_force(snips, tmp_path):
@@ -296,6 +325,94 @@ def test_cli_import_errors_name_file_and_line_without_traceback(tmp_path, capsys
 def test_cli_import_clinc(clinc, tmp_path, capsys):
     assert main(["import", "clinc150", str(clinc), "--split", "train", "--split", "val", "--out", str(tmp_path / "b")]) == 0
     assert "Imported 11 utterances" in capsys.readouterr().out
+
+
+# -- Kochat ---------------------------------------------------------------------------------
+
+KOCHAT_WEATHER = ["question,label", "내일 서울 날씨 알려줘,S-DATE S-LOCATION O O", "부산 비 와,S-LOCATION O O",
+                  "다음 주 대구 날씨,B-DATE E-DATE S-LOCATION O", "인천 날씨 어때,S-LOCATION O O",
+                  "오늘 광주 맑아,S-DATE S-LOCATION O", "이번 주 맑겠지,B-DATE E-DATE O",
+                  "강원도 춘천 날씨,I-LOCATION E-LOCATION O"]
+KOCHAT_DUST = ["question,label", "내일 서울 미세먼지 알려줘,S-DATE S-LOCATION O O", "부산 먼지 어때,S-LOCATION O O",
+               "다음 주 대구 황사,B-DATE E-DATE S-LOCATION O", "인천 공기 어때,S-LOCATION O O",
+               "오늘 광주 마스크 써야 해,S-DATE S-LOCATION O O O", "이번 주 맑겠지,B-DATE E-DATE O", "",
+               "이번 주 맑겠지,B-DATE E-DATE O"]
+
+
+@pytest.fixture
+def kochat(tmp_path: Path) -> Path:
+    root = tmp_path / "kochat" / "data"
+    (root / "raw").mkdir(parents=True)
+    (root / "ood").mkdir()
+    (root / "raw" / "weather.csv").write_text("\n".join(KOCHAT_WEATHER) + "\n", "utf-8")
+    (root / "raw" / "dust.csv").write_text("\n".join(KOCHAT_DUST) + "\n", "utf-8")
+    (root / "ood" / "ood_data.csv").write_text("question,label\n노래 틀어줘,OOD\n알람 맞춰줘,OOD\n", "utf-8")
+    return root
+
+
+def test_kochat_import_leaves_out_invalid_rows_and_every_copy_of_a_conflict(kochat, tmp_path):
+    result = import_kochat(kochat, tmp_path / "bot")
+    raw = kochat / "raw"
+    assert [(Path(p.file).name, p.line) for p in result.data.left_out] == [
+        ("dust.csv", 7), ("dust.csv", 9), ("weather.csv", 7), ("weather.csv", 8)]
+    assert "`이번 주 맑겠지` under intent `dust`, and under `weather` at " + f"{raw / 'weather.csv'}:7" in str(
+        result.data.left_out[0])
+    assert "`I-LOCATION` at word 1" in str(result.data.left_out[3])
+    config, data = load_bot(tmp_path / "bot")
+    assert (config.name, config.language) == ("kochat-data", "ko")
+    assert data.intents == ["dust", "weather"] and len(data.examples) == 10 and len(data.ood) == 2
+    assert data.entity_types == ["DATE", "LOCATION"]
+    notes = (tmp_path / "bot" / "IMPORT_NOTES.txt").read_text("utf-8")
+    assert "4 source row(s) left out" in notes
+    assert all(str(p) in notes for p in result.data.left_out)
+
+
+def test_kochat_import_takes_the_raw_folder_too(kochat, tmp_path):
+    assert len(import_kochat(kochat / "raw", tmp_path / "bot").data.ood) == 2
+
+
+def test_kochat_import_of_a_folder_without_raw_is_an_error(tmp_path):
+    with pytest.raises(DataError) as error:
+        import_kochat(tmp_path, tmp_path / "bot")
+    assert "a folder without raw/" in messages(error) and "Kochat's `data/`" in messages(error)
+
+
+def test_kochat_import_stops_at_a_file_it_cannot_read(kochat, tmp_path):
+    (kochat / "raw" / "dust.csv").write_bytes("\n".join(KOCHAT_DUST).encode("cp949"))
+    with pytest.raises(DataError) as error:
+        import_kochat(kochat, tmp_path / "bot")
+    assert "dust.csv:2: error: found a byte that is not UTF-8" in messages(error)
+    assert not (tmp_path / "bot").exists()
+
+
+def test_cli_import_kochat_lists_what_it_left_out(kochat, tmp_path, capsys):
+    out = tmp_path / "bot"
+    assert main(["import", "kochat", str(kochat), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "Left out 4 source row(s) with errors" in captured.err
+    assert f"{kochat / 'raw' / 'weather.csv'}:8: error: found `I-LOCATION`" in captured.err
+    assert f"Imported 10 utterances into {out}: 2 intents" in captured.out
+    assert str(out / "IMPORT_NOTES.txt") in captured.out
+
+
+@pytest.mark.skipif(not (SHARED / "kochat-demo" / "raw").is_dir(), reason="needs ../shared/data/kochat-demo")
+def test_kochat_demo_data_imports_without_its_4_invalid_rows_and_26_conflicting_utterances(tmp_path):
+    # Kochat's published demo: both copies of an utterance filed under weather and dust are left
+    # out, since neither label can be trusted.
+    result = import_kochat(SHARED / "kochat-demo", tmp_path / "bot")
+    left_out = result.data.left_out
+    tag_rows = {(Path(p.file).name, p.line) for p in left_out if "under intent" not in p.found}
+    assert tag_rows == {("dust.csv", 2676), ("dust.csv", 2882), ("weather.csv", 2039), ("weather.csv", 2245)}
+    conflicts = [p for p in left_out if "under intent" in p.found]
+    texts = {p.found.split("`")[1] for p in conflicts}
+    assert len(texts) == 26 and "이번 주 강릉 맑아" in texts
+    assert len({(p.file, p.line) for p in conflicts}) == 82  # every copy, in both files
+    assert {Path(p.file).name for p in conflicts} == {"dust.csv", "weather.csv"}
+    config, data = load_bot(tmp_path / "bot")  # loads: nothing left to refuse
+    assert config.name == "kochat-demo"
+    assert data.intents == ["dust", "restaurant", "travel", "weather"]
+    assert not texts & {e.text for e in data.examples}
+    assert len(data.ood) > 12_000 * 0.9
 
 
 # -- the shared benchmark data, when this checkout sits beside it ---------------------------

@@ -115,3 +115,14 @@ def test_yml_extension_is_read_too(make_bot):
     bot = make_bot({"data/intents/more.yml": "intents:\n  weather:\n    - 우산 챙겨야 해?\n"})
     _, data = load_bot(bot)
     assert "우산 챙겨야 해?" in [e.text for e in data.examples]
+
+
+def test_dotted_entity_type_in_inline_yaml_and_bot_yaml(make_bot):
+    items = "".join(f"    - \"[{city}](city.name) 날씨\"\n" for city in ["대전", "울산", "수원", "서울", "부산"])
+    bot = make_bot({
+        "bot.yaml": "name: test\nentities: [DATE, LOCATION, city.name]\n",
+        YAML: f"intents:\n  forecast:\n{items}",
+    })
+    assert [p for p in validate_bot(bot) if p.severity == "error"] == []
+    _, data = load_bot(bot)
+    assert "city.name" in data.entity_types

@@ -106,6 +106,21 @@ def test_malformed_tag_is_reported_with_a_guess(make_bot, tag, hint):
     assert hint in problem.hint
 
 
+def test_a_file_tagged_in_lowercase_is_told_to_uppercase_its_prefixes(make_bot):
+    rows = ["내일 서울 날씨,s-DATE s-LOCATION O", "다음 주 부산 날씨,b-DATE e-DATE s-LOCATION O"]
+    bot = make_bot({INTENT: weather(*rows)})
+    problem = next(p for p in validate_bot(bot) if p.line == 2)
+    assert "this file is BIOES" in problem.expected  # not "BIO", which has no S- to suggest
+    assert problem.hint == "did you mean `S-DATE`? Prefixes are uppercase: `S-`, not `s-`"
+
+
+def test_dotted_entity_types_load_as_atis_and_rasa_write_them(make_bot):
+    bot = make_bot({INTENT: weather(*[f"{c} 날씨,S-city.name O" for c in ["서울", "부산", "대구", "인천", "광주"]])})
+    assert validate_bot(bot) == []
+    _, data = load_bot(bot)
+    assert data.entity_types == ["city.name"]
+
+
 def test_rare_entity_type_close_to_a_common_one_is_a_likely_typo(make_bot):
     bot = make_bot({INTENT: weather(*[f"{c} 날씨,S-LOCATION O" for c in "서울 부산 대구 인천 광주".split()],
                                     "울산 날씨,S-LOCATON O")})

@@ -111,10 +111,125 @@ def test_intent_with_too_few_examples(make_bot):
 
 
 # 8. whole-bot shape
-def test_fewer_than_two_intents(make_bot):
+def test_a_bot_of_one_intent_is_valid(make_bot):
+    # An entity-only bot: one intent with entities, and fallback for everything else.
+    bot = make_bot({GREETING: None, "data/ood/ood.txt": "노래 틀어줘\n알람 맞춰줘\n"})
+    assert validate_bot(bot) == []
+    _, data = load_bot(bot)
+    assert data.intents == ["weather"]
+
+
+def test_a_bot_of_one_intent_without_ood_data_gets_a_warning(make_bot):
     bot = make_bot({GREETING: None})
     problem = only(validate_bot(bot), bot / "data/intents")
-    assert "intents with examples: `weather`" in problem.found and "at least 2 intents" in problem.expected
+    assert problem.severity == "warning" and "data/ood/" in problem.expected
+    assert load_bot(bot)[1].intents == ["weather"]
+
+
+def test_no_intent_with_examples_is_an_error(make_bot):
+    bot = make_bot({GREETING: None, WEATHER: None, "data/intents/notes.md": "#"})
+    problem = only([p for p in validate_bot(bot) if p.severity == "error"], bot / "data/intents")
+    assert problem.found == "no intent with examples" and "at least 1 intent" in problem.expected
+
+
+@pytest.mark.parametrize("name", ["fallback", "Fallback", "FALLBACK"])
+def test_an_intent_file_named_fallback_is_refused(make_bot, name):
+    bot = make_bot({f"data/intents/{name}.csv": GREETING_CSV, GREETING: None})
+    problem = only([p for p in validate_bot(bot) if p.severity == "error"], bot / f"data/intents/{name}.csv")
+    assert f"the intent `{name}`" in problem.found and "reserves `fallback`" in problem.expected
+    assert "data/ood/" in problem.hint and "rename the file" in problem.hint
+    with pytest.raises(DataError):
+        load_bot(bot)
+
+
+def test_a_yaml_intent_named_fallback_is_refused_on_its_line(make_bot):
+    bot = make_bot({"data/intents/more.yaml": "intents:\n  chitchat:\n    - 뭐해\n  Fallback:\n    - 노래 틀어줘\n"})
+    problem = only([p for p in validate_bot(bot) if p.severity == "error"], bot / "data/intents/more.yaml", 4)
+    assert "the intent `Fallback`" in problem.found and "reserves `fallback` (in any case)" in problem.expected
+
+
+def test_intents_that_differ_only_in_case_are_a_warning_naming_both_files(make_bot):
+    bot = make_bot({"data/intents/Weather.csv": "question\n" + "".join(f"{c} 기온\n" for c in ["춘천", "원주", "강릉", "속초", "동해"])})
+    problem = only(validate_bot(bot), bot / WEATHER)  # sorted after Weather.csv: the second one
+    assert problem.severity == "warning"
+    assert "`weather`" in problem.found and "`Weather`" in problem.found
+    assert str(bot / "data/intents/Weather.csv") in problem.found
+    assert load_bot(bot)[1].intents == ["Weather", "greeting", "weather"]
+
+
+def test_a_looping_symlink_is_reported_as_one(make_bot):
+    bot = make_bot()
+    (bot / "data/intents/loop.csv").symlink_to("loop.csv")
+    problem = only(validate_bot(bot), bot / "data/intents/loop.csv")
+    assert problem.severity == "error" and "a symbolic link that loops" in problem.found
+    assert "not read" not in str(problem)
+
+
+def test_a_broken_symlink_names_its_missing_target(make_bot):
+    bot = make_bot()
+    (bot / "data/intents/dust.csv").symlink_to("/nowhere/dust.csv")
+    (bot / "data/intents/notes.md").symlink_to("/nowhere/notes.md")
+    problems = validate_bot(bot)
+    problem = only(problems, bot / "data/intents/dust.csv")
+    assert problem.severity == "error" and "a broken symbolic link to `/nowhere/dust.csv`" in problem.found
+    assert only(problems, bot / "data/intents/notes.md").severity == "warning"  # not a data file
+
+
+# 9. skip_invalid: train on the valid rows, list the others
+def test_skip_invalid_leaves_out_rows_with_errors_and_lists_them(make_bot):
+    bot = make_bot({WEATHER: BASE_FILES[WEATHER] + "전주 눈 올까,S-LOCATION O\n강원도 춘천 날씨,I-LOCATION E-LOCATION O\n"
+                    "\u200b,O\n"})
+    with pytest.raises(DataError):
+        load_bot(bot)
+    _, data = load_bot(bot, skip_invalid=True)
+    assert len([e for e in data.examples if e.intent == "weather"]) == 5
+    assert [(p.file, p.line) for p in data.left_out] == [(str(bot / WEATHER), 7), (str(bot / WEATHER), 8),
+                                                         (str(bot / WEATHER), 9)]
+    assert all(p.severity == "error" and p.skippable for p in data.left_out)
+    assert load_bot(make_bot())[1].left_out == []  # nothing to leave out, nothing listed
+
+
+def test_skip_invalid_leaves_out_every_copy_of_an_utterance_under_two_intents(make_bot):
+    bot = make_bot({"bot.yaml": "name: test\nmin_examples_per_intent: 3\n",
+                    GREETING: GREETING_CSV + "인천 날씨\n인천 날씨\n", "data/ood/ood.txt": "노래 틀어줘\n안녕\n"})
+    _, data = load_bot(bot, skip_invalid=True)
+    assert "인천 날씨" not in {e.text for e in data.examples}
+    assert "안녕" in {e.text for e in data.examples} and "안녕" not in {e.text for e in data.ood}
+    conflicts = [p for p in data.left_out if "인천 날씨" in p.found]
+    assert [(Path(p.file).name, p.line) for p in conflicts] == [("greeting.csv", 7), ("greeting.csv", 8),
+                                                               ("weather.csv", 5)]
+    assert "and under `weather` at" in conflicts[0].found and "and under `greeting` at" in conflicts[2].found
+
+
+def test_skip_invalid_leaves_out_rows_with_an_undeclared_entity_type(make_bot):
+    bot = make_bot({"bot.yaml": "name: test\nentities: [DATE, LOCATION]\n",
+                    WEATHER: BASE_FILES[WEATHER] + "전주 날씨,S-CITY O\n"})
+    _, data = load_bot(bot, skip_invalid=True)
+    assert [(p.line, "`CITY`" in p.found) for p in data.left_out] == [(7, True)]
+    assert data.entity_types == ["DATE", "LOCATION"]
+
+
+def test_skip_invalid_still_stops_at_errors_of_a_whole_file(make_bot):
+    bot = make_bot({"bot.yaml": "nmae: test\n", GREETING: GREETING_CSV.encode("cp949")})
+    with pytest.raises(DataError) as raised:
+        load_bot(bot, skip_invalid=True)
+    errors = [p for p in raised.value.problems if p.severity == "error"]
+    assert [(Path(p.file).name, p.line) for p in errors] == [("bot.yaml", 1), ("greeting.csv", 2)]
+    assert "not UTF-8" in str(errors[1])
+
+
+def test_skip_invalid_still_needs_enough_examples_per_intent(make_bot):
+    bot = make_bot({WEATHER: BASE_FILES[WEATHER].replace(",S-DATE S-LOCATION O O", ",S-DATE O O")})
+    with pytest.raises(DataError) as raised:
+        load_bot(bot, skip_invalid=True)
+    (problem,) = [p for p in raised.value.problems if p.severity == "error"]
+    assert "4 example(s) of the intent `weather`, after leaving out 1 with errors" in problem.found
+
+
+def test_validate_names_the_conflict_once_and_the_way_out(make_bot):
+    bot = make_bot({GREETING: GREETING_CSV + "인천 날씨\n"})
+    problem = only([p for p in validate_bot(bot) if p.severity == "error"], bot / WEATHER, 5)
+    assert "malmoi clean" in problem.hint and "--skip-invalid" in problem.hint
 
 
 def test_no_intents_folder(make_bot):

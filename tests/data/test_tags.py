@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from malmoi.data.tags import (
     check_tags,
     detect_scheme,
+    is_entity_type,
+    malformed_tag_hint,
     split_tag,
     suggest_tag,
     tags_to_word_spans,
@@ -24,7 +26,8 @@ from malmoi.data.tags import (
         (["U-LOCATION"], "BILOU"),
         (["B-DATE", "L-DATE"], "BILOU"),
         (["U-A", "U-A", "S-A"], "BILOU"),  # mixed: the majority wins
-        (["LOCATION", "s-date"], "BIO"),  # malformed tags are ignored
+        (["LOCATION", "X-DATE"], "BIO"),  # malformed tags are ignored
+        (["s-date", "b-date", "e-date", "O"], "BIOES"),  # but a lowercase prefix counts as uppercase
         ([], "BIO"),
     ],
 )
@@ -41,6 +44,10 @@ def test_detect_scheme(tags, scheme):
         ("I-DATE_TIME", ("I", "DATE_TIME")),
         ("LOCATION", None),
         ("s-location", None),
+        ("B-fromloc.city_name", ("B", "fromloc.city_name")),  # ATIS and Rasa write dotted types
+        ("B-fromloc.", None),
+        ("B-.city", None),
+        ("B-a..b", None),
         ("X-DATE", None),
         ("B-", None),
         ("B-1DATE", None),
@@ -150,3 +157,25 @@ def test_check_tags_accepts_valid_sequences(tags):
 )
 def test_suggest_tag(tag, scheme, known, guess):
     assert suggest_tag(tag, scheme, known) == guess
+
+
+@pytest.mark.parametrize(
+    ("tag", "scheme", "hint"),
+    [
+        ("s-DATE", "BIOES", "did you mean `S-DATE`? Prefixes are uppercase: `S-`, not `s-`"),
+        ("b-date", "BIO", "did you mean `B-date`? Prefixes are uppercase: `B-`, not `b-`"),
+        ("X-DATE", "BIOES", "prefixes are uppercase and joined to the entity type by `-`"),
+    ],
+)
+def test_malformed_tag_hint_says_when_only_the_case_is_wrong(tag, scheme, hint):
+    assert malformed_tag_hint(tag, scheme) == hint
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("LOCATION", True), ("지역", True), ("fromloc.city_name", True), ("a.b.c", True),
+     ("depart_date.day_number", True), ("a..b", False), (".a", False), ("a.", False), ("1a", False),
+     ("a-b", False)],
+)
+def test_entity_type_names_may_contain_dots_between_names(name, ok):
+    assert is_entity_type(name) is ok

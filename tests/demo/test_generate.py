@@ -1,4 +1,5 @@
-"""The generated demo bot: deterministic, committed as generated, and valid Kochat-style data."""
+"""The generated demo bot: deterministic, committed as generated, and valid data that annotates
+entities the way docs/entities.md recommends (the noun, not its particle)."""
 
 from __future__ import annotations
 
@@ -8,53 +9,43 @@ from pathlib import Path
 import pytest
 import yaml
 
-from malmoi.demo.generate import DOMAIN_WORDS, SAMPLE_QUESTIONS, _attach, generate_demo_bot
+from malmoi.data import validate_bot
+from malmoi.data._inline_yaml import parse_markup
+from malmoi.demo.generate import _ENTITIES, DOMAIN_WORDS, SAMPLE_QUESTIONS, _attach, generate_demo_bot
 
-CSV_INTENTS = ["dust", "restaurant", "travel", "weather"]
+ENTITY_INTENTS = ["dust", "restaurant", "travel", "weather"]
 ENTITY_TYPES = {"DATE", "LOCATION", "PLACE", "RESTAURANT"}
 COMMITTED = Path(__file__).resolve().parents[2] / "examples" / "demo-bot"
+# What each entity type may be: exactly a value of the generator's lists, never value + particle.
+VALUES: dict[str, set[str]] = {}
+for _label, _values in _ENTITIES.values():
+    VALUES.setdefault(_label, set()).update(_values)
 
 
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def _rows(bot: Path, intent: str) -> list[dict[str, str]]:
-    with open(bot / "data" / "intents" / f"{intent}.csv", encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+def _items(bot: Path, intent: str) -> list[str]:
+    """The utterances of an intent as written, entities marked: ``[하동](LOCATION)에 비 와``."""
+    data = yaml.safe_load((bot / "data" / "intents" / f"{intent}.yaml").read_text(encoding="utf-8"))
+    assert list(data["intents"]) == [intent]
+    return data["intents"][intent]
+
+
+def _texts(bot: Path, intent: str) -> list[str]:
+    return [parse_markup(item)[0] for item in _items(bot, intent)]
 
 
 def _greetings(bot: Path) -> list[str]:
-    data = yaml.safe_load((bot / "data" / "intents" / "greeting.yaml").read_text(encoding="utf-8"))
-    return data["intents"]["greeting"]
+    with open(bot / "data" / "intents" / "greeting.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and list(rows[0]) == ["question"]
+    return [row["question"] for row in rows]
 
 
 def _ood(bot: Path) -> list[str]:
     return (bot / "data" / "ood" / "ood.txt").read_text(encoding="utf-8").splitlines()
-
-
-def _is_bioes(tags: list[str]) -> bool:
-    """Reference check: S-/B-…I-…E- spans of one type, never left open or interleaved."""
-    open_type = None
-    for tag in tags:
-        if tag == "O":
-            if open_type is not None:
-                return False
-            continue
-        prefix, _, kind = tag.partition("-")
-        if kind not in ENTITY_TYPES:
-            return False
-        if prefix in ("S", "B"):
-            if open_type is not None:
-                return False
-            open_type = kind if prefix == "B" else None
-        elif prefix in ("I", "E"):
-            if open_type != kind:
-                return False
-            open_type = None if prefix == "E" else kind
-        else:
-            return False
-    return open_type is None
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +60,7 @@ def test_generate_same_seed_gives_identical_files(bot: Path, tmp_path: Path) -> 
 
 def test_generate_other_seed_gives_other_data(bot: Path, tmp_path: Path) -> None:
     other = generate_demo_bot(tmp_path / "other", seed=1)
-    assert _files(other)["data/intents/weather.csv"] != _files(bot)["data/intents/weather.csv"]
+    assert _files(other)["data/intents/weather.yaml"] != _files(bot)["data/intents/weather.yaml"]
 
 
 def test_committed_example_equals_fresh_generation(bot: Path) -> None:
@@ -87,41 +78,43 @@ def test_bot_yaml_has_identity_scenarios_and_dialogue(bot: Path) -> None:
     assert settings["name"] == "malmoi-demo"
     assert settings["language"] == "ko"
     config = BotConfig.model_validate(settings)  # training settings stay the defaults
-    assert set(config.scenarios) == set(CSV_INTENTS)
+    assert set(config.scenarios) == set(ENTITY_INTENTS)
     assert set(config.dialogue.answers) == {"greeting"}
     assert {e for s in config.scenarios.values() for e in s.entities} == ENTITY_TYPES
 
 
-@pytest.mark.parametrize("intent", CSV_INTENTS)
-def test_csv_rows_have_one_valid_bioes_tag_per_word(bot: Path, intent: str) -> None:
-    rows = _rows(bot, intent)
-    assert rows and list(rows[0]) == ["question", "label"]
-    for row in rows:
-        words, tags = row["question"].split(), row["label"].split()
-        assert len(words) == len(tags), row
-        assert _is_bioes(tags), row
+def test_generated_bot_is_valid(bot: Path) -> None:
+    assert validate_bot(bot) == []
+    assert sorted(p.name for p in (bot / "data" / "intents").iterdir()) == [
+        "dust.yaml", "greeting.csv", "restaurant.yaml", "travel.yaml", "weather.yaml"]
 
 
-@pytest.mark.parametrize("intent", CSV_INTENTS)
-def test_csv_intent_has_enough_distinct_utterances(bot: Path, intent: str) -> None:
-    questions = [row["question"] for row in _rows(bot, intent)]
-    assert len(questions) >= 300
-    assert len(set(questions)) == len(questions)
+@pytest.mark.parametrize("intent", ENTITY_INTENTS)
+def test_intent_has_enough_distinct_utterances(bot: Path, intent: str) -> None:
+    texts = _texts(bot, intent)
+    assert len(texts) >= 300
+    assert len(set(texts)) == len(texts)
 
 
-def test_entities_cover_every_type_with_particles(bot: Path) -> None:
-    rows = [row for intent in CSV_INTENTS for row in _rows(bot, intent)]
-    tags = {t for row in rows for t in row["label"].split()}
-    assert {t.partition("-")[2] for t in tags if t != "O"} == ENTITY_TYPES
-    assert {"B-DATE", "I-DATE", "E-DATE", "S-LOCATION", "B-PLACE", "S-RESTAURANT"} <= tags
-    tagged_words = [
-        w for row in rows for w, t in zip(row["question"].split(), row["label"].split()) if t != "O"
-    ]
-    assert any(w.endswith("에서") for w in tagged_words)  # 서울에서: Kochat tags the whole word
+@pytest.mark.parametrize("intent", ENTITY_INTENTS)
+def test_entities_are_the_nouns_without_their_particles(bot: Path, intent: str) -> None:
+    for item in _items(bot, intent):
+        for _, _, type_, written in parse_markup(item)[1]:
+            value = written[1 : written.index("](")]
+            assert type_ in ENTITY_TYPES and value in VALUES[type_], item
+
+
+def test_particles_follow_entities_outside_the_brackets(bot: Path) -> None:
+    items = [item for intent in ENTITY_INTENTS for item in _items(bot, intent)]
+    types = {type_ for item in items for _, _, type_, _ in parse_markup(item)[1]}
+    assert types == ENTITY_TYPES
+    for particle in ("(LOCATION)에서", "(LOCATION)에", "(DATE)은", "(PLACE)으로", "(RESTAURANT)이"):
+        assert any(particle in item for item in items), particle
+    assert any("[다음 주 토요일](DATE)" in item for item in items)  # entities of several words
 
 
 def test_no_utterance_appears_under_two_intents(bot: Path) -> None:
-    by_intent = {intent: {r["question"] for r in _rows(bot, intent)} for intent in CSV_INTENTS}
+    by_intent = {intent: set(_texts(bot, intent)) for intent in ENTITY_INTENTS}
     by_intent["greeting"] = set(_greetings(bot))
     seen: set[str] = set()
     for questions in by_intent.values():
@@ -129,7 +122,7 @@ def test_no_utterance_appears_under_two_intents(bot: Path) -> None:
         seen |= questions
 
 
-def test_greeting_yaml_is_an_inline_intent_without_entities(bot: Path) -> None:
+def test_greeting_is_a_kochat_csv_intent_without_entities(bot: Path) -> None:
     greetings = _greetings(bot)
     assert "안녕" in greetings
     assert 90 <= len(greetings) == len(set(greetings))
@@ -140,14 +133,14 @@ def test_ood_is_large_distinct_and_disjoint_from_intents(bot: Path) -> None:
     ood = _ood(bot)
     assert len(ood) >= 600
     assert len(set(ood)) == len(ood)
-    in_domain = {r["question"] for i in CSV_INTENTS for r in _rows(bot, i)} | set(_greetings(bot))
+    in_domain = {t for i in ENTITY_INTENTS for t in _texts(bot, i)} | set(_greetings(bot))
     assert not set(ood) & in_domain
     assert not [line for line in ood if any(w in line for w in DOMAIN_WORDS)]
 
 
 def test_sample_questions_are_not_training_data(bot: Path) -> None:
     assert len(SAMPLE_QUESTIONS) >= 6
-    data = {r["question"] for i in CSV_INTENTS for r in _rows(bot, i)}
+    data = {t for i in ENTITY_INTENTS for t in _texts(bot, i)}
     data |= set(_greetings(bot)) | set(_ood(bot))
     assert not set(SAMPLE_QUESTIONS) & data
     all_text = " ".join(data)

@@ -75,7 +75,7 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
         if not tagging.is_entity_type(name):
             problems.append(
                 Problem(where, lines[name], f"the entity type `{name}`",
-                        "letters, digits and `_`, not starting with a digit", "e.g. `LOCATION`")
+                        tagging.TYPE_RULE, "e.g. `LOCATION` or `fromloc.city_name`")
             )
     return config, lines
 

@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from malmoi.data import tags as tagging
-from malmoi.data._reading import TypeUse, collapse_spaces, did_you_mean, read_utf8
+from malmoi.data._reading import (
+    TypeUse,
+    collapse_spaces,
+    did_you_mean,
+    read_utf8,
+    reserved_intent_problem,
+    utterance_problem,
+)
 from malmoi.data.problems import Problem
 from malmoi.data.schema import Entity, Example
 
@@ -57,7 +65,7 @@ def parse_markup(text: str) -> tuple[str, list[tuple[int, int, str, str]]]:
             raise MarkupError(f"the empty entity `{m[0]}`", "`[value](TYPE)` with a value",
                               "put the entity's words between the brackets")
         if not tagging.is_entity_type(type_):
-            hint = "entity types are letters, digits and `_`, like `LOCATION`"
+            hint = f"entity types are {tagging.TYPE_RULE}, like `LOCATION` or `city.name`"
             parsed = tagging.split_tag(type_)
             if parsed is not None and parsed[1]:
                 hint = f"write the type without a tag prefix: `[{value}]({parsed[1]})`"
@@ -148,6 +156,10 @@ def read_intent_yaml(
             problems.append(_shape_problem(where, key, "an intent name", "a name like `weather`"))
             continue
         intent = key.value.strip()
+        reserved = reserved_intent_problem(intent, where, _line(key), "")
+        if reserved is not None:
+            problems.append(reserved)
+            continue
         counts.setdefault(intent, 0)
         if isinstance(items, yaml.ScalarNode) and items.value == "":
             problems.append(Problem(where, _line(key), f"the intent `{intent}` with no utterances",
@@ -166,6 +178,17 @@ def read_intent_yaml(
 
 
 def _read_item(
+    where: str, intent: str, item: yaml.Node, problems: list[Problem], uses: list[TypeUse]
+) -> Example | None:
+    """The example of one list item, or ``None`` after adding its problems (each skippable:
+    an item with an error is left out whole by ``load_bot(skip_invalid=True)``)."""
+    found: list[Problem] = []
+    example = _item_example(where, intent, item, found, uses)
+    problems.extend(replace(p, skippable=True) for p in found)
+    return None if found else example
+
+
+def _item_example(
     where: str, intent: str, item: yaml.Node, problems: list[Problem], uses: list[TypeUse]
 ) -> Example | None:
     if isinstance(item, yaml.MappingNode):
@@ -202,6 +225,10 @@ def _read_item(
     if not text:
         problems.append(Problem(where, line, "an empty utterance", "the utterance text",
                                 "write the utterance, or delete the item"))
+        return None
+    junk = utterance_problem(text)
+    if junk is not None:
+        problems.append(Problem(where, line, junk[0], "the utterance text", junk[1]))
         return None
     entities = []
     for (_, _, type_, written), span in zip(spans, moved):

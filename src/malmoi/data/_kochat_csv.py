@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from malmoi.data import tags as tagging
-from malmoi.data._reading import TypeUse, did_you_mean, normalize_text, read_utf8
+from malmoi.data._reading import (
+    MAX_LINE_CHARS,
+    TypeUse,
+    did_you_mean,
+    normalize_text,
+    read_utf8,
+    utterance_problem,
+)
 from malmoi.data.problems import Problem
 from malmoi.data.schema import Entity, Example
 
@@ -56,16 +63,19 @@ def _read_table(
                     rows.append((line, row))
             line = reader.line_num + 1
     except csv.Error as error:
-        problems.append(
-            Problem(
-                str(path),
-                reader.line_num or line,
-                f"a CSV syntax error ({error})",
-                "valid CSV",
-                'check the quotes: a field with a comma or a `"` is written in double quotes, '
-                'with each `"` inside it doubled',
+        hint = ('check the quotes: a field with a comma or a `"` is written in double quotes, '
+                'with each `"` inside it doubled')
+        if "field larger than field limit" in str(error):
+            # The line where the record starts: an unclosed quote there swallowed the rest.
+            problems.append(
+                Problem(str(path), line, f"a field of more than {MAX_LINE_CHARS:,} characters",
+                        f"fields of at most {MAX_LINE_CHARS:,} characters",
+                        'a `"` that opens a field and is never closed makes the rest of the file '
+                        "one field; " + hint)
             )
-        )
+        else:
+            problems.append(Problem(str(path), reader.line_num or line,
+                                    f"a CSV syntax error ({error})", "valid CSV", hint))
         return None
     if header is None or not rows:
         problems.append(
@@ -114,12 +124,19 @@ def _field_count_problem(path: Path, line: int, row: list[str], header: list[str
         f"{len(row)} field(s): {row}",
         f"{len(header)} field(s), one per header column `{','.join(header)}`",
         hint,
+        skippable=True,
     )
 
 
-def _empty_question(path: Path, line: int) -> Problem:
-    return Problem(str(path), line, "an empty question", "the utterance text",
-                   "write the utterance, or delete the row")
+def _question_problem(path: Path, line: int, text: str) -> Problem | None:
+    """The problem of a normalized question that is empty or no text to learn from."""
+    if not text:
+        return Problem(str(path), line, "an empty question", "the utterance text",
+                       "write the utterance, or delete the row", skippable=True)
+    junk = utterance_problem(text)
+    if junk is not None:
+        return Problem(str(path), line, junk[0], "the utterance text", junk[1], skippable=True)
+    return None
 
 
 def read_intent_csv(
@@ -152,8 +169,8 @@ def read_intent_csv(
             problems.append(_field_count_problem(path, line, row, table.header))
             continue
         text = normalize_text(row[question])
-        if not text:
-            problems.append(_empty_question(path, line))
+        if (problem := _question_problem(path, line, text)) is not None:
+            problems.append(problem)
             continue
         parsed.append((line, text, normalize_text(row[label]).split() if label is not None else []))
 
@@ -199,15 +216,14 @@ def _tagged_example(
                 "write `O` for each word outside an entity"
                 if len(tags) < len(words)
                 else "remove the extra tags, or split the question into as many words",
+                skippable=True,
             )
         )
     for tag in dict.fromkeys(tags):
         if tagging.split_tag(tag) is not None:
             continue
         ok = False
-        guess = tagging.suggest_tag(tag, scheme, known_types)
         prefixes = ", ".join(f"{p}-" for p in sorted(tagging.PREFIXES[scheme]))
-        hint = f"did you mean `{guess}`? " if guess else ""
         index = tags.index(tag)
         on_word = f" on the word `{words[index]}`" if len(words) == len(tags) else ""
         problems.append(
@@ -216,7 +232,8 @@ def _tagged_example(
                 line,
                 f"the tag `{tag}`{on_word}",
                 f"`O` or PREFIX-TYPE, with PREFIX one of {prefixes} (this file is {scheme})",
-                hint + "prefixes are uppercase and joined to the entity type by `-`",
+                tagging.malformed_tag_hint(tag, scheme, known_types),
+                skippable=True,
             )
         )
     if not ok:
@@ -225,7 +242,8 @@ def _tagged_example(
     tagged = " ".join(f"{word}/{tag}" for word, tag in zip(words, tags)) if issues else ""
     for issue in issues:
         problems.append(
-            Problem(str(path), line, f"{issue.found} in `{tagged}`", issue.expected, issue.hint)
+            Problem(str(path), line, f"{issue.found} in `{tagged}`", issue.expected, issue.hint,
+                    skippable=True)
         )
     if issues:
         return None
@@ -257,8 +275,8 @@ def read_ood_csv(path: Path, problems: list[Problem]) -> list[Example]:
             problems.append(_field_count_problem(path, line, row, table.header))
             continue
         text = normalize_text(row[question])
-        if not text:
-            problems.append(_empty_question(path, line))
+        if (problem := _question_problem(path, line, text)) is not None:
+            problems.append(problem)
             continue
         examples.append(Example(text, None, (), f"{path}:{line}"))
     return examples

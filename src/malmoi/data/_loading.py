@@ -15,16 +15,18 @@ entity-type typos, examples per intent) run here.
 from __future__ import annotations
 
 import difflib
+import errno
 import logging
 import os
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 from malmoi.data._config import read_config
 from malmoi.data._inline_yaml import read_intent_yaml
 from malmoi.data._kochat_csv import read_intent_csv
 from malmoi.data._ood import OOD_SUFFIXES, read_ood_file
-from malmoi.data._reading import TypeUse, did_you_mean
+from malmoi.data._reading import TypeUse, did_you_mean, reserved_intent_problem
 from malmoi.data.problems import DataError, Problem
 from malmoi.data.schema import BotData, Example
 from malmoi.settings import BotConfig
@@ -35,8 +37,18 @@ _INTENT_SUFFIXES = (".csv", ".yaml", ".yml")
 _MAX_LOGGED_WARNINGS = 20  # a big data set can have thousands of duplicate lines
 
 
-def load_bot(bot_dir: str | os.PathLike[str]) -> tuple[BotConfig, BotData]:
+def load_bot(
+    bot_dir: str | os.PathLike[str], *, skip_invalid: bool = False
+) -> tuple[BotConfig, BotData]:
     """Read and check a bot directory.
+
+    Args:
+        bot_dir: the bot directory (bot.yaml, data/intents/, data/ood/).
+        skip_invalid: leave out every utterance with an error of its own (a bad tag, an
+            invisible utterance, an undeclared entity type, an utterance under two intents:
+            every copy of it) and load the rest; ``data.left_out`` lists each with its file,
+            line and reason. Errors of a whole file or of bot.yaml still raise, and so does an
+            intent left with fewer than ``min_examples_per_intent`` examples.
 
     Raises:
         DataError: if any problem is an error; it carries every problem found, not just the
@@ -45,8 +57,11 @@ def load_bot(bot_dir: str | os.PathLike[str]) -> tuple[BotConfig, BotData]:
     >>> config, data = load_bot("examples/demo-bot")  # doctest: +SKIP
     >>> data.intents  # doctest: +SKIP
     ['dust', 'greeting', 'restaurant', 'travel', 'weather']
+    >>> _, data = load_bot("kochat-bot", skip_invalid=True)  # doctest: +SKIP
+    >>> print(data.left_out[0])  # doctest: +SKIP
+    kochat-bot/data/intents/dust.csv:2676: error: found `B-LOCATION` at word 3 not closed ...
     """
-    config, data, problems = _read_bot(Path(bot_dir))
+    config, data, problems = _read_bot(Path(bot_dir), skip_invalid=skip_invalid)
     _raise_or_log(problems)
     return config, data
 
@@ -105,7 +120,9 @@ def _raise_or_log(problems: list[Problem]) -> None:
                        len(warnings) - _MAX_LOGGED_WARNINGS)
 
 
-def _read_bot(bot_dir: Path) -> tuple[BotConfig, BotData, list[Problem]]:
+def _read_bot(
+    bot_dir: Path, *, skip_invalid: bool = False
+) -> tuple[BotConfig, BotData, list[Problem]]:
     problems: list[Problem] = []
     if not bot_dir.is_dir():
         found = "a file, not a directory" if bot_dir.exists() else "no such directory"
@@ -115,34 +132,76 @@ def _read_bot(bot_dir: Path) -> tuple[BotConfig, BotData, list[Problem]]:
         )
         return BotConfig(), BotData(), problems
     config, declared_lines = read_config(bot_dir, problems)
+    intents_dir = bot_dir / "data" / "intents"
+    intent_files: list[Path] | None = None
+    if not intents_dir.is_dir():
+        problems.append(_missing_intents_dir(intents_dir))
+    else:
+        intent_files = data_files(intents_dir, _INTENT_SUFFIXES, problems)
+    ood_dir = bot_dir / "data" / "ood"
+    ood_files = data_files(ood_dir, OOD_SUFFIXES, problems) if ood_dir.is_dir() else []
+    data = read_data(intent_files, ood_files, config, problems, intents_dir=intents_dir,
+                     config_file=str(bot_dir / "bot.yaml"), declared_lines=declared_lines,
+                     skip_invalid=skip_invalid)
+    return config, data, problems
 
+
+def read_data(
+    intent_files: list[Path] | None,
+    ood_files: list[Path],
+    config: BotConfig,
+    problems: list[Problem],
+    *,
+    intents_dir: Path,
+    config_file: str,
+    declared_lines: dict[str, int] | None = None,
+    skip_invalid: bool = False,
+    repeats: bool = True,
+) -> BotData:
+    """The examples of intent and OOD files, checked across files; problems go to ``problems``,
+    sorted by file and line. ``intent_files=None``: there is no intents folder (already
+    reported). With ``skip_invalid``, skippable errors move from ``problems`` to
+    ``data.left_out`` and their utterances are left out. ``repeats=False`` leaves out the
+    warnings about an utterance repeated under one intent (the importers report those).
+    Also reads Kochat's data folders (:func:`malmoi.data.importers.read_kochat`)."""
     examples: list[Example] = []
     uses: list[TypeUse] = []
     counts: dict[str, int] = {}  # rows per intent, valid or not, so one bad row can't cascade
     first_file: dict[str, str] = {}
-    intents_dir = bot_dir / "data" / "intents"
-    if not intents_dir.is_dir():
-        problems.append(_missing_intents_dir(intents_dir))
-    else:
-        for path in _data_files(intents_dir, _INTENT_SUFFIXES, problems):
-            file_examples, file_counts = _read_intent_file(path, problems, uses)
-            examples.extend(file_examples)
-            for intent, count in file_counts.items():
-                counts[intent] = counts.get(intent, 0) + count
-                first_file.setdefault(intent, str(path))
-
+    for path in intent_files or []:
+        file_examples, file_counts = _read_intent_file(path, problems, uses)
+        examples.extend(file_examples)
+        for intent, count in file_counts.items():
+            counts[intent] = counts.get(intent, 0) + count
+            first_file.setdefault(intent, str(path))
     ood: list[Example] = []
-    ood_dir = bot_dir / "data" / "ood"
-    if ood_dir.is_dir():
-        for path in _data_files(ood_dir, OOD_SUFFIXES, problems):
-            ood.extend(read_ood_file(path, problems))
+    for path in ood_files:
+        ood.extend(read_ood_file(path, problems))
 
-    _check_entity_types(uses, config, str(bot_dir / "bot.yaml"), declared_lines, problems)
-    _check_duplicates(examples, ood, problems)
-    if intents_dir.is_dir():
-        _check_intent_counts(counts, first_file, config, intents_dir, problems)
+    _check_entity_types(uses, config, config_file, declared_lines or {}, problems)
+    _check_duplicates(examples, ood, problems, every_copy=skip_invalid, repeats=repeats)
+    left_out: list[Problem] = []
+    if skip_invalid:
+        left_out = [p for p in problems if p.severity == "error" and p.skippable]
+        problems[:] = [p for p in problems if not (p.severity == "error" and p.skippable)]
+        bad = {(p.file, p.line) for p in left_out}
+        examples = [e for e in examples if _location(e) not in bad]
+        ood = [e for e in ood if _location(e) not in bad]
+    if intent_files is not None:
+        kept = Counter(e.intent for e in examples if e.intent is not None)
+        _check_intent_counts(counts, kept if skip_invalid else None, first_file, config,
+                             intents_dir, problems)
+        _check_intent_case(first_file, problems)
+        if len([n for n in counts.values() if n]) == 1 and not ood and not ood_files:
+            problems.append(
+                Problem(str(intents_dir), None, "one intent and no out-of-domain utterances",
+                        "utterances the bot should not answer, in data/ood/",
+                        "a bot of one intent only decides when to fall back; out-of-domain "
+                        "examples show it where its intent ends", "warning")
+            )
     problems.sort(key=lambda p: (p.file, p.line or 0))
-    return config, BotData(examples, ood), problems
+    left_out.sort(key=lambda p: (p.file, p.line or 0))
+    return BotData(examples, ood, left_out)
 
 
 def _read_intent_file(
@@ -150,6 +209,11 @@ def _read_intent_file(
 ) -> tuple[list[Example], dict[str, int]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
+        reserved = reserved_intent_problem(path.stem, str(path), None, ", named by the file name")
+        if reserved is not None:
+            problems.append(replace(reserved, hint=reserved.hint.replace(
+                "pick another name", "rename the file")))
+            return [], {}
         examples, count = read_intent_csv(path, path.stem, problems, uses)
         return examples, {path.stem: count}
     if suffix in (".yaml", ".yml"):
@@ -160,7 +224,7 @@ def _read_intent_file(
     return [], {}
 
 
-def _data_files(folder: Path, suffixes: tuple[str, ...], problems: list[Problem]) -> list[Path]:
+def data_files(folder: Path, suffixes: tuple[str, ...], problems: list[Problem]) -> list[Path]:
     """The files to read in ``folder``, sorted; anything else gets a warning (dotfiles none)."""
     try:
         entries = sorted(folder.iterdir())
@@ -175,6 +239,9 @@ def _data_files(folder: Path, suffixes: tuple[str, ...], problems: list[Problem]
         if path.is_file() and path.suffix.lower() in suffixes:
             files.append(path)
             continue
+        if path.is_symlink() and not path.exists():
+            problems.append(_broken_link(path, path.suffix.lower() in suffixes))
+            continue
         what = "a folder" if path.is_dir() else f"a `{path.suffix or path.name}` file"
         hint = "rename or move it; subfolders are not read"
         if path.suffix.lower() in (".xlsx", ".xls"):
@@ -185,6 +252,21 @@ def _data_files(folder: Path, suffixes: tuple[str, ...], problems: list[Problem]
                     hint, "warning")
         )
     return files
+
+
+def _broken_link(path: Path, data_file: bool) -> Problem:
+    """A symbolic link that leads nowhere: an error where a data file was meant."""
+    try:
+        path.stat()
+        found = "a symbolic link that cannot be followed"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            found = "a symbolic link that loops (it leads back to itself)"
+        else:
+            found = f"a broken symbolic link to `{os.readlink(path)}`, which does not exist"
+    return Problem(str(path), None, found, "a file, or a link to one",
+                   "point the link at the real file, or delete it",
+                   "error" if data_file else "warning")
 
 
 def _missing_intents_dir(intents_dir: Path) -> Problem:
@@ -233,7 +315,7 @@ def _check_entity_types(
             hint = f"did you mean `{head}{meant}{tail}`? " + hint
         problems.append(
             Problem(use.file, use.line, f"the entity type `{use.type}` in `{use.written}`",
-                    expected, hint)
+                    expected, hint, skippable=True)
         )
     for name, line in declared_lines.items():
         if name not in counts:
@@ -259,48 +341,80 @@ def _likely_typo(type_: str, counts: Counter[str]) -> tuple[str, str | None, str
     )
 
 
-def _check_duplicates(examples: list[Example], ood: list[Example], problems: list[Problem]) -> None:
-    first: dict[str, Example] = {}
+_CONFLICT_HINT = (
+    "keep it under the intent it means and delete the other; conflicting labels are what label "
+    "cleaning (`malmoi clean`, planned) is for, and `malmoi train --skip-invalid` leaves every "
+    "copy out"
+)
+
+
+def _check_duplicates(
+    examples: list[Example],
+    ood: list[Example],
+    problems: list[Problem],
+    *,
+    every_copy: bool = False,
+    repeats: bool = True,
+) -> None:
+    """Repeats and conflicts. An utterance under two intents is an error on each later copy, or
+    on every copy (``every_copy``, for skipping: neither label can be trusted). ``repeats``:
+    also warn about repeats under one intent."""
+    copies: dict[str, list[Example]] = defaultdict(list)
     for example in examples:
-        earlier = first.setdefault(example.text, example)
-        if earlier is example:
+        copies[example.text].append(example)
+    for text, group in copies.items():
+        earlier = group[0]
+        intents = list(dict.fromkeys(e.intent for e in group))
+        if every_copy and len(intents) > 1:
+            for example in group:
+                others = "; ".join(
+                    f"`{i}` at {next(e.source for e in group if e.intent == i)}"
+                    for i in intents if i != example.intent
+                )
+                file, line = _location(example)
+                problems.append(
+                    Problem(file, line, f"`{text}` under intent `{example.intent}`, and under {others}",
+                            "each utterance under one intent", _CONFLICT_HINT, skippable=True)
+                )
             continue
-        file, line = _location(example)
-        if earlier.intent != example.intent:
-            problems.append(
-                Problem(file, line,
-                        f"`{example.text}` under intent `{example.intent}`, and under "
-                        f"`{earlier.intent}` at {earlier.source}",
-                        "each utterance under one intent",
-                        "keep it under the intent it means and delete the other")
-            )
-        elif earlier.entities != example.entities:
-            problems.append(
-                Problem(file, line,
-                        f"`{example.text}` labelled {_entities(example)} here but "
-                        f"{_entities(earlier)} at {earlier.source}",
-                        "the same entities each time an utterance appears",
-                        "fix the wrong one, or delete one of them",
-                        # Label noise rather than unlearnable data (Kochat's demo has some).
-                        "warning")
-            )
-        else:
-            problems.append(
-                Problem(file, line, f"`{example.text}` again (first at {earlier.source})",
-                        "each utterance once",
-                        "delete the repeat; it only weighs the utterance more",
-                        "warning")
-            )
+        for example in group[1:]:
+            file, line = _location(example)
+            if earlier.intent != example.intent:
+                problems.append(
+                    Problem(file, line,
+                            f"`{text}` under intent `{example.intent}`, and under "
+                            f"`{earlier.intent}` at {earlier.source}",
+                            "each utterance under one intent", _CONFLICT_HINT, skippable=True)
+                )
+            elif not repeats:
+                continue
+            elif earlier.entities != example.entities:
+                problems.append(
+                    Problem(file, line,
+                            f"`{text}` labelled {_entities(example)} here but "
+                            f"{_entities(earlier)} at {earlier.source}",
+                            "the same entities each time an utterance appears",
+                            "fix the wrong one, or delete one of them",
+                            # Label noise rather than unlearnable data (Kochat's demo has some).
+                            "warning")
+                )
+            else:
+                problems.append(
+                    Problem(file, line, f"`{text}` again (first at {earlier.source})",
+                            "each utterance once",
+                            "delete the repeat; it only weighs the utterance more",
+                            "warning")
+                )
     for example in ood:
-        earlier = first.get(example.text)
-        if earlier is not None:
+        in_domain = copies.get(example.text)
+        if in_domain:
             file, line = _location(example)
             problems.append(
                 Problem(file, line,
                         f"the out-of-domain utterance `{example.text}` also under intent "
-                        f"`{earlier.intent}` at {earlier.source}",
+                        f"`{in_domain[0].intent}` at {in_domain[0].source}",
                         "out-of-domain utterances that no intent has",
-                        "delete it from one of the two")
+                        "delete it from one of the two", skippable=True)
             )
 
 
@@ -315,25 +429,46 @@ def _location(example: Example) -> tuple[str, int | None]:
 
 def _check_intent_counts(
     counts: dict[str, int],
+    kept: Counter[str] | None,
     first_file: dict[str, str],
     config: BotConfig,
     intents_dir: Path,
     problems: list[Problem],
 ) -> None:
+    """Enough examples per intent: of its rows, or (``kept``) of the rows left after skipping."""
     minimum = config.min_examples_per_intent
     for intent, count in counts.items():
+        left = count if kept is None else kept[intent]
         # An intent with no rows already has an "empty file" problem.
-        if 0 < count < minimum:
+        if 0 < count and left < minimum:
+            skipped = f", after leaving out {count - left} with errors" if left < count else ""
             problems.append(
                 Problem(first_file[intent], None,
-                        f"{count} example(s) of the intent `{intent}`",
+                        f"{left} example(s) of the intent `{intent}`{skipped}",
                         f"at least {minimum} (min_examples_per_intent in bot.yaml)",
                         "add examples; fewer give a classifier little to learn from")
             )
-    if sum(count > 0 for count in counts.values()) < 2:
-        found = ", ".join(f"`{i}`" for i, n in counts.items() if n > 0) or "none"
+    if not any(counts.values()):
         problems.append(
-            Problem(str(intents_dir), None, f"intents with examples: {found}", "at least 2 intents",
-                    "a classifier needs two intents or more to tell apart; out-of-domain "
-                    "utterances go in data/ood/")
+            Problem(str(intents_dir), None, "no intent with examples", "at least 1 intent",
+                    "put one `<intent>.csv` (question,label) or `.yaml` file per intent there; "
+                    "out-of-domain utterances go in data/ood/")
         )
+
+
+def _check_intent_case(first_file: dict[str, str], problems: list[Problem]) -> None:
+    """Intents whose names differ only in case (``Weather.csv`` beside ``weather.csv``)."""
+    by_folded: dict[str, list[str]] = defaultdict(list)
+    for intent in first_file:
+        by_folded[intent.casefold()].append(intent)
+    for names in by_folded.values():
+        for name in names[1:]:
+            problems.append(
+                Problem(first_file[name], None,
+                        f"the intent `{name}` here and the intent `{names[0]}` in "
+                        f"{first_file[names[0]]}, names that differ only in case",
+                        "one spelling per intent",
+                        "they are trained as two intents; if they are one, give both the same "
+                        "name (macOS and Windows cannot even keep both files in one folder)",
+                        "warning")
+            )

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from malmoi.data._kochat_csv import read_ood_csv
-from malmoi.data._reading import normalize_text, read_utf8
+from malmoi.data._reading import normalize_text, read_utf8, utterance_problem
 from malmoi.data.problems import Problem
 from malmoi.data.schema import Example
 
@@ -33,12 +33,19 @@ def _read_ood_txt(path: Path, problems: list[Problem]) -> list[Example]:
         return []
     # Not splitlines(): it also breaks at \x0c, \x1c or \u2028, and line numbers would no
     # longer match what an editor shows.
-    examples = [
-        Example(normalized, None, (), f"{path}:{line}")
-        for line, raw in enumerate(_LINE_BREAK_RE.split(text), start=1)
-        if (normalized := normalize_text(raw))
-    ]
-    if not examples:
+    examples = []
+    lines = 0  # with text, valid or not
+    for line, raw in enumerate(_LINE_BREAK_RE.split(text), start=1):
+        normalized = normalize_text(raw)
+        if not normalized:
+            continue
+        lines += 1
+        junk = utterance_problem(normalized)
+        if junk is not None:
+            problems.append(Problem(str(path), line, junk[0], "an utterance", junk[1], skippable=True))
+            continue
+        examples.append(Example(normalized, None, (), f"{path}:{line}"))
+    if not lines:
         # Training works without OOD data, so an empty file is only suspicious.
         problems.append(Problem(str(path), 1, "an empty file", "one utterance per line",
                                 "add utterances, or delete the file", "warning"))

@@ -3,7 +3,7 @@
     malmoi import snips ../shared/data/snips --split train --out bots/snips-train
     malmoi import clinc150 ../shared/data/clinc150/data_full.json --split train --out bots/clinc-train
 
-Two source formats:
+Three source formats:
 
 - **SNIPS / ATIS folders** (Goo et al. 2018, github MiuLab/SlotGated-SLU): one folder per split
   (``train/``, ``valid/``, ``test/``) with three files in step, one utterance a line::
@@ -16,8 +16,14 @@ Two source formats:
   of ``[text, intent]`` pairs. The intent ``oos`` and the lists named ``oos_<split>`` hold
   out-of-scope utterances; they become the bot's ``data/ood/``.
 
-Reading (:func:`read_snips`, :func:`read_clinc150`) gives the examples exactly as the source
-has them, which is what a benchmark scores on. Writing (:func:`write_bot`) makes a bot that
+- **Kochat data folders** (github hyunwoongko/kochat, ``data/``): ``raw/<intent>.csv`` in
+  Kochat's CSV format (``question,label``, one tag per word) and ``ood/*.csv`` of out-of-domain
+  utterances. Unlike the benchmarks, Kochat's published demo data has rows the loader refuses
+  (4 with invalid tag sequences, 26 utterances under two intents); they are left out, each
+  listed with its file, line and reason, and the rest is imported.
+
+Reading (:func:`read_snips`, :func:`read_clinc150`, :func:`read_kochat`) gives the examples as the
+source has them, which is what a benchmark scores on. Writing (:func:`write_bot`) makes a bot that
 :func:`malmoi.data.load_bot` accepts, and reports every change it had to make, never silently:
 
 - an utterance under two intents cannot be learned either way: every copy is left out;
@@ -25,8 +31,10 @@ has them, which is what a benchmark scores on. Writing (:func:`write_bot`) makes
 - an out-of-domain utterance that is also an intent's example is left out of ``data/ood/``;
 - an intent with fewer than ``min_examples`` examples is left out (the loader's own minimum).
 
-Entity types that malmoi cannot name (ATIS's ``fromloc.city_name``) are renamed with ``_``
-(``fromloc_city_name``), each with a warning.
+Everything left out or changed is also written to ``IMPORT_NOTES.txt`` in the bot directory.
+
+Entity types keep their names, dots included (ATIS's ``fromloc.city_name``); the rare one that
+malmoi cannot name (``from-loc/city``) is renamed with ``_`` (``from_loc_city``), with a warning.
 """
 
 from __future__ import annotations
@@ -45,7 +53,16 @@ import yaml
 from pydantic import ValidationError
 
 from malmoi.data import tags as tagging
-from malmoi.data._reading import did_you_mean, normalize_text, read_utf8
+from malmoi.data._loading import data_files, read_data
+from malmoi.data._ood import OOD_SUFFIXES
+from malmoi.data._reading import (
+    MAX_LINE_CHARS,
+    did_you_mean,
+    normalize_text,
+    read_utf8,
+    reserved_intent_problem,
+    utterance_problem,
+)
 from malmoi.data.problems import DataError, Problem
 from malmoi.data.schema import BotData, Entity, Example
 from malmoi.settings import BotConfig
@@ -56,11 +73,16 @@ _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 _SEQ_TAG_RE = re.compile(r"([BIESLU])-(\S+)")
 # Split names differ between data sets (SNIPS valid, ATIS dev, CLINC150 val): try the others.
 _SPLIT_ALIASES = {"valid": ("val", "dev"), "val": ("valid", "dev"), "dev": ("valid", "val")}
+NOTES_FILE = "IMPORT_NOTES.txt"
 
 
 @dataclass
 class ImportResult:
-    """What :func:`write_bot` wrote, and every change it made to the source data (warnings)."""
+    """What :func:`write_bot` wrote, and every change it made to the source data (warnings).
+
+    ``data.left_out`` lists the source rows left out for errors of their own (Kochat data),
+    ``notes`` every other change; both are in ``bot_dir/IMPORT_NOTES.txt`` too.
+    """
 
     bot_dir: Path
     data: BotData
@@ -165,6 +187,9 @@ def _read_seq_folder(folder: Path, problems: list[Problem], renamed: dict[str, s
             ok = False
             problems.append(Problem(seq_in, number, "an empty line", "the words of an utterance",
                                     f"delete line {number} from all three files, or write the utterance"))
+        elif (junk := utterance_problem(text)) is not None:
+            ok = False
+            problems.append(Problem(seq_in, number, junk[0], "the words of an utterance", junk[1]))
         if not intent:
             ok = False
             problems.append(Problem(label_file, number, "an empty line", "the intent of the utterance "
@@ -189,14 +214,12 @@ def _read_seq_folder(folder: Path, problems: list[Problem], renamed: dict[str, s
             m = _SEQ_TAG_RE.fullmatch(tag)
             if m is None or m[1] not in tagging.PREFIXES[scheme]:
                 ok = False
-                guess = tagging.suggest_tag(tag, scheme, known_types)
                 on_word = f" on the word `{words[index]}`" if len(words) == len(tags) else ""
                 prefixes = ", ".join(f"{p}-" for p in sorted(tagging.PREFIXES[scheme]))
                 problems.append(
                     Problem(seq_out, number, f"the tag `{tag}`{on_word}",
                             f"`O` or PREFIX-TYPE, with PREFIX one of {prefixes} (this file is {scheme})",
-                            (f"did you mean `{guess}`? " if guess else "")
-                            + "prefixes are uppercase and joined to the entity type by `-`")
+                            tagging.malformed_tag_hint(tag, scheme, known_types))
                 )
                 continue
             type_ = _entity_type(m[2])
@@ -204,7 +227,7 @@ def _read_seq_folder(folder: Path, problems: list[Problem], renamed: dict[str, s
                 renamed[m[2]] = type_
                 problems.append(
                     Problem(seq_out, number, f"the entity type `{m[2]}`, which malmoi cannot name",
-                            "letters, digits and `_`", f"imported as `{type_}`", "warning")
+                            tagging.TYPE_RULE, f"imported as `{type_}`", "warning")
                 )
             types.append((m[1], type_))
         if not ok:
@@ -241,10 +264,11 @@ def _line_count_problem(folder: Path, *files: list[str]) -> Problem:
 
 
 def _entity_type(name: str) -> str:
-    """``name`` as a malmoi entity type: ``fromloc.city_name`` -> ``fromloc_city_name``."""
+    """``name`` as a malmoi entity type: ``from-loc/city`` -> ``from_loc_city``."""
     if tagging.is_entity_type(name):
         return name
-    cleaned = re.sub(r"\W", "_", name)
+    cleaned = re.sub(r"[^\w.]", "_", name).strip(".")
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)
     return cleaned if tagging.is_entity_type(cleaned) else "_" + cleaned
 
 
@@ -262,7 +286,11 @@ def _word_entities(words: list[str], tags: list[str]) -> tuple[Entity, ...]:
 
 
 def _intent_name_problem(intent: str, file: str, line: int | None, where: str = "") -> Problem | None:
-    """An intent becomes a file name, ``data/intents/<intent>.csv``: it must be a safe one."""
+    """An intent becomes a file name, ``data/intents/<intent>.csv``: it must be a safe one, and
+    not the reserved ``fallback``."""
+    reserved = reserved_intent_problem(intent, file, line, where)
+    if reserved is not None:
+        return reserved
     if "/" in intent or "\\" in intent or "\0" in intent or intent.startswith(".") or len(intent.encode()) > 200:
         return Problem(file, line, f"the intent `{intent}`{where}",
                        "an intent name that can be a file name: no `/` or `\\`, not starting with `.`, "
@@ -295,7 +323,7 @@ def read_clinc150(
         hint = f"did you mean {path / 'data_full.json'}?" if (path / "data_full.json").is_file() else ""
         problems.append(Problem(where, None, found, "CLINC150's JSON file, like data_full.json", hint))
         return data, problems
-    text = read_utf8(path, problems)
+    text = read_utf8(path, problems, max_line_chars=None)  # JSON may come on one line
     if text is None:
         return data, problems
     try:
@@ -330,10 +358,17 @@ def _read_clinc_list(where: str, key: str, items: object, data: BotData, problem
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
             problems.append(Problem(where, None, f"{shown} at {at}", "a pair of strings [text, intent]"))
             continue
+        if len(item[0]) > MAX_LINE_CHARS:
+            problems.append(Problem(where, None, f"a text of {len(item[0]):,} characters at {at}",
+                                    f"texts of at most {MAX_LINE_CHARS:,} characters"))
+            continue
         text, intent = normalize_text(item[0]), item[1].strip()
         if not text or not intent:
             empty = "text" if not text else "intent"
             problems.append(Problem(where, None, f"an empty {empty} at {at}", "[text, intent], neither empty"))
+            continue
+        if (junk := utterance_problem(text)) is not None:
+            problems.append(Problem(where, None, f"{junk[0]} at {at}", "[text, intent]", junk[1]))
             continue
         source = f"{where}:{at}"
         if intent == OOS_INTENT or key.startswith("oos_"):
@@ -344,6 +379,76 @@ def _read_clinc_list(where: str, key: str, items: object, data: BotData, problem
             problems.append(problem)
             continue
         data.examples.append(Example(text, intent, (), source))
+
+
+# -- Kochat ---------------------------------------------------------------------------------
+
+
+def read_kochat(path: str | os.PathLike[str]) -> tuple[BotData, list[Problem]]:
+    """The examples of a Kochat data folder, leaving out the rows with errors of their own.
+
+    ``path`` holds ``raw/`` (one ``<intent>.csv`` per intent: ``question,label``) and optionally
+    ``ood/`` (``.csv`` with a ``question`` column, or ``.txt``), as Kochat's ``data/`` folder
+    does; ``path`` may also be the ``raw/`` folder itself. Every row that ``load_bot`` would
+    refuse on its own account (a bad tag or tag sequence, an utterance filed under two intents:
+    every copy, since neither label can be trusted) is left out and listed in
+    ``data.left_out``; problems are the errors that concern whole files, and warnings.
+
+    >>> data, problems = read_kochat("../shared/data/kochat-demo")  # doctest: +SKIP
+    >>> len({(p.file, p.line) for p in data.left_out})  # doctest: +SKIP
+    86
+    """
+    root = Path(path)
+    problems: list[Problem] = []
+    raw = root / "raw"
+    if root.name == "raw" and not raw.is_dir():
+        root, raw = root.parent, root
+    if not raw.is_dir():
+        found = "a file, not a folder" if root.is_file() else (
+            "no such folder" if not root.exists() else "a folder without raw/")
+        problems.append(
+            Problem(str(root), None, found,
+                    "Kochat's data folder: raw/<intent>.csv (question,label) and, optionally, ood/",
+                    "give the folder that holds raw/ (Kochat's `data/`)")
+        )
+        return BotData(), problems
+    intent_files = data_files(raw, (".csv",), problems)
+    ood_dir = root / "ood"
+    ood_files = data_files(ood_dir, OOD_SUFFIXES, problems) if ood_dir.is_dir() else []
+    # Any number of examples per intent here: write_bot applies --min-examples and says so.
+    data = read_data(intent_files, ood_files, BotConfig.model_validate({"min_examples_per_intent": 1}), problems,
+                     intents_dir=raw, config_file="", skip_invalid=True, repeats=False)
+    return data, problems
+
+
+def import_kochat(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    language: str = "ko",
+    name: str | None = None,
+    min_examples: int = 5,
+    force: bool = False,
+) -> ImportResult:
+    """Read a Kochat data folder (:func:`read_kochat`) and write it as a bot directory.
+
+    Rows with errors of their own are left out (``result.data.left_out``, and
+    ``IMPORT_NOTES.txt`` in the bot). Raises :class:`DataError` (nothing written) when a whole
+    file cannot be read.
+
+    >>> result = import_kochat("../shared/data/kochat-demo", "bots/kochat")  # doctest: +SKIP
+    >>> result.data.intents  # doctest: +SKIP
+    ['dust', 'restaurant', 'travel', 'weather']
+    """
+    data, problems = read_kochat(path)
+    if any(p.severity == "error" for p in problems):
+        raise DataError(problems)
+    source = Path(path)
+    folder = source.resolve().name
+    name = name or (folder if "kochat" in folder.lower() else f"kochat-{folder}")
+    return write_bot(data, out, name=name, language=language,
+                     description=f"Kochat data imported from {source}", min_examples=min_examples,
+                     force=force, source_notes=problems)
 
 
 # -- writing a bot directory ------------------------------------------------------------------
@@ -358,17 +463,20 @@ def write_bot(
     description: str = "",
     min_examples: int = 5,
     force: bool = False,
+    source_notes: Sequence[Problem] = (),
 ) -> ImportResult:
     """Write ``data`` as a bot directory that :func:`malmoi.data.load_bot` accepts.
 
     Intents become ``data/intents/<intent>.csv`` in Kochat's format (``question,label`` with
     BIO tags per word; ``question`` only when no example has entities), out-of-domain
     utterances ``data/ood/ood.txt``. What cannot be loaded is left out and reported (see the
-    module docstring). Entities must cover whole words.
+    module docstring). Entities must cover whole words. ``source_notes`` (a reader's warnings)
+    come first in the notes; the rows in ``data.left_out`` and the notes are also written to
+    ``IMPORT_NOTES.txt``.
 
     Raises:
         DataError: when ``out`` is not empty (and ``force`` is not set), when an entity cuts a
-            word, or when fewer than 2 intents remain. Nothing is written then.
+            word, or when no intent remains. Nothing is written then.
     """
     out = Path(out)
     errors: list[Problem] = []
@@ -392,11 +500,11 @@ def write_bot(
                 errors.append(Problem(*_file_line(example.source), f"the entity `{entity.value}` "
                                       f"({entity.type}) inside a word of `{example.text}`",
                                       "entities of whole words, as Kochat's CSV tags words"))
-    notes: list[Problem] = []
+    notes: list[Problem] = list(source_notes)
     kept, ood = _clean(data, min_examples, notes)
-    if len({e.intent for e in kept}) < 2:
-        errors.append(Problem(str(out), None, f"{len({e.intent for e in kept})} intent(s) to write",
-                              "at least 2 intents", "import more data, or lower --min-examples"))
+    if not kept:
+        errors.append(Problem(str(out), None, "no intent to write", "at least 1 intent",
+                              "import more data, or lower --min-examples"))
     if errors:
         raise DataError(errors + notes)
 
@@ -432,7 +540,24 @@ def write_bot(
            if entity_types else ""),
         "utf-8",
     )
-    return ImportResult(out, BotData(kept, ood), notes)
+    _write_notes(out / NOTES_FILE, description, data.left_out, notes)
+    return ImportResult(out, BotData(kept, ood, list(data.left_out)), notes)
+
+
+def _write_notes(path: Path, source: str, left_out: list[Problem], notes: list[Problem]) -> None:
+    """The import's record of what it left out and changed, beside the bot it wrote."""
+    if not left_out and not notes:
+        path.unlink(missing_ok=True)  # from an earlier import into this folder (--force)
+        return
+    rows = len({(p.file, p.line) for p in left_out})
+    lines = [f"# {source or 'imported data'}", ""]
+    if left_out:
+        header = (f"# {rows} source row(s) left out for errors of their own, each with its "
+                  "file:line and reason; fix them in the source and import again to keep them.")
+        lines += [header, *map(str, left_out), ""]
+    if notes:
+        lines += [f"# {len(notes)} change(s) so that malmoi can load the data.", *map(str, notes), ""]
+    path.write_text("\n".join(lines), "utf-8")
 
 
 def _clean(data: BotData, min_examples: int, notes: list[Problem]) -> tuple[list[Example], list[Example]]:
@@ -444,12 +569,14 @@ def _clean(data: BotData, min_examples: int, notes: list[Problem]) -> tuple[list
     for text, copies in groups.items():
         intents = list(dict.fromkeys(e.intent for e in copies))
         if len(intents) > 1:
-            places = "; ".join(f"`{i}` at {next(e.source for e in copies if e.intent == i)}" for i in intents)
-            notes.append(Problem(*_file_line(copies[0].source),
-                                 f"`{text}` under {len(intents)} intents ({places})",
-                                 "each utterance under one intent",
-                                 f"left out all {len(copies)} copies: which intent is right is unknown",
-                                 "warning"))
+            for copy in copies:  # one note per left-out row, each with its own line
+                others = "; ".join(f"`{i}` at {next(e.source for e in copies if e.intent == i)}"
+                                   for i in intents if i != copy.intent)
+                notes.append(Problem(*_file_line(copy.source),
+                                     f"`{text}` under intent `{copy.intent}`, and under {others}",
+                                     "each utterance under one intent",
+                                     "left out every copy: which intent is right is unknown",
+                                     "warning"))
             continue
         first = copies[0]
         kept.append(first)
@@ -573,7 +700,6 @@ def _write_or_raise(
     if any(p.severity == "error" for p in problems):
         raise DataError(problems)
     description = f"{kind} split(s) {', '.join(_unique(splits))} imported from {source}"
-    result = write_bot(data, out, name=name, language=language, description=description,
-                       min_examples=min_examples, force=force)
-    result.notes[:0] = problems  # the readers' warnings (renamed types, repaired tags) first
-    return result
+    # The readers' warnings (renamed types, repaired tags) come first in the notes.
+    return write_bot(data, out, name=name, language=language, description=description,
+                     min_examples=min_examples, force=force, source_notes=problems)

@@ -13,6 +13,10 @@ class Problem:
     expected: str
     hint: str = ""
     severity: str = "error"  # "error" stops training; "warning" does not
+    # An error that concerns one utterance alone (a bad tag, an utterance under two intents):
+    # `load_bot(skip_invalid=True)` leaves that utterance out and trains on the rest. Errors of a
+    # whole file or of bot.yaml are never skippable.
+    skippable: bool = False
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file

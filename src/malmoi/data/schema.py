@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from malmoi.data.problems import Problem
+
+# The intent name of a parse result that no intent fits (malmoi.model.result.FALLBACK). A bot's
+# own intent of that name, in any case, would be indistinguishable from it: the name is reserved.
+FALLBACK_INTENT = "fallback"
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -31,10 +37,15 @@ class Example:
 
 @dataclass
 class BotData:
-    """All utterances of a bot: in-domain examples and out-of-domain ones."""
+    """All utterances of a bot: in-domain examples and out-of-domain ones.
+
+    ``left_out`` lists the utterances that ``load_bot(bot_dir, skip_invalid=True)`` left out,
+    one error each (file, line and reason); it is empty otherwise.
+    """
 
     examples: list[Example] = field(default_factory=list)
     ood: list[Example] = field(default_factory=list)
+    left_out: list[Problem] = field(default_factory=list)
 
     @property
     def intents(self) -> list[str]:

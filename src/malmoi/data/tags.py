@@ -39,10 +39,13 @@ PREFIXES: dict[str, frozenset[str]] = {
 _LAST = {"BIO": "I", "BIOES": "E", "BILOU": "L"}
 _SINGLE = {"BIO": "B", "BIOES": "S", "BILOU": "U"}
 
-# Letters (any script), digits and "_", starting with a letter or "_": ``LOCATION``, ``지역``.
-TYPE_PATTERN = r"[^\W\d]\w*"
+# Letters (any script), digits and "_", starting with a letter or "_", and such names joined by
+# dots, as ATIS and Rasa data write them: ``LOCATION``, ``지역``, ``fromloc.city_name``.
+TYPE_PATTERN = r"[^\W\d]\w*(?:\.\w+)*"
+TYPE_RULE = "letters, digits and `_`, not starting with a digit, with `.` allowed between names"
 _TYPE_RE = re.compile(TYPE_PATTERN)
 _TAG_RE = re.compile(rf"([BIESLU])-({TYPE_PATTERN})")
+_LOWERCASE_PREFIX_RE = re.compile(rf"([biesluBIESLU])-({TYPE_PATTERN})")
 
 
 @lru_cache(maxsize=4096)
@@ -59,8 +62,22 @@ def split_tag(tag: str) -> tuple[str, str] | None:
 
 
 def is_entity_type(name: str) -> bool:
-    """Whether ``name`` can be an entity type: letters, digits, ``_``; not starting with a digit."""
+    """Whether ``name`` can be an entity type: letters, digits, ``_``; not starting with a digit;
+    dots between such names (ATIS's ``fromloc.city_name``).
+
+    >>> is_entity_type("LOCATION"), is_entity_type("fromloc.city_name"), is_entity_type("a..b")
+    (True, True, False)
+    """
     return _TYPE_RE.fullmatch(name) is not None
+
+
+def _prefix_ignoring_case(tag: str) -> str | None:
+    """The prefix of ``tag``, also when its only fault is a lowercase prefix (``s-DATE``)."""
+    parsed = split_tag(tag)
+    if parsed is not None:
+        return parsed[0]
+    m = _LOWERCASE_PREFIX_RE.fullmatch(tag)
+    return m[1].upper() if m else None
 
 
 def detect_scheme(tags: Iterable[str]) -> Scheme:
@@ -68,12 +85,15 @@ def detect_scheme(tags: Iterable[str]) -> Scheme:
 
     ``E``/``S`` mean BIOES, ``L``/``U`` mean BILOU, neither means BIO. Where both appear the more
     frequent wins, so the other scheme's tags show up as errors in :func:`check_tags`.
-    Malformed tags are ignored.
+    Malformed tags are ignored, except that a lowercase prefix counts as its uppercase: a file
+    tagged ``s-DATE`` throughout is BIOES written in the wrong case, and its errors can say so.
 
     >>> detect_scheme(["B-DATE", "E-DATE", "O"]), detect_scheme(["U-DATE"]), detect_scheme(["O"])
     ('BIOES', 'BILOU', 'BIO')
+    >>> detect_scheme(["s-DATE", "O"])
+    'BIOES'
     """
-    counts = Counter(parsed[0] for tag in tags if (parsed := split_tag(tag)) is not None)
+    counts = Counter(prefix for tag in tags if (prefix := _prefix_ignoring_case(tag)) is not None)
     bioes = counts["E"] + counts["S"]
     bilou = counts["L"] + counts["U"]
     if bioes == 0 and bilou == 0:
@@ -248,3 +268,18 @@ def suggest_tag(tag: str, scheme: Scheme, known_types: Iterable[str] = ()) -> st
         return None
     type_ = by_lower.get(type_.lower(), type_)
     return f"{prefix}-{type_}" if is_entity_type(type_) else None
+
+
+def malformed_tag_hint(tag: str, scheme: Scheme, known_types: Iterable[str] = ()) -> str:
+    """The hint for a tag that :func:`split_tag` rejects: a guess, and the rule it broke.
+
+    >>> malformed_tag_hint("s-DATE", "BIOES")
+    'did you mean `S-DATE`? Prefixes are uppercase: `S-`, not `s-`'
+    """
+    guess = suggest_tag(tag, scheme, known_types)
+    lowercase = _LOWERCASE_PREFIX_RE.fullmatch(tag.strip())
+    if guess is not None and lowercase is not None and lowercase[1].islower():
+        return (f"did you mean `{guess}`? Prefixes are uppercase: "
+                f"`{lowercase[1].upper()}-`, not `{lowercase[1]}-`")
+    hint = f"did you mean `{guess}`? " if guess else ""
+    return hint + "prefixes are uppercase and joined to the entity type by `-`"
