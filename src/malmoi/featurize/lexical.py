@@ -44,6 +44,10 @@ class LexicalFeaturizer:
     def transform(self, doc: Doc) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def fit_transform(self, docs: Sequence[Doc]) -> list[tuple[np.ndarray, np.ndarray]]:
+        self.fit(docs)
+        return [self.transform(d) for d in docs]
+
     def export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON-able state and arrays for the model artifact."""
         raise NotImplementedError
@@ -100,17 +104,26 @@ class NgramFeaturizer(LexicalFeaturizer):
     # -- fitting ----------------------------------------------------------------------------
 
     def fit(self, docs: Sequence[Doc]) -> NgramFeaturizer:
-        df: Counter[int] = Counter()
-        for doc in docs:
-            df.update(self._buckets(doc).keys())
-        n = len(docs)
-        self.keys = np.array(sorted(df), dtype=np.int64)
-        counts = np.array([df[k] for k in self.keys.tolist()], dtype=np.float64)
-        self.idf = (np.log((1 + n) / (1 + counts)) + 1).astype(np.float32)
+        self._fit([self._buckets(doc) for doc in docs])
         return self
 
+    def fit_transform(self, docs: Sequence[Doc]) -> list[tuple[np.ndarray, np.ndarray]]:
+        counts = [self._buckets(doc) for doc in docs]  # n-grams once, not once per pass
+        self._fit(counts)
+        return [self._weights(c) for c in counts]
+
+    def _fit(self, counts: Sequence[Counter[int]]) -> None:
+        df: Counter[int] = Counter()
+        for c in counts:
+            df.update(c.keys())
+        self.keys = np.array(sorted(df), dtype=np.int64)
+        frequencies = np.array([df[k] for k in self.keys.tolist()], dtype=np.float64)
+        self.idf = (np.log((1 + len(counts)) / (1 + frequencies)) + 1).astype(np.float32)
+
     def transform(self, doc: Doc) -> tuple[np.ndarray, np.ndarray]:
-        counts = self._buckets(doc)
+        return self._weights(self._buckets(doc))
+
+    def _weights(self, counts: Counter[int]) -> tuple[np.ndarray, np.ndarray]:
         if not counts or not len(self.keys):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         ids = np.fromiter(counts.keys(), np.int64, len(counts))

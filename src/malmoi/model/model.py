@@ -274,7 +274,13 @@ class Model:
                 f"Train one with `malmoi train BOT_DIR --out {model_dir}`."
             )
         document = read_json(meta_path, "a model description")
-        if document.get("format") == "malmoi-model" and document.get("format_version") != FORMAT_VERSION:
+        version = document.get("format_version")
+        if isinstance(version, str) and version.strip().isdigit():
+            raise ModelLoadError(
+                f"{meta_path}: `format_version` is the string {version!r}; it must be the number {version.strip()} "
+                "(a model written by malmoi never quotes it: the file was edited by hand or by another program)"
+            )
+        if document.get("format") == "malmoi-model" and version != FORMAT_VERSION:
             raise ModelLoadError(
                 f"{model_dir} was saved by malmoi {document.get('malmoi_version', '?')} in model format "
                 f"{document.get('format_version')!r}; malmoi {__version__} reads format {FORMAT_VERSION} only. "

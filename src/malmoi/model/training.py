@@ -55,6 +55,8 @@ __all__ = ["fit", "tag_labels", "train"]
 logger = logging.getLogger("malmoi")
 
 OUT_OF_DOMAIN = -1  # intent label of out-of-domain examples
+# epochs: auto (settings.training): about this many optimizer steps, within these epochs.
+AUTO_STEPS, AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 1200, 5, 40
 # Out-of-domain examples held out for calibration: at least this share (and the validation share).
 # The threshold is only as good as the out-of-domain scores it sees; a tenth of a few hundred is
 # too few (CLINC150: 20 of 200 left 64 % of out-of-scope queries in domain).
@@ -80,8 +82,7 @@ class _Item:
 def _prepare(model: Model, examples: Sequence[Example], intents: dict[str, int], tag_index: dict[str, int]) -> list[_Item]:
     scheme = model.settings.entity.scheme
     items = []
-    for example in examples:
-        doc = model.analyzer(example.text)
+    for example, doc in zip(examples, model.analyzer.many([e.text for e in examples])):
         if doc.normalized != example.text:
             raise ValueError(
                 f"{example.source or example.text!r}: training text must be normalized (malmoi.data loads it so); "
@@ -183,14 +184,16 @@ def _train_network(
     settings = model.settings
     training = settings.training
     encoder = _build_encoder(model)
-    fitted = [it.doc for it in (*train_items, *train_ood)]
-    encoder.initialize(fitted)
+    fitted = [*train_items, *train_ood]
+    encoder.initialize([it.doc for it in fitted])
     lexical = registry.lexical.get(settings.lexical.type).factory(settings.lexical)
     if lexical is not None:
-        lexical.fit(fitted)
-    for item in (*train_items, *train_ood, *valid_items):
+        for item, features in zip(fitted, lexical.fit_transform([it.doc for it in fitted])):
+            item.lexical_input = features
+        for item in valid_items:
+            item.lexical_input = lexical.transform(item.doc)
+    for item in (*fitted, *valid_items):
         item.encoder_input = encoder.featurize(item.doc)
-        item.lexical_input = lexical.transform(item.doc) if lexical is not None else None
 
     intent_head = IntentHead(
         encoder.output_dim, len(intents), settings.intent,
@@ -200,12 +203,14 @@ def _train_network(
     entity_head = EntityHead(encoder.output_dim, encoder.output_dim, tags, settings.entity) if len(tags) > 1 else None
     network = Network(encoder, intent_head, entity_head)
     sparse, dense = network.trainable_parameters()
-    optimizers: list[torch.optim.Optimizer] = [torch.optim.AdamW(dense, lr=training.learning_rate, weight_decay=1e-4)]
+    # fused: one kernel for every dense parameter instead of one per parameter (5x faster a step).
+    optimizers: list[torch.optim.Optimizer] = [torch.optim.AdamW(dense, lr=training.learning_rate, weight_decay=1e-4, fused=True)]
     if sparse:
         optimizers.append(torch.optim.SparseAdam(sparse, lr=training.learning_rate))
     items = train_items + train_ood
     steps_per_epoch = math.ceil(len(items) / training.batch_size)
-    total_steps = steps_per_epoch * training.epochs
+    epochs = epoch_count(training.epochs, steps_per_epoch)
+    total_steps = steps_per_epoch * epochs
     # Cosine decay: large steps early, fine adjustment late, no schedule to tune per bot.
     schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0))))
                   for o in optimizers]
@@ -214,7 +219,7 @@ def _train_network(
     best_state: dict[str, torch.Tensor] | None = None
     best_epoch, stale = 0, 0
     history: list[dict[str, float]] = []
-    bar = tqdm(range(1, training.epochs + 1), desc="training", unit="epoch", disable=not progress)
+    bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         network.train()
         total = 0.0
@@ -247,6 +252,13 @@ def _train_network(
     if best_state is not None:
         network.load_state_dict(best_state)
     return network.eval(), lexical, history, best_epoch
+
+
+def epoch_count(epochs: int | str, steps_per_epoch: int) -> int:
+    """``settings.training.epochs``, with ``"auto"`` resolved for this many steps per epoch."""
+    if epochs == "auto":
+        return min(AUTO_MAX_EPOCHS, max(AUTO_MIN_EPOCHS, round(AUTO_STEPS / max(steps_per_epoch, 1))))
+    return int(epochs)
 
 
 def _batches(items: list[_Item], size: int, rng: np.random.Generator) -> list[list[_Item]]:
@@ -376,13 +388,15 @@ def _calibrate(model: Model, held_out: list[_Item], held_out_ood: list[_Item]) -
     return {"method": method, "threshold": threshold, "held_out_in_domain": len(held_out), "held_out_ood": len(held_out_ood)}
 
 
-def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True) -> Model:
+def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True, skip_invalid: bool = False) -> Model:
     """Train a model from a bot directory (or an already loaded ``(config, data)`` pair).
 
-    Raises ``malmoi.data.DataError`` listing every problem when the data is invalid.
+    Raises ``malmoi.data.DataError`` listing every problem when the data is invalid; with
+    ``skip_invalid``, utterances with errors of their own are left out instead (listed in
+    ``load_bot``'s ``data.left_out``).
     """
     from malmoi.data import load_bot
     from malmoi.model.model import Model
 
-    config, data = load_bot(bot) if isinstance(bot, (str, Path)) else bot
+    config, data = load_bot(bot, skip_invalid=skip_invalid) if isinstance(bot, (str, Path)) else bot
     return Model(config).fit(data.examples, data.ood, progress=progress)

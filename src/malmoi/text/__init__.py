@@ -6,6 +6,7 @@
 """
 
 from malmoi.text.align import entities_to_tags, entity_boundaries, split_at, tags_to_entities
+from malmoi.text.doc import Analyzer, Doc, has_word
 from malmoi.text.normalize import NormalizedText, normalize
 from malmoi.text.tokenize import (
     KoreanTokenizer,
@@ -16,6 +17,8 @@ from malmoi.text.tokenize import (
 )
 
 __all__ = [
+    "Analyzer",
+    "Doc",
     "KoreanTokenizer",
     "NormalizedText",
     "Token",
@@ -24,6 +27,7 @@ __all__ = [
     "entities_to_tags",
     "entity_boundaries",
     "get_tokenizer",
+    "has_word",
     "normalize",
     "split_at",
     "tags_to_entities",
