@@ -107,7 +107,10 @@ class ChatResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
+    status: str = Field(examples=["ok"], description='"ok", or "degraded" (HTTP 503) when the store is unavailable')
+    store: str = Field(
+        examples=["ok"], description='"ok", or "unavailable" when the conversation store cannot be used'
+    )
     model: str = Field(description="the bot's name")
     version: str = Field(description="malmoi version")
     model_version: str = Field(description="fingerprint of the model files, also in the message log")
@@ -237,7 +240,12 @@ def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _store_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("the conversation store failed on %s %s: %s", request.method, request.url.path, exc)
+    from malmoi.dialogue.store import is_unavailable
+
+    if not is_unavailable(exc):  # an SQL error of ours, a constraint: a bug, not an outage
+        return _internal_error(request, exc)
+    logger.error("the conversation store failed on %s %s: %s", request.method, request.url.path,
+                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return error_response(503, "store_unavailable", "the conversation store is unavailable; try again shortly")
 
 
@@ -365,7 +373,7 @@ def create_app(
     """
     import malmoi
     from malmoi.dialogue.engine import Dialogue
-    from malmoi.dialogue.store import StateStore
+    from malmoi.dialogue.store import StateStore, StoreUnavailable, is_unavailable
 
     model = malmoi.load(model_dir)
     model.parse("안녕하세요")  # loads the analyser now, not during the first request
@@ -404,9 +412,8 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)
     import sqlalchemy.exc
 
-    app.add_exception_handler(sqlalchemy.exc.OperationalError, _store_error)
-    app.add_exception_handler(sqlalchemy.exc.InterfaceError, _store_error)
-    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _store_error)
+    app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _store_error)
+    app.add_exception_handler(StoreUnavailable, _store_error)
     app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
 
@@ -418,12 +425,29 @@ def create_app(
                 "entities": [e.model_dump() for e in result.entities], "model_version": version,
             })
 
-    health = Health(status="ok", model=bot, version=__version__, model_version=version, intents=model.intents)
+    health = Health(status="ok", store="ok", model=bot, version=__version__, model_version=version,
+                    intents=model.intents)
+    degraded = health.model_copy(update={"status": "degraded", "store": "unavailable"})
 
-    @app.get("/health", response_model=Health, tags=["service"])
-    def get_health() -> Health:
-        """Liveness: the model is loaded and the server answers."""
-        return health
+    @app.get("/health", response_model=Health, tags=["service"], responses={
+        503: {"model": Health, "description": "the conversation store is unavailable: chat cannot work"},
+    })
+    def get_health() -> Response:
+        """Liveness and readiness: the model is loaded, the server answers, the store can be read.
+
+        503 with ``"store": "unavailable"`` when the conversation store cannot be used: parsing
+        still works, chatting does not.
+        """
+        try:
+            store.check()
+        except Exception as exc:  # whatever the store raises, health answers
+            if not is_unavailable(exc):
+                logger.exception("bug: the store check raised")
+            else:
+                logger.error("health: the conversation store is unavailable: %s",
+                             str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return Response(degraded.model_dump_json(), status_code=503, media_type="application/json")
+        return Response(health.model_dump_json(), media_type="application/json")
 
     @app.post("/v1/parse", response_model=ParseResult, responses=ERROR_RESPONSES, tags=["v1"])
     async def parse(request: ParseRequest) -> Response:
