@@ -4,6 +4,7 @@ conversation store, and what the server does against hostile pages (headers, hos
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,61 @@ def assert_error(response, status: int, code: str) -> dict:
     assert set(body) == {"error"} and body["error"]["code"] == code, body
     assert body["error"]["message"]
     return body["error"]
+
+
+# -- bodies that are not JSON text: 400 invalid_json saying what and where --------------------
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "says"),
+    [
+        pytest.param(b"[" * 30_000 + b"]" * 30_000, JSON,
+                     r"at character 29999: arrays and objects are nested 30000 levels deep", id="deep-nesting"),
+        pytest.param(b'{"text": "caf\xe9"}', JSON, r"at character 13: byte 0xe9 is not UTF-8", id="latin-1-byte"),
+        pytest.param('{"text": "안녕"}'.encode("euc-kr"), {"content-type": "application/json; charset=euc-kr"},
+                     r"at character 10: byte 0xbe is not UTF-8 text; the Content-Type says charset=euc-kr, "
+                     r"but the body must be UTF-8", id="euc-kr"),
+        pytest.param(b'{"text": "a", "n": ' + b"7" * 5000 + b"}", JSON,
+                     r"at character 19: a number with 5000 digits; the server reads at most 4300", id="long-number"),
+        pytest.param(b'{"text": "a"', JSON, r"at character 12: Expecting ',' delimiter", id="cut-short"),
+    ],
+)
+def test_body_that_is_not_json_text_is_invalid_json_with_position(client, body, headers, says) -> None:
+    assert len(body) <= 64 * 1024  # not the body-size limit answering
+    for path in ("/v1/parse", "/v1/chat"):
+        error = assert_error(client.post(path, content=body, headers=headers), 400, "invalid_json")
+        assert re.search(says, error["message"]), error["message"]
+        assert error["message"].startswith("the body is not valid JSON")
+
+
+def test_charset_parameter_is_not_needed_for_utf8_json(client) -> None:
+    # RFC 8259: JSON is UTF-8 and application/json has no charset; an ASCII body is the same in any.
+    response = client.post("/v1/parse", content=b'{"text": "hello"}',
+                           headers={"content-type": "application/json; charset=ISO-8859-1"})
+    assert response.status_code == 200, response.text
+
+
+# -- text with no visible character is empty ----------------------------------------------------
+
+INVISIBLE = ["\u200b", "\ufeff", "\u200b\u200c", "\u200d \u2060\n", "\u3164", "\u115f\u1160", "\u2800", "\ufe0f"]
+
+
+@pytest.mark.parametrize("text", INVISIBLE, ids=[t.encode("unicode_escape").decode() for t in INVISIBLE])
+def test_invisible_only_text_is_empty(client, text: str) -> None:
+    assert_error(client.post("/v1/parse", json={"text": text}), 422, "empty_text")
+    assert_error(client.post("/v1/chat", json={"user_id": "inv", "text": text}), 422, "empty_text")
+    assert_error(client.post("/v1/chat", json={"user_id": text, "text": "안녕"}), 422, "empty_user_id")
+    from urllib.parse import quote
+
+    assert_error(client.get(f"/get_intent/{quote(text)}"), 422, "empty_text")
+    assert_error(client.get(f"/request_chat/inv/{quote(text)}"), 422, "empty_text")
+
+
+def test_text_with_a_visible_character_and_zero_width_ones_is_accepted(client) -> None:
+    response = client.post("/v1/parse", json={"text": "\u200b안녕\u200b"})
+    assert response.status_code == 200, response.text
 
 
 # -- a broken conversation store: 503, /health says so ---------------------------------------

@@ -19,10 +19,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import json
 import logging
 import queue
+import re
+import sys
 import threading
-from collections.abc import AsyncIterator
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +40,15 @@ try:
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse, Response
-    from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationInfo, field_validator
+    from fastapi.routing import APIRoute
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        StrictStr,
+        ValidationInfo,
+        field_validator,
+    )
     from pydantic_core import PydanticCustomError
     from starlette.exceptions import HTTPException
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from malmoi.model.result import ParseResult
 
-__all__ = ["MAX_TEXT_CHARS", "ParseBatcher", "create_app", "model_version"]
+__all__ = ["MAX_TEXT_CHARS", "ParseBatcher", "create_app", "model_version", "parse_json_body"]
 
 logger = logging.getLogger("malmoi.serve")
 
@@ -62,11 +74,27 @@ _PLACEHOLDER = """<!doctype html><html lang="ko"><meta charset="utf-8"><title>ma
 # -- request and response bodies ------------------------------------------------------------
 
 
+# Characters that show nothing on their own: format characters (U+200B zero width space, U+FEFF,
+# joiners, direction marks), controls, separators, and the Hangul fillers and blank braille cell
+# that Korean users type to fake an empty name or message. Text made only of these is empty.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+_INVISIBLE_CHARS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+
+
+def _visible(char: str) -> bool:
+    if char in _INVISIBLE_CHARS or "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef":
+        return False  # the fillers above, and variation selectors
+    return not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+
+
 def _check_text(value: str, name: str) -> str:
-    if not value.strip():
-        raise PydanticCustomError("empty", "{name} is empty or only spaces", {"name": name})
     if "\x00" in value:
         raise PydanticCustomError("invalid_text", "{name} contains a NUL character", {"name": name})
+    if not any(map(_visible, value)):  # stops at the first visible character: the first, usually
+        raise PydanticCustomError(
+            "empty", "{name} has no visible character (empty, spaces, or invisible characters like U+200B)",
+            {"name": name},
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -164,6 +192,102 @@ def check_path_text(value: str, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     except PydanticCustomError as exc:
         code = "empty_text" if exc.type == "empty" else "invalid_text"
         raise ApiError(422, code, exc.message(), name) from None
+
+
+# -- JSON bodies --------------------------------------------------------------------------------
+
+
+def _charset(content_type: str | None) -> str | None:
+    for parameter in (content_type or "").split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower() or None
+    return None
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """How deep arrays and objects nest, and where the deepest one opens (strings skipped)."""
+    depth = deepest = at = 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, index
+        elif char in "]}":
+            depth -= 1
+    return deepest, at
+
+
+def parse_json_body(body: bytes, content_type: str | None = None) -> Any:
+    """A request body's JSON, or :class:`json.JSONDecodeError` saying what is wrong and where.
+
+    ``json.loads`` raises other errors for bodies that are not JSON text (bytes that are not
+    UTF-8, nesting deeper than Python's recursion limit, integers over 4300 digits), which
+    FastAPI answers with a bare "There was an error parsing the body". Here each becomes a
+    JSONDecodeError with a character position, which the app answers as 400 ``invalid_json``.
+    As RFC 8259 says, JSON is UTF-8 (UTF-16 and -32 are still read, as ``json.loads`` does) and
+    a ``charset`` parameter is not followed: it is only named in the error when the body is not
+    UTF-8, because that is the likely cause.
+    """
+    encoding = json.detect_encoding(body)
+    try:
+        text = body.decode(encoding, "surrogatepass")
+    except UnicodeDecodeError as exc:
+        shown = body.decode(encoding, "replace")
+        position = len(body[:exc.start].decode(encoding, "replace"))
+        charset = _charset(content_type)
+        hint = (f"; the Content-Type says charset={charset}, but the body must be UTF-8"
+                if charset and charset.replace("-", "") not in ("utf8", "usascii", "ascii") else "")
+        raise json.JSONDecodeError(
+            f"byte 0x{body[exc.start]:02x} is not {encoding.upper()} text{hint}", shown, position
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        depth, position = _deepest(text)
+        raise json.JSONDecodeError(
+            f"arrays and objects are nested {depth} levels deep, more than the server reads", text, position
+        ) from None
+    except ValueError as exc:  # an integer with more digits than Python converts (4300 by default)
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        found = re.search(rf"-?\d{{{limit + 1},}}", text)
+        if found is None:
+            raise json.JSONDecodeError(str(exc).splitlines()[0] if str(exc) else "invalid JSON", text, 0) from None
+        digits = len(found.group().lstrip("-"))
+        raise json.JSONDecodeError(
+            f"a number with {digits} digits; the server reads at most {limit}", text, found.start()
+        ) from None
+
+
+class _JsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json_body(await self.body(), self.headers.get("content-type"))
+        return self._json
+
+
+class _Route(APIRoute):
+    """Routes whose JSON bodies are read by :func:`parse_json_body` (FastAPI's custom Request)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            return await handler(_JsonRequest(request.scope, request.receive))
+
+        return route_handler
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -403,6 +527,7 @@ def create_app(
         ),
         lifespan=lifespan,
     )
+    app.router.route_class = _Route
     app.state.model = model
     app.state.batcher = batcher
     app.state.dialogue = dialogue
