@@ -91,6 +91,40 @@ def test_text_with_a_visible_character_and_zero_width_ones_is_accepted(client) -
     assert response.status_code == 200, response.text
 
 
+# -- Kochat: a slash in a user id, requests from other sites -----------------------------------
+
+
+def test_kochat_user_id_keeps_an_encoded_slash(client, app) -> None:
+    store = app.state.store
+    first = client.get("/request_chat/team%2Falice/맛집 추천해줘").json()
+    assert first["input"] == ["맛집", "추천해줘"] and first["state"] == "REQUIRE_LOCATION_RESTAURANT", first
+    assert store.load("tiny", "team") == (None, 0)  # not user "team" saying "alice/맛집 추천해줘"
+    assert store.load("tiny", "team/alice")[1] == 1
+    second = client.get("/fill_slot/team%2Falice/서울").json()
+    assert second["state"] == "REQUIRE_RESTAURANT" and second["input"] == ["서울"], second
+    assert client.get("/fill_slot/team%2Falice/떡볶이").json()["answer"] == "서울 떡볶이 맛집을 찾아볼게요."
+    # A slash left unencoded still belongs to the text, as before.
+    assert client.get("/get_intent/a/b").json()["input"] == "a/b"
+
+
+@pytest.mark.parametrize("route", ["request_chat", "fill_slot"])
+def test_kochat_chat_routes_refuse_cross_site_requests(client, app, route: str) -> None:
+    user = f"csrf-{route}"
+    for site in ("cross-site", "same-site"):
+        error = assert_error(client.get(f"/{route}/{user}/맛집 추천해줘", headers={"sec-fetch-site": site}),
+                             403, "cross_site_request")
+        assert site in error["message"]
+    assert app.state.store.load("tiny", user) == (None, 0)  # nothing changed
+    for site in ("same-origin", "none"):  # the server's own page; typed in the address bar
+        assert client.get(f"/{route}/{user}/안녕", headers={"sec-fetch-site": site}).status_code == 200
+    assert client.get(f"/{route}/{user}/안녕").status_code == 200  # not a browser
+
+
+def test_openapi_documents_the_cross_site_answer(client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "403" in spec["paths"]["/request_chat/{uid}/{text}"]["get"]["responses"]
+
+
 # -- a broken conversation store: 503, /health says so ---------------------------------------
 
 
