@@ -308,9 +308,11 @@ def _serve(args: argparse.Namespace) -> int:
             raise UserError(f"cannot use the database {args.database_url or 'malmoi-state.sqlite3'}: {exc}") from exc
         raise
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
-    print(f"Serving '{bot}' on http://{shown}:{args.port}/ (API docs: /docs). Ctrl-C stops it.", file=sys.stderr)
+    ready = f"Serving '{bot}' on http://{shown}:{args.port}/ (API docs: /docs). Ctrl-C stops it."
+    # Loads the model before binding the port: a model that cannot load is a ModelLoadError,
+    # which main() prints in one line with exit status 2.
     run(args.model_dir, host=args.host, port=args.port, database_url=args.database_url,
-        workers=args.workers, scenarios=args.scenarios, access_log=args.access_log)
+        workers=args.workers, scenarios=args.scenarios, access_log=args.access_log, ready_message=ready)
     return EXIT_OK
 
 

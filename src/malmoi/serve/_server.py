@@ -1,15 +1,23 @@
 """Running the server: checks before start, worker processes, the app factory they call.
 
 Kept apart from :mod:`malmoi.serve.app` so that the supervising process of ``malmoi serve
---workers N`` never imports torch or loads a model: only its workers do.
+--workers N`` never imports torch or holds a model: only its workers do. Before it binds the
+port it has the model loaded once in a short-lived child process (:func:`check_model_loads`):
+a model that cannot load must stop the command with one line, not leave a supervisor holding
+the port while its workers crash and restart forever. With one worker the app is made in the
+command's own process before the port is bound, and uvicorn is handed that app.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +26,7 @@ from malmoi.dialogue.scenarios import Scenarios
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["app_from_env", "check_model", "load_scenarios", "run"]
+__all__ = ["app_from_env", "check_model", "check_model_loads", "load_scenarios", "run"]
 
 # How `malmoi serve` tells its worker processes what to load (uvicorn starts them by import string).
 _ENV_MODEL = "MALMOI_SERVE_MODEL_DIR"
@@ -63,6 +71,36 @@ def app_from_env() -> FastAPI:
     )
 
 
+def _try_load(model_dir: str) -> str | None:
+    """In a child process: load the model as a worker would; the problem in one line, or None."""
+    from malmoi.errors import ModelLoadError
+    from malmoi.serve.app import load_model
+
+    try:
+        load_model(model_dir)
+    except ModelLoadError as exc:
+        return str(exc)
+    return None
+
+
+def check_model_loads(model_dir: str | Path) -> None:
+    """Load the model once in a child process; raise ModelLoadError, in one line, if it cannot.
+
+    A child, so that this process (uvicorn's supervisor of the workers) never holds torch and
+    the model in memory as well as every worker.
+    """
+    from malmoi.errors import ModelLoadError
+
+    # spawn, as uvicorn starts its workers: a fork of a process with threads can deadlock.
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            problem = pool.submit(_try_load, str(model_dir)).result()
+        except BrokenProcessPool:
+            problem = f"loading the model {model_dir} crashed the process; it is damaged: retrain it"
+    if problem:
+        raise ModelLoadError(problem)
+
+
 def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url: str | None) -> str:
     """Cheap checks before starting workers, so that mistakes read as one message: the bot name."""
     from malmoi.dialogue.scenarios import resolve_scenarios
@@ -97,8 +135,16 @@ def run(
     workers: int = 1,
     scenarios: str | None = None,
     access_log: bool = False,
+    ready_message: str | None = None,
 ) -> None:
-    """Serve a model with uvicorn until interrupted (``malmoi serve``)."""
+    """Serve a model with uvicorn until interrupted (``malmoi serve``).
+
+    The model is loaded before the port is bound: a model that cannot load raises
+    :class:`~malmoi.errors.ModelLoadError` (one line) and nothing listens.
+
+    Args:
+        ready_message: printed to standard error once the model has loaded, before uvicorn starts.
+    """
     import uvicorn
 
     os.environ[_ENV_MODEL] = str(model_dir)
@@ -111,9 +157,15 @@ def run(
         # A worker answers the supervisor's pings only once torch and the model are loaded,
         # which can take longer than uvicorn's 5 s on a busy machine; it would be killed.
         options["timeout_worker_healthcheck"] = 120
+    if workers == 1:
+        app: Any = app_from_env()  # in this process, before the port is bound; ModelLoadError if not
+    else:
+        check_model_loads(model_dir)
+        app, options["factory"] = "malmoi.serve._server:app_from_env", True
+    if ready_message:
+        print(ready_message, file=sys.stderr, flush=True)
     uvicorn.run(
-        "malmoi.serve._server:app_from_env",
-        factory=True,
+        app,
         host=host,
         port=port,
         workers=workers,

@@ -57,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from malmoi.model.result import ParseResult
 
-__all__ = ["MAX_TEXT_CHARS", "ParseBatcher", "create_app", "model_version", "parse_json_body"]
+__all__ = ["MAX_TEXT_CHARS", "ParseBatcher", "create_app", "load_model", "model_version", "parse_json_body"]
 
 logger = logging.getLogger("malmoi.serve")
 
@@ -474,6 +474,30 @@ def model_version(model_dir: str | Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def load_model(model_dir: str | Path) -> Any:
+    """Load a model and parse once, or raise :class:`~malmoi.errors.ModelLoadError` in one line.
+
+    Damaged weights fail in torch or safetensors with their own exceptions and multi-line
+    messages; a server that cannot load its model must say so in one line and stop, so any
+    failure here becomes a ModelLoadError.
+    """
+    import malmoi
+    from malmoi.errors import ModelLoadError
+
+    try:
+        model = malmoi.load(model_dir)
+        model.parse("안녕하세요")  # loads the analyser now, not during the first request
+    except ModelLoadError as exc:
+        raise ModelLoadError(" ".join(str(exc).split())) from exc
+    except Exception as exc:
+        reason = " ".join(str(exc).split()) or "no message"
+        raise ModelLoadError(
+            f"cannot load the model {model_dir} ({type(exc).__name__}: {reason}); "
+            "it is damaged or incomplete: retrain it, or copy it again."
+        ) from exc
+    return model
+
+
 def create_app(
     model_dir: str | Path,
     *,
@@ -491,16 +515,17 @@ def create_app(
         scenarios: scenarios and actions declared in Python (:class:`malmoi.dialogue.Scenarios`).
         log_parses: also log ``/v1/parse`` and ``/get_intent`` messages, not only chat.
 
+    Raises:
+        ModelLoadError: the model cannot be loaded, in one line.
+
     Example:
         >>> app = create_app("models/demo", database_url="sqlite:///state.sqlite3")  # doctest: +SKIP
         >>> # uvicorn.run(app, port=8000)
     """
-    import malmoi
     from malmoi.dialogue.engine import Dialogue
     from malmoi.dialogue.store import StateStore, StoreUnavailable, is_unavailable
 
-    model = malmoi.load(model_dir)
-    model.parse("안녕하세요")  # loads the analyser now, not during the first request
+    model = load_model(model_dir)
     version = model_version(model_dir)
     store = StateStore(database_url)
     try:
