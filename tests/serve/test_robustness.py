@@ -3,6 +3,8 @@ conversation store, and what the server does against hostile pages (headers, hos
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import re
 from collections.abc import Iterator
@@ -169,3 +171,83 @@ def test_health_reports_the_store(client) -> None:
     assert body["status"] == "ok" and body["store"] == "ok"
     spec = client.get("/openapi.json").json()
     assert "503" in spec["paths"]["/health"]["get"]["responses"]
+
+
+# -- security headers, /docs offline, allowed hosts ----------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/static/app.js", "/health", "/openapi.json", "/docs", "/nothing",
+                                  "/get_intent/%20"])
+def test_every_response_has_security_headers(client, path: str) -> None:
+    headers = client.get(path).headers
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    policy = dict(part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    assert policy["script-src"].startswith("'self'") and "unsafe" not in policy["script-src"]
+    assert policy["connect-src"] == "'self'" and policy["style-src"] == "'self'"
+
+
+def test_chat_page_needs_nothing_the_policy_forbids() -> None:
+    # What the page's CSP ("script-src 'self'; style-src 'self'") would block: inline scripts,
+    # inline styles, event-handler attributes, and files from other origins.
+    for name in ("index.html",):
+        html = (STATIC / name).read_text("utf-8")
+        assert all(src.startswith("static/") for src in re.findall(r'<script[^>]*\bsrc="([^"]+)"', html))
+        assert len(re.findall(r"<script", html)) == len(re.findall(r'<script[^>]*\bsrc="', html))
+        assert "<style" not in html and not re.search(r"\sstyle=", html)
+        assert not re.search(r"\son[a-z]+=", html)
+        assert not re.search(r'(href|src)="(https?:)?//', html)
+    script = (STATIC / "app.js").read_text("utf-8")
+    assert "innerHTML" not in script.replace("never innerHTML", "") and "eval(" not in script
+    assert not re.search(r'fetch\(\s*["\'`](https?:)?//', script)
+
+
+def test_docs_are_served_from_this_server(client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert "/docs/assets/swagger-ui-bundle.js" in urls and "/docs/assets/swagger-ui.css" in urls
+    assert all(url.startswith("/") for url in urls), urls  # nothing from a CDN
+    script = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "SwaggerUIBundle" in script.text
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+    assert_error(client.get("/docs/assets/swagger-editor-bundle.js"), 404, "not_found")
+    # The one inline script that starts Swagger UI is allowed by its hash, and only it.
+    inline = re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL)
+    assert len(inline) == 1
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in page.headers["content-security-policy"]
+    assert "validatorUrl" in inline[0]  # off: the validator badge would call swagger.io
+    assert_error(client.get("/redoc"), 404, "not_found")  # ReDoc exists only on a CDN
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST."])
+def test_loopback_hosts_are_answered(client, host: str) -> None:
+    assert client.get("/health", headers={"host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "[::2]:80", ""])
+def test_other_hosts_get_400_invalid_host(client, host: str) -> None:
+    error = assert_error(client.get("/health", headers={"host": host}), 400, "invalid_host")
+    assert "--allowed-host" in error["message"]
+    assert_error(client.post("/v1/chat", json={"user_id": "h", "text": "안녕"}, headers={"host": host}),
+                 400, "invalid_host")
+
+
+def test_allowed_hosts_setting(chat_model_dir: Path, tmp_path: Path) -> None:
+    app = create_app(chat_model_dir, database_url=f"sqlite:///{tmp_path / 's.sqlite3'}",
+                     allowed_hosts=["bot.example.com", "*.example.org"], read_timeout=None)
+    with testclient.TestClient(app, base_url="http://localhost") as client:
+        for host, status in [("bot.example.com", 200), ("bot.example.com:443", 200), ("a.example.org", 200),
+                             ("example.org", 400), ("localhost", 400), ("other.example.com", 400)]:
+            assert client.get("/health", headers={"host": host}).status_code == status, host
+        # No read timeout: the body size is still limited, also without a Content-Length.
+        chunks = iter([b'{"text": "', b"a" * 70_000, b'"}'])
+        response = client.post("/v1/parse", content=chunks, headers={**JSON, "host": "bot.example.com"})
+        assert_error(response, 413, "body_too_large")
+    anything = create_app(chat_model_dir, database_url=f"sqlite:///{tmp_path / 's.sqlite3'}", allowed_hosts=["*"])
+    with testclient.TestClient(anything, base_url="http://whatever.example") as client:
+        assert client.get("/health").status_code == 200

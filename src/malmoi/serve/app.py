@@ -17,8 +17,10 @@ in FastAPI's thread pool. For more throughput run one worker process per core
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import hashlib
+import importlib.util
 import json
 import logging
 import queue
@@ -26,7 +28,7 @@ import re
 import sys
 import threading
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,8 @@ try:
     from fastapi import FastAPI, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
     from fastapi.routing import APIRoute
     from pydantic import (
         BaseModel,
@@ -50,14 +53,19 @@ try:
         field_validator,
     )
     from pydantic_core import PydanticCustomError
+    from starlette.datastructures import MutableHeaders
     from starlette.exceptions import HTTPException
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(f"malmoi's server needs FastAPI ({exc}): pip install 'malmoi[serve]'") from exc
 
 from malmoi.model.result import ParseResult
+from malmoi.serve._server import DEFAULT_ALLOWED_HOSTS, DEFAULT_READ_TIMEOUT
 
-__all__ = ["MAX_TEXT_CHARS", "ParseBatcher", "create_app", "load_model", "model_version", "parse_json_body"]
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS", "DEFAULT_READ_TIMEOUT", "MAX_TEXT_CHARS", "ParseBatcher", "create_app", "load_model",
+    "model_version", "parse_json_body",
+]
 
 logger = logging.getLogger("malmoi.serve")
 
@@ -161,7 +169,7 @@ class ErrorResponse(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
     for status, description in [
-        (400, "the body is not valid JSON"),
+        (400, "the body is not valid JSON, or the Host header is not allowed"),
         (413, "the body is larger than 64 KiB"),
         (415, "the body is not sent as application/json"),
         (422, "a field is missing, of the wrong type, empty or too long"),
@@ -338,8 +346,8 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 _HTTP_CODES = {
-    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
-    415: "unsupported_media_type",
+    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+    413: "body_too_large", 415: "unsupported_media_type",
 }
 
 
@@ -379,10 +387,11 @@ def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class _BodyLimit:
-    """Refuse bodies over ``limit`` bytes before reading them whole (413)."""
+    """Refuse bodies over ``limit`` bytes before reading them whole (413), and bodies that do not
+    arrive within ``timeout`` seconds of the first read (408, and the connection is closed)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, timeout: float | None = None) -> None:
+        self.app, self.limit, self.timeout = app, limit, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -394,16 +403,126 @@ class _BodyLimit:
                 await response(scope, receive, send)
                 return
         seen = 0
+        deadline: float | None = None
+        complete = False
 
         async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline, complete
+            if complete or self.timeout is None:
+                # After the body, receive() waits for the client to disconnect: no deadline then.
+                message = await receive()
+            else:
+                loop = asyncio.get_running_loop()
+                if deadline is None:
+                    deadline = loop.time() + self.timeout
+                try:
+                    message = await _within(receive(), deadline - loop.time())
+                except asyncio.TimeoutError:
+                    # "Connection: close": the rest of the body must not be read as the next request.
+                    raise HTTPException(408, f"the body did not arrive within {self.timeout:g} s",
+                                        headers={"Connection": "close"}) from None
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    complete = True
             seen += len(message.get("body", b""))
             if seen > self.limit:
                 raise HTTPException(413, f"the body is over {self.limit} bytes")
             return message
 
         await self.app(scope, limited, send)
+
+
+async def _within(awaitable: Awaitable[Message], seconds: float) -> Message:
+    if sys.version_info >= (3, 11):  # asyncio.timeout makes no task: cheaper than wait_for
+        async with asyncio.timeout(max(seconds, 0.0)):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, max(seconds, 0.0))  # pragma: no cover - Python 3.10
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header or an allowed-host entry, without port: ``[::1]:8000`` → ``::1``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+class _HostCheck:
+    """Answer only requests whose Host header is allowed (400 ``invalid_host`` otherwise).
+
+    A web page on evil.example can make its own name resolve to 127.0.0.1 (DNS rebinding) and
+    then read this server's answers as same-origin; its requests still say ``Host:
+    evil.example``. Starlette's TrustedHostMiddleware does this too, but answers in plain text
+    and cuts ``[::1]:8000`` at the first colon. ``*`` allows any host, ``*.example.com`` a domain.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed
+        self.names = {_host_name(h) for h in allowed if not h.startswith("*.")}
+        self.domains = tuple(_host_name(h)[1:] for h in allowed if h.startswith("*."))
+        self.shown = ", ".join(allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.any or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        name = _host_name(host)
+        if name in self.names or (self.domains and name.endswith(self.domains)):
+            await self.app(scope, receive, send)
+            return
+        shown = repr(host) if host else "missing"
+        response = error_response(
+            400, "invalid_host",
+            f"the Host header is {shown}; this server answers only {self.shown} "
+            "(start it with --allowed-host NAME to add one)",
+        )
+        await response(scope, receive, send)
+
+
+# Same-origin only: the web chat page loads its own script and style sheet and calls the API;
+# nothing else runs, so injected markup could neither run script nor send data elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "DENY"),  # no framing: clickjacking; frame-ancestors says it to newer browsers
+    ("X-Content-Type-Options", "nosniff"),  # a JSON answer is never run as a script or page
+    ("Referrer-Policy", "no-referrer"),  # user ids and texts are in Kochat URLs
+)
+
+
+class _SecurityHeaders:
+    """Add SECURITY_HEADERS to every response that does not set its own (``/docs`` sets a CSP)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _App(FastAPI):
+    """FastAPI whose every response gets the security headers, the 500s of its outermost
+    error middleware included (middleware added with add_middleware runs inside that one)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return _SecurityHeaders(super().build_middleware_stack())
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -498,12 +617,65 @@ def load_model(model_dir: str | Path) -> Any:
     return model
 
 
+def _swagger_ui_dir() -> Path | None:
+    """The Swagger UI files of the swagger-ui-py package, found without importing it."""
+    spec = importlib.util.find_spec("swagger_ui")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(location) / "static"
+        if (folder / "swagger-ui-bundle.js").is_file() and (folder / "swagger-ui.css").is_file():
+            return folder
+    return None
+
+
+_DOCS_ASSETS = {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
+_NO_SWAGGER = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>
+<body><h1>{title}</h1><p>The interactive API page needs the swagger-ui-py package, which is not
+installed: <code>pip install 'malmoi[serve]'</code>. The OpenAPI description is at
+<a href="{openapi}">{openapi}</a>.</p></body></html>"""
+
+
+def _add_docs(app: FastAPI, title: str) -> None:
+    """``/docs`` with Swagger UI served from this server: FastAPI's default loads it from a CDN,
+    which a machine offline cannot reach, and which the Content-Security-Policy forbids."""
+    folder = _swagger_ui_dir()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        openapi = root + (app.openapi_url or "/openapi.json")
+        if folder is None:
+            return HTMLResponse(_NO_SWAGGER.format(title=title, openapi=openapi))
+        page = get_swagger_ui_html(
+            openapi_url=openapi, title=f"{title} - API",
+            swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs/assets/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # the validator badge calls swagger.io
+        )
+        body = bytes(page.body)
+        # The page starts Swagger UI with one inline script: allowed by its hash, nothing else.
+        hashes = " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+            for script in re.findall(rb"<script>(.*?)</script>", body, re.DOTALL)
+        )
+        policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
+        return HTMLResponse(body, headers={"Content-Security-Policy": policy})
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        if folder is None or name not in _DOCS_ASSETS:
+            raise HTTPException(404)
+        return FileResponse(folder / name)
+
+
 def create_app(
     model_dir: str | Path,
     *,
     database_url: str | None = None,
     scenarios: Scenarios | None = None,
     log_parses: bool = True,
+    allowed_hosts: Sequence[str] | None = None,
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
 ) -> FastAPI:
     """The server for one trained model.
 
@@ -514,6 +686,10 @@ def create_app(
             uses PostgreSQL (psycopg 3).
         scenarios: scenarios and actions declared in Python (:class:`malmoi.dialogue.Scenarios`).
         log_parses: also log ``/v1/parse`` and ``/get_intent`` messages, not only chat.
+        allowed_hosts: the Host headers answered, others get 400 ``invalid_host``; default
+            ``localhost``, ``127.0.0.1`` and ``::1``; ``["*"]`` answers any (behind a proxy that
+            checks Host itself); ``*.example.com`` allows a domain.
+        read_timeout: seconds a request body may take to arrive (408 after); ``None``: no limit.
 
     Raises:
         ModelLoadError: the model cannot be loaded, in one line.
@@ -543,7 +719,7 @@ def create_app(
         dialogue.close()
         store.close()
 
-    app = FastAPI(
+    app = _App(
         title=f"malmoi: {bot}",
         version=__version__,
         description=(
@@ -551,6 +727,8 @@ def create_app(
             "filling, Kochat-compatible routes. Errors are `{\"error\": {\"code\", \"message\"}}`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by _add_docs, from this server
+        redoc_url=None,  # ReDoc comes only from a CDN
     )
     app.router.route_class = _Route
     app.state.model = model
@@ -565,7 +743,8 @@ def create_app(
     app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _store_error)
     app.add_exception_handler(StoreUnavailable, _store_error)
     app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout)
+    app.add_middleware(_HostCheck, allowed=list(DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts))
 
     def log_parse(result: ParseResult, source: str) -> None:
         if log_parses:
@@ -621,6 +800,7 @@ def create_app(
     from malmoi.serve.kochat import kochat_router
 
     app.include_router(kochat_router(dialogue, batcher, log_parse))
+    _add_docs(app, f"malmoi: {bot}")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> Response:
