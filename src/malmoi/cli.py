@@ -129,6 +129,13 @@ def _build_parser() -> argparse.ArgumentParser:
                    "process serves ~700 parses/s on 2 cores)")
     p.add_argument("--scenarios", help="Python module (or module:name) with a malmoi.dialogue.Scenarios of actions")
     p.add_argument("--access-log", action="store_true", help="log every request (costs throughput)")
+    p.add_argument("--allowed-host", action="append", metavar="HOST",
+                   help="a Host header to answer, repeatable; others get 400 (against DNS rebinding). Default: "
+                   "localhost, 127.0.0.1, ::1 and --host; '*.example.com' a domain, '*' any host")
+    p.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="close a connection whose request headers, or body, take longer to arrive (default 10)")
+    p.add_argument("--keep-alive-timeout", type=int, default=5, metavar="SECONDS",
+                   help="close an idle keep-alive connection after this long (default 5)")
     p.set_defaults(func=_serve)
     return parser
 
@@ -405,7 +412,12 @@ def _shell(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        from malmoi.serve._server import check_model, load_scenarios, run
+        from malmoi.serve._server import (
+            check_model,
+            default_allowed_hosts,
+            load_scenarios,
+            run,
+        )
     except ImportError as exc:
         raise UserError(str(exc)) from exc
     from malmoi.dialogue.scenarios import ScenarioError
@@ -414,6 +426,13 @@ def _serve(args: argparse.Namespace) -> int:
         raise UserError("--workers must be at least 1")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port} is not a TCP port (0-65535)")
+    if not args.read_timeout > 0 or args.keep_alive_timeout < 1:
+        raise UserError("--read-timeout and --keep-alive-timeout must be positive numbers of seconds")
+    allowed_hosts = args.allowed_host
+    if allowed_hosts is not None:
+        allowed_hosts = [*default_allowed_hosts(args.host), *allowed_hosts]
+        if any(not h.strip() or any(c.isspace() or c in "/,@" for c in h) for h in allowed_hosts):
+            raise UserError("--allowed-host takes a host name or address, like example.com, 10.0.0.5 or *.example.com")
     try:
         bot = check_model(args.model_dir, load_scenarios(args.scenarios), args.database_url)
     except ScenarioError as exc:
@@ -425,9 +444,16 @@ def _serve(args: argparse.Namespace) -> int:
             raise UserError(f"cannot use the database {args.database_url or 'malmoi-state.sqlite3'}: {exc}") from exc
         raise
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
-    print(f"Serving '{bot}' on http://{shown}:{args.port}/ (API docs: /docs). Ctrl-C stops it.", file=sys.stderr)
+    ready = f"Serving '{bot}' on http://{shown}:{args.port}/ (API docs: /docs). Ctrl-C stops it."
+    if args.host in ("0.0.0.0", "::") and args.allowed_host is None:
+        ready += (" Listening on every interface, but only requests addressed to localhost are answered: "
+                  "add --allowed-host NAME for each name or address that clients use.")
+    # Loads the model before binding the port: a model that cannot load is a ModelLoadError,
+    # which main() prints in one line with exit status 2.
     run(args.model_dir, host=args.host, port=args.port, database_url=args.database_url,
-        workers=args.workers, scenarios=args.scenarios, access_log=args.access_log)
+        workers=args.workers, scenarios=args.scenarios, access_log=args.access_log,
+        allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
+        keep_alive_timeout=args.keep_alive_timeout, ready_message=ready)
     return EXIT_OK
 
 

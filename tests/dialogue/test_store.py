@@ -10,7 +10,13 @@ import pytest
 from fake_model import CONFIG, FakeModel
 
 from malmoi.dialogue import Dialogue, StateStore
-from malmoi.dialogue.store import DEFAULT_DATABASE_URL, Conflict, normalize_url
+from malmoi.dialogue.store import (
+    DEFAULT_DATABASE_URL,
+    Conflict,
+    StoreUnavailable,
+    is_unavailable,
+    normalize_url,
+)
 
 MESSAGE = {"bot": "b", "source": "parse", "text": "안녕", "intent": "greeting", "confidence": 0.9,
            "fallback": False, "entities": [], "model_version": "v1"}
@@ -64,6 +70,68 @@ def test_store_sqlite_file_uses_wal(store: StateStore, tmp_path: Path) -> None:
     store.save("b", "u", {}, expected_version=0)
     with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize("files", ["the file", "the file, its -wal and -shm"])
+def test_store_reports_a_sqlite_file_deleted_under_it(tmp_path: Path, files: str) -> None:
+    # SQLite would go on writing the deleted file through its open connections: every later
+    # conversation lost at the next restart, without a word. The store says so instead.
+    path = tmp_path / "state.sqlite3"
+    store = StateStore(f"sqlite:///{path}")
+    store.save("b", "u", {"turn": 1}, expected_version=0)
+    for file in [path] if files == "the file" else list(tmp_path.glob("state.sqlite3*")):
+        file.unlink()
+    for operation in (store.check, lambda: store.load("b", "u"),
+                      lambda: store.save("b", "new", {"turn": 1}, expected_version=0)):
+        with pytest.raises(StoreUnavailable, match="was deleted while the server was running") as caught:
+            operation()
+        assert is_unavailable(caught.value)
+    assert not path.exists()  # no empty file made in its place, paired with a leftover -wal
+    store.close()
+    fresh = StateStore(f"sqlite:///{path}")  # what a restart does
+    fresh.save("b", "new", {"turn": 1}, expected_version=0)
+    assert fresh.load("b", "new") == ({"turn": 1}, 1)
+    fresh.close()
+
+
+def test_store_reports_a_sqlite_file_replaced_under_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = StateStore(f"sqlite:///{path}")
+    store.save("b", "u", {"turn": 1}, expected_version=0)
+    other = StateStore(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    other.save("b", "u", {"turn": 7}, expected_version=0)
+    other.close()
+    (tmp_path / "other.sqlite3").replace(path)  # e.g. a backup restored with mv
+    with pytest.raises(StoreUnavailable, match="replaced by another file"):
+        store.load("b", "u")
+
+
+def test_store_corrupted_file_is_unavailable_not_a_bug(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = StateStore(f"sqlite:///{path}")
+    store.save("b", "u", {"turn": 1}, expected_version=0)
+    store.close()
+    path.write_bytes(b"this is not a database" * 500)
+    for file in tmp_path.glob("state.sqlite3-*"):
+        file.unlink()
+    with pytest.raises(Exception, match="file is not a database") as caught:
+        StateStore(f"sqlite:///{path}")
+    assert is_unavailable(caught.value), caught.value  # the server answers 503, not 500
+
+
+def test_is_unavailable_tells_outages_from_bugs() -> None:
+    import sqlalchemy.exc as sa_exc
+
+    def wrapped(kind: type[sa_exc.DBAPIError], error: Exception) -> sa_exc.DBAPIError:
+        return kind("SELECT 1", {}, error)
+
+    assert is_unavailable(wrapped(sa_exc.OperationalError, sqlite3.OperationalError("database is locked")))
+    assert is_unavailable(wrapped(sa_exc.DatabaseError, sqlite3.DatabaseError("file is not a database")))
+    assert is_unavailable(sa_exc.TimeoutError("QueuePool limit reached"))
+    assert is_unavailable(StoreUnavailable("deleted"))
+    assert not is_unavailable(wrapped(sa_exc.IntegrityError, sqlite3.IntegrityError("UNIQUE failed")))
+    assert not is_unavailable(wrapped(sa_exc.ProgrammingError, sqlite3.ProgrammingError("bad SQL")))
+    assert not is_unavailable(ValueError("not a database error"))
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -62,8 +62,8 @@ def free_port() -> int:
 class Server:
     """``malmoi serve`` in a subprocess on a free 127.0.0.1 port; restartable, killable."""
 
-    def __init__(self, model_dir: Path, database_url: str, log: Path) -> None:
-        self.model_dir, self.database_url, self.log = model_dir, database_url, log
+    def __init__(self, model_dir: Path, database_url: str, log: Path, args: Sequence[str] = ()) -> None:
+        self.model_dir, self.database_url, self.log, self.args = model_dir, database_url, log, list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -71,7 +71,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
         command = [sys.executable, "-m", "malmoi.cli", "serve", str(self.model_dir), "--port", str(self.port),
-                   "--database-url", self.database_url, "--workers", "1"]
+                   "--database-url", self.database_url, "--workers", "1", *self.args]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
@@ -103,18 +103,29 @@ class Server:
                 self.process.wait(10)
 
 
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator:
+def _servers(folder: Path) -> Iterator:
     servers: list[Server] = []
 
-    def make(model_dir: Path, database_url: str) -> Server:
-        server = Server(model_dir, database_url, tmp_path / f"server{len(servers)}.log")
+    def make(model_dir: Path, database_url: str, *args: str) -> Server:
+        """A server for ``model_dir``; ``args`` are more ``malmoi serve`` options."""
+        server = Server(model_dir, database_url, folder / f"server{len(servers)}.log", args)
         servers.append(server)
         return server
 
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator:
+    yield from _servers(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Servers shared by a module's tests: each start loads torch and the model (seconds)."""
+    yield from _servers(tmp_path_factory.mktemp("servers"))
 
 
 @pytest.fixture(scope="session")

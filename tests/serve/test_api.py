@@ -23,7 +23,8 @@ def app(chat_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def client(app) -> Iterator:
     # Server exceptions become responses, as for a real client: a bug must show as a JSON 500.
-    with testclient.TestClient(app, raise_server_exceptions=False) as client:
+    # localhost: the app answers only the Host names of this machine's loopback by default.
+    with testclient.TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         yield client
 
 

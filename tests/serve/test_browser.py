@@ -144,3 +144,40 @@ def test_page_highlights_entities_by_code_point(page: Page) -> None:
     expect(marks).to_have_count(2)
     assert [marks.nth(i).evaluate("m => m.firstChild.textContent") for i in range(2)] == ["내일", "부산"]
     expect(page.locator(".message.user .confidence")).to_have_text("93.0 %")
+
+
+def test_pages_work_offline_under_the_content_security_policy(
+    page: Page, server_factory, chat_model_dir: Path, tmp_path: Path
+) -> None:
+    """The chat page and /docs (Swagger UI) with every other origin unreachable, as on a machine
+    offline, and with no script, style or request that the server's CSP forbids."""
+    server = server_factory(chat_model_dir, f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    server.start()
+    elsewhere: list[str] = []
+    violations: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(server.url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
+
+    page.goto(server.url + "/")
+    expect(page.locator("#status")).to_have_attribute("data-state", "ok")
+    send(page, "내일 부산 날씨 알려줘")
+    expect(bot_answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+    page.locator(".message.user").last.get_by_text("분석 보기").click()
+    expect(page.locator(".message.user mark.entity[data-entity='LOCATION']")).to_contain_text("부산")
+
+    page.goto(server.url + "/docs")
+    expect(page.locator(".opblock-summary-path[data-path='/v1/chat']")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    page.locator(".opblock-summary-path[data-path='/v1/parse']").click()  # React renders an operation
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "docs.png"))
+    assert not elsewhere, f"requests to other origins: {elsewhere}"
+    assert not violations, f"blocked by the Content-Security-Policy: {violations}"

@@ -13,6 +13,10 @@ Two tables (prefixed so that they can share a database with an application):
   logging costs the parse endpoint nothing measurable (at worst the last ~0.2 s of parse log is
   lost when the process is killed).
 
+A database that cannot be used (unreachable, locked for too long, a file that is not a database,
+or a SQLite file deleted or replaced while the server runs) raises errors for which
+:func:`is_unavailable` is true; the server answers them with 503 ``store_unavailable``.
+
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a committed transaction survives the process
 being killed (SIGKILL) or restarted, because it is in the WAL file before COMMIT returns; only a
 power loss or OS crash can lose the last transactions (never corrupt the file). ``FULL`` would add
@@ -37,7 +41,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "malmoi's conversation store needs SQLAlchemy: pip install 'malmoi[serve]'"
     ) from exc
 
-__all__ = ["Conflict", "StateStore", "DEFAULT_DATABASE_URL"]
+__all__ = ["DEFAULT_DATABASE_URL", "Conflict", "StateStore", "StoreUnavailable", "is_unavailable"]
 
 logger = logging.getLogger("malmoi.dialogue")
 
@@ -94,6 +98,8 @@ _UPDATE_STATE = (
     )
 )
 _INSERT_MESSAGE = messages.insert()
+# Reads the schema and a page of the table: fails on a file that is not a database.
+_CHECK = sa.select(conversations.c.version).limit(1)
 _FINISH_MESSAGE = (
     messages.update()
     .where(messages.c.id == sa.bindparam("b_id"))
@@ -107,6 +113,34 @@ _MAX_QUEUED = 100_000
 
 class Conflict(Exception):
     """Another message of the same user changed the state first: recompute and try again."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be used until someone acts (its SQLite file was deleted or replaced)."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a store error means that the database cannot be used now, rather than a bug.
+
+    Connection failures, timeouts, locks and a file that is not (or no longer) a database are;
+    constraint violations and SQL errors are bugs.
+    """
+    if isinstance(exc, StoreUnavailable):
+        return True
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.InternalError,
+                        sa.exc.TimeoutError, sa.exc.DisconnectionError)):
+        return True
+    # sqlite3.DatabaseError itself, not a subclass: "file is not a database", "database disk
+    # image is malformed". Its subclasses IntegrityError, ProgrammingError... are bugs.
+    return type(exc) is sa.exc.DatabaseError
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def normalize_url(url: str | Path | None) -> str:
@@ -141,8 +175,13 @@ class StateStore:
         # SQLite has one writer at a time; threads of one process queue on this lock instead of
         # in SQLite's busy handler, which sleeps in steps of up to 100 ms and makes tail latency.
         self._write_lock = self._memory_lock or (threading.Lock() if sqlite else None)
+        # The SQLite file in use (device, inode), set once its tables exist; see _check_file.
+        self._path = None if self._memory or not sqlite else Path(parsed.database or "").expanduser().resolve()
+        self._file: tuple[int, int] | None = None
         self.engine = self._create_engine(parsed)
         self._create_tables()
+        if self._path is not None:
+            self._file = _file_id(self._path)
         # Bounded: if the database stalls, the log drops messages rather than grow without end.
         self._log_queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=_MAX_QUEUED)
         self._dropped = 0
@@ -181,6 +220,16 @@ class StateStore:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @sa.event.listens_for(engine, "do_connect")
+        def _before_connect(*_args: Any) -> None:
+            # Without this, a new connection would silently create an empty file in place of a
+            # deleted one, paired with the old file's leftover -wal: a corrupt database.
+            self._check_file()
+
+        @sa.event.listens_for(engine, "checkout")
+        def _on_checkout(*_args: Any) -> None:
+            self._check_file()
+
         @sa.event.listens_for(engine, "begin")
         def _on_begin(connection: sa.engine.Connection) -> None:
             # Writers take the write lock up front and wait for it (busy_timeout) instead of
@@ -200,6 +249,30 @@ class StateStore:
             except sa.exc.DBAPIError:
                 if attempt == 2:
                     raise
+
+    def _check_file(self) -> None:
+        """Raise StoreUnavailable if the SQLite file was deleted or replaced since the start.
+
+        SQLite keeps reading and writing a deleted file through the connections that have it
+        open, so every later message would be lost at the next restart without a word. Opening
+        the new file instead is not safe either: when the old connections close, SQLite deletes
+        the -wal and -shm files *by name*, which would then be the new database's. So the store
+        reports the problem until the server is restarted. A stat() per checkout costs ~1 µs.
+        """
+        if self._path is None or self._file is None:
+            return
+        current = _file_id(self._path)
+        if current != self._file:
+            what = "deleted" if current is None else "replaced by another file"
+            raise StoreUnavailable(
+                f"the database file {self._path} was {what} while the server was running; "
+                "restart the server (or open a new StateStore) to use the file now there, or a new one"
+            )
+
+    def check(self) -> None:
+        """Raise if the database cannot be read now (``/health``): a cheap query on its tables."""
+        with self._locked(), self.engine.connect() as conn:
+            conn.execution_options(malmoi_read=True).execute(_CHECK).first()
 
     def _locked(self) -> Any:
         return self._memory_lock if self._memory_lock is not None else _NoLock()
@@ -303,8 +376,12 @@ class StateStore:
                 try:
                     with self._writing(), self.engine.begin() as conn:
                         conn.execute(_INSERT_MESSAGE, batch)
-                except Exception:  # the log must never take the server down
-                    logger.exception("could not write %d parsed messages to the log", len(batch))
+                except Exception as exc:  # the log must never take the server down
+                    if is_unavailable(exc):  # said once per batch in one line, not a traceback each
+                        logger.error("could not write %d parsed messages to the log: %s", len(batch),
+                                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    else:
+                        logger.exception("could not write %d parsed messages to the log", len(batch))
 
     def flush(self) -> None:
         """Write every queued log message now (stops and restarts the writer)."""

@@ -1,15 +1,24 @@
 """Running the server: checks before start, worker processes, the app factory they call.
 
 Kept apart from :mod:`malmoi.serve.app` so that the supervising process of ``malmoi serve
---workers N`` never imports torch or loads a model: only its workers do.
+--workers N`` never imports torch or holds a model: only its workers do. Before it binds the
+port it has the model loaded once in a short-lived child process (:func:`check_model_loads`):
+a model that cannot load must stop the command with one line, not leave a supervisor holding
+the port while its workers crash and restart forever. With one worker the app is made in the
+command's own process before the port is bound, and uvicorn is handed that app.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import logging
+import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +27,28 @@ from malmoi.dialogue.scenarios import Scenarios
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["app_from_env", "check_model", "load_scenarios", "run"]
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS", "DEFAULT_READ_TIMEOUT", "app_from_env", "check_model", "check_model_loads",
+    "default_allowed_hosts", "load_scenarios", "run",
+]
+
+logger = logging.getLogger("malmoi.serve")
 
 # How `malmoi serve` tells its worker processes what to load (uvicorn starts them by import string).
 _ENV_MODEL = "MALMOI_SERVE_MODEL_DIR"
 _ENV_DATABASE = "MALMOI_SERVE_DATABASE_URL"
 _ENV_SCENARIOS = "MALMOI_SERVE_SCENARIOS"
+_ENV_ALLOWED_HOSTS = "MALMOI_SERVE_ALLOWED_HOSTS"  # a JSON list
+_ENV_READ_TIMEOUT = "MALMOI_SERVE_READ_TIMEOUT"  # also read by malmoi.serve._protocol
+
+# Here, not in malmoi.serve.app, which imports torch: the command and uvicorn's supervisor don't.
+# Host headers answered by default: names of this machine's loopback, which a DNS-rebinding page
+# (evil.example resolving to 127.0.0.1) cannot send. `malmoi serve` adds its --host.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Seconds a request's headers, and then its body, may take to arrive (a 64 KiB body needs only
+# 6.4 kB/s); a client that stalls would otherwise hold its connection, and memory, forever.
+DEFAULT_READ_TIMEOUT = 10.0
+_DEFAULT_KEEP_ALIVE_TIMEOUT = 5  # uvicorn's own default, stated
 
 
 def load_scenarios(spec: str | None) -> Scenarios | None:
@@ -56,11 +81,50 @@ def app_from_env() -> FastAPI:
 
     # Requests run in parallel threads and processes; torch's own threads would only compete.
     torch.set_num_threads(1)
+    hosts = os.environ.get(_ENV_ALLOWED_HOSTS)
+    timeout = float(os.environ.get(_ENV_READ_TIMEOUT) or 0)
     return create_app(
         os.environ[_ENV_MODEL],
         database_url=os.environ.get(_ENV_DATABASE) or None,
         scenarios=load_scenarios(os.environ.get(_ENV_SCENARIOS)),
+        allowed_hosts=json.loads(hosts) if hosts else None,
+        read_timeout=timeout if timeout > 0 else None,
     )
+
+
+def default_allowed_hosts(host: str) -> list[str]:
+    """The Host headers answered by default: this machine's loopback names and ``--host``."""
+    return list(dict.fromkeys([*DEFAULT_ALLOWED_HOSTS, host]))
+
+
+def _try_load(model_dir: str) -> str | None:
+    """In a child process: load the model as a worker would; the problem in one line, or None."""
+    from malmoi.errors import ModelLoadError
+    from malmoi.serve.app import load_model
+
+    try:
+        load_model(model_dir)
+    except ModelLoadError as exc:
+        return str(exc)
+    return None
+
+
+def check_model_loads(model_dir: str | Path) -> None:
+    """Load the model once in a child process; raise ModelLoadError, in one line, if it cannot.
+
+    A child, so that this process (uvicorn's supervisor of the workers) never holds torch and
+    the model in memory as well as every worker.
+    """
+    from malmoi.errors import ModelLoadError
+
+    # spawn, as uvicorn starts its workers: a fork of a process with threads can deadlock.
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            problem = pool.submit(_try_load, str(model_dir)).result()
+        except BrokenProcessPool:
+            problem = f"loading the model {model_dir} crashed the process; it is damaged: retrain it"
+    if problem:
+        raise ModelLoadError(problem)
 
 
 def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url: str | None) -> str:
@@ -97,8 +161,24 @@ def run(
     workers: int = 1,
     scenarios: str | None = None,
     access_log: bool = False,
+    allowed_hosts: Sequence[str] | None = None,
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+    keep_alive_timeout: int = _DEFAULT_KEEP_ALIVE_TIMEOUT,
+    ready_message: str | None = None,
 ) -> None:
-    """Serve a model with uvicorn until interrupted (``malmoi serve``)."""
+    """Serve a model with uvicorn until interrupted (``malmoi serve``).
+
+    The model is loaded before the port is bound: a model that cannot load raises
+    :class:`~malmoi.errors.ModelLoadError` (one line) and nothing listens.
+
+    Args:
+        allowed_hosts: Host headers answered (``--allowed-host``); default
+            :func:`default_allowed_hosts` of ``host``; ``["*"]`` for any.
+        read_timeout: seconds for a request's headers, and again for its body, to arrive; a
+            connection that stalls is closed (408 for a body). ``None``: no limit.
+        keep_alive_timeout: seconds an idle keep-alive connection is kept open.
+        ready_message: printed to standard error once the model has loaded, before uvicorn starts.
+    """
     import uvicorn
 
     os.environ[_ENV_MODEL] = str(model_dir)
@@ -106,18 +186,34 @@ def run(
         os.environ[_ENV_DATABASE] = database_url
     if scenarios:
         os.environ[_ENV_SCENARIOS] = scenarios
+    hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
+    os.environ[_ENV_ALLOWED_HOSTS] = json.dumps(hosts)
+    os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
     options: dict[str, Any] = {}
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
         # A worker answers the supervisor's pings only once torch and the model are loaded,
         # which can take longer than uvicorn's 5 s on a busy machine; it would be killed.
         options["timeout_worker_healthcheck"] = 120
+    try:
+        import malmoi.serve._protocol  # noqa: F401  (needs httptools: uvicorn[standard])
+
+        options["http"] = "malmoi.serve._protocol:HttpToolsWithHeaderTimeout"
+    except ImportError as exc:
+        logger.warning("no deadline for request headers (%s): pip install 'malmoi[serve]'", exc)
+    if workers == 1:
+        app: Any = app_from_env()  # in this process, before the port is bound; ModelLoadError if not
+    else:
+        check_model_loads(model_dir)
+        app, options["factory"] = "malmoi.serve._server:app_from_env", True
+    if ready_message:
+        print(ready_message, file=sys.stderr, flush=True)
     uvicorn.run(
-        "malmoi.serve._server:app_from_env",
-        factory=True,
+        app,
         host=host,
         port=port,
         workers=workers,
         access_log=access_log,
         log_level="info",
+        timeout_keep_alive=keep_alive_timeout,
         **options,
     )

@@ -17,12 +17,18 @@ in FastAPI's thread pool. For more throughput run one worker process per core
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import hashlib
+import importlib.util
+import json
 import logging
 import queue
+import re
+import sys
 import threading
-from collections.abc import AsyncIterator
+import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -35,17 +41,31 @@ try:
     from fastapi import FastAPI, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
-    from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationInfo, field_validator
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+    from fastapi.routing import APIRoute
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        StrictStr,
+        ValidationInfo,
+        field_validator,
+    )
     from pydantic_core import PydanticCustomError
+    from starlette.datastructures import MutableHeaders
     from starlette.exceptions import HTTPException
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(f"malmoi's server needs FastAPI ({exc}): pip install 'malmoi[serve]'") from exc
 
 from malmoi.model.result import ParseResult
+from malmoi.serve._server import DEFAULT_ALLOWED_HOSTS, DEFAULT_READ_TIMEOUT
 
-__all__ = ["MAX_TEXT_CHARS", "ParseBatcher", "create_app", "model_version"]
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS", "DEFAULT_READ_TIMEOUT", "MAX_TEXT_CHARS", "ParseBatcher", "create_app", "load_model",
+    "model_version", "parse_json_body",
+]
 
 logger = logging.getLogger("malmoi.serve")
 
@@ -62,11 +82,27 @@ _PLACEHOLDER = """<!doctype html><html lang="ko"><meta charset="utf-8"><title>ma
 # -- request and response bodies ------------------------------------------------------------
 
 
+# Characters that show nothing on their own: format characters (U+200B zero width space, U+FEFF,
+# joiners, direction marks), controls, separators, and the Hangul fillers and blank braille cell
+# that Korean users type to fake an empty name or message. Text made only of these is empty.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+_INVISIBLE_CHARS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+
+
+def _visible(char: str) -> bool:
+    if char in _INVISIBLE_CHARS or "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef":
+        return False  # the fillers above, and variation selectors
+    return not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+
+
 def _check_text(value: str, name: str) -> str:
-    if not value.strip():
-        raise PydanticCustomError("empty", "{name} is empty or only spaces", {"name": name})
     if "\x00" in value:
         raise PydanticCustomError("invalid_text", "{name} contains a NUL character", {"name": name})
+    if not any(map(_visible, value)):  # stops at the first visible character: the first, usually
+        raise PydanticCustomError(
+            "empty", "{name} has no visible character (empty, spaces, or invisible characters like U+200B)",
+            {"name": name},
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -107,7 +143,10 @@ class ChatResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
+    status: str = Field(examples=["ok"], description='"ok", or "degraded" (HTTP 503) when the store is unavailable')
+    store: str = Field(
+        examples=["ok"], description='"ok", or "unavailable" when the conversation store cannot be used'
+    )
     model: str = Field(description="the bot's name")
     version: str = Field(description="malmoi version")
     model_version: str = Field(description="fingerprint of the model files, also in the message log")
@@ -130,7 +169,7 @@ class ErrorResponse(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
     for status, description in [
-        (400, "the body is not valid JSON"),
+        (400, "the body is not valid JSON, or the Host header is not allowed"),
         (413, "the body is larger than 64 KiB"),
         (415, "the body is not sent as application/json"),
         (422, "a field is missing, of the wrong type, empty or too long"),
@@ -161,6 +200,102 @@ def check_path_text(value: str, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     except PydanticCustomError as exc:
         code = "empty_text" if exc.type == "empty" else "invalid_text"
         raise ApiError(422, code, exc.message(), name) from None
+
+
+# -- JSON bodies --------------------------------------------------------------------------------
+
+
+def _charset(content_type: str | None) -> str | None:
+    for parameter in (content_type or "").split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower() or None
+    return None
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """How deep arrays and objects nest, and where the deepest one opens (strings skipped)."""
+    depth = deepest = at = 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, index
+        elif char in "]}":
+            depth -= 1
+    return deepest, at
+
+
+def parse_json_body(body: bytes, content_type: str | None = None) -> Any:
+    """A request body's JSON, or :class:`json.JSONDecodeError` saying what is wrong and where.
+
+    ``json.loads`` raises other errors for bodies that are not JSON text (bytes that are not
+    UTF-8, nesting deeper than Python's recursion limit, integers over 4300 digits), which
+    FastAPI answers with a bare "There was an error parsing the body". Here each becomes a
+    JSONDecodeError with a character position, which the app answers as 400 ``invalid_json``.
+    As RFC 8259 says, JSON is UTF-8 (UTF-16 and -32 are still read, as ``json.loads`` does) and
+    a ``charset`` parameter is not followed: it is only named in the error when the body is not
+    UTF-8, because that is the likely cause.
+    """
+    encoding = json.detect_encoding(body)
+    try:
+        text = body.decode(encoding, "surrogatepass")
+    except UnicodeDecodeError as exc:
+        shown = body.decode(encoding, "replace")
+        position = len(body[:exc.start].decode(encoding, "replace"))
+        charset = _charset(content_type)
+        hint = (f"; the Content-Type says charset={charset}, but the body must be UTF-8"
+                if charset and charset.replace("-", "") not in ("utf8", "usascii", "ascii") else "")
+        raise json.JSONDecodeError(
+            f"byte 0x{body[exc.start]:02x} is not {encoding.upper()} text{hint}", shown, position
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        depth, position = _deepest(text)
+        raise json.JSONDecodeError(
+            f"arrays and objects are nested {depth} levels deep, more than the server reads", text, position
+        ) from None
+    except ValueError as exc:  # an integer with more digits than Python converts (4300 by default)
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        found = re.search(rf"-?\d{{{limit + 1},}}", text)
+        if found is None:
+            raise json.JSONDecodeError(str(exc).splitlines()[0] if str(exc) else "invalid JSON", text, 0) from None
+        digits = len(found.group().lstrip("-"))
+        raise json.JSONDecodeError(
+            f"a number with {digits} digits; the server reads at most {limit}", text, found.start()
+        ) from None
+
+
+class _JsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json_body(await self.body(), self.headers.get("content-type"))
+        return self._json
+
+
+class _Route(APIRoute):
+    """Routes whose JSON bodies are read by :func:`parse_json_body` (FastAPI's custom Request)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            return await handler(_JsonRequest(request.scope, request.receive))
+
+        return route_handler
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -211,8 +346,8 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 _HTTP_CODES = {
-    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
-    415: "unsupported_media_type",
+    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+    413: "body_too_large", 415: "unsupported_media_type",
 }
 
 
@@ -237,7 +372,12 @@ def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _store_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("the conversation store failed on %s %s: %s", request.method, request.url.path, exc)
+    from malmoi.dialogue.store import is_unavailable
+
+    if not is_unavailable(exc):  # an SQL error of ours, a constraint: a bug, not an outage
+        return _internal_error(request, exc)
+    logger.error("the conversation store failed on %s %s: %s", request.method, request.url.path,
+                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return error_response(503, "store_unavailable", "the conversation store is unavailable; try again shortly")
 
 
@@ -247,10 +387,11 @@ def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class _BodyLimit:
-    """Refuse bodies over ``limit`` bytes before reading them whole (413)."""
+    """Refuse bodies over ``limit`` bytes before reading them whole (413), and bodies that do not
+    arrive within ``timeout`` seconds of the first read (408, and the connection is closed)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, timeout: float | None = None) -> None:
+        self.app, self.limit, self.timeout = app, limit, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -262,16 +403,126 @@ class _BodyLimit:
                 await response(scope, receive, send)
                 return
         seen = 0
+        deadline: float | None = None
+        complete = False
 
         async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline, complete
+            if complete or self.timeout is None:
+                # After the body, receive() waits for the client to disconnect: no deadline then.
+                message = await receive()
+            else:
+                loop = asyncio.get_running_loop()
+                if deadline is None:
+                    deadline = loop.time() + self.timeout
+                try:
+                    message = await _within(receive(), deadline - loop.time())
+                except asyncio.TimeoutError:
+                    # "Connection: close": the rest of the body must not be read as the next request.
+                    raise HTTPException(408, f"the body did not arrive within {self.timeout:g} s",
+                                        headers={"Connection": "close"}) from None
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    complete = True
             seen += len(message.get("body", b""))
             if seen > self.limit:
                 raise HTTPException(413, f"the body is over {self.limit} bytes")
             return message
 
         await self.app(scope, limited, send)
+
+
+async def _within(awaitable: Awaitable[Message], seconds: float) -> Message:
+    if sys.version_info >= (3, 11):  # asyncio.timeout makes no task: cheaper than wait_for
+        async with asyncio.timeout(max(seconds, 0.0)):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, max(seconds, 0.0))  # pragma: no cover - Python 3.10
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header or an allowed-host entry, without port: ``[::1]:8000`` → ``::1``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+class _HostCheck:
+    """Answer only requests whose Host header is allowed (400 ``invalid_host`` otherwise).
+
+    A web page on evil.example can make its own name resolve to 127.0.0.1 (DNS rebinding) and
+    then read this server's answers as same-origin; its requests still say ``Host:
+    evil.example``. Starlette's TrustedHostMiddleware does this too, but answers in plain text
+    and cuts ``[::1]:8000`` at the first colon. ``*`` allows any host, ``*.example.com`` a domain.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed
+        self.names = {_host_name(h) for h in allowed if not h.startswith("*.")}
+        self.domains = tuple(_host_name(h)[1:] for h in allowed if h.startswith("*."))
+        self.shown = ", ".join(allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.any or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        name = _host_name(host)
+        if name in self.names or (self.domains and name.endswith(self.domains)):
+            await self.app(scope, receive, send)
+            return
+        shown = repr(host) if host else "missing"
+        response = error_response(
+            400, "invalid_host",
+            f"the Host header is {shown}; this server answers only {self.shown} "
+            "(start it with --allowed-host NAME to add one)",
+        )
+        await response(scope, receive, send)
+
+
+# Same-origin only: the web chat page loads its own script and style sheet and calls the API;
+# nothing else runs, so injected markup could neither run script nor send data elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "DENY"),  # no framing: clickjacking; frame-ancestors says it to newer browsers
+    ("X-Content-Type-Options", "nosniff"),  # a JSON answer is never run as a script or page
+    ("Referrer-Policy", "no-referrer"),  # user ids and texts are in Kochat URLs
+)
+
+
+class _SecurityHeaders:
+    """Add SECURITY_HEADERS to every response that does not set its own (``/docs`` sets a CSP)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _App(FastAPI):
+    """FastAPI whose every response gets the security headers, the 500s of its outermost
+    error middleware included (middleware added with add_middleware runs inside that one)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return _SecurityHeaders(super().build_middleware_stack())
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -342,12 +593,89 @@ def model_version(model_dir: str | Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def load_model(model_dir: str | Path) -> Any:
+    """Load a model and parse once, or raise :class:`~malmoi.errors.ModelLoadError` in one line.
+
+    Damaged weights fail in torch or safetensors with their own exceptions and multi-line
+    messages; a server that cannot load its model must say so in one line and stop, so any
+    failure here becomes a ModelLoadError.
+    """
+    import malmoi
+    from malmoi.errors import ModelLoadError
+
+    try:
+        model = malmoi.load(model_dir)
+        model.parse("안녕하세요")  # loads the analyser now, not during the first request
+    except ModelLoadError as exc:
+        raise ModelLoadError(" ".join(str(exc).split())) from exc
+    except Exception as exc:
+        reason = " ".join(str(exc).split()) or "no message"
+        raise ModelLoadError(
+            f"cannot load the model {model_dir} ({type(exc).__name__}: {reason}); "
+            "it is damaged or incomplete: retrain it, or copy it again."
+        ) from exc
+    return model
+
+
+def _swagger_ui_dir() -> Path | None:
+    """The Swagger UI files of the swagger-ui-py package, found without importing it."""
+    spec = importlib.util.find_spec("swagger_ui")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(location) / "static"
+        if (folder / "swagger-ui-bundle.js").is_file() and (folder / "swagger-ui.css").is_file():
+            return folder
+    return None
+
+
+_DOCS_ASSETS = {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
+_NO_SWAGGER = """<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>
+<body><h1>{title}</h1><p>The interactive API page needs the swagger-ui-py package, which is not
+installed: <code>pip install 'malmoi[serve]'</code>. The OpenAPI description is at
+<a href="{openapi}">{openapi}</a>.</p></body></html>"""
+
+
+def _add_docs(app: FastAPI, title: str) -> None:
+    """``/docs`` with Swagger UI served from this server: FastAPI's default loads it from a CDN,
+    which a machine offline cannot reach, and which the Content-Security-Policy forbids."""
+    folder = _swagger_ui_dir()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        openapi = root + (app.openapi_url or "/openapi.json")
+        if folder is None:
+            return HTMLResponse(_NO_SWAGGER.format(title=title, openapi=openapi))
+        page = get_swagger_ui_html(
+            openapi_url=openapi, title=f"{title} - API",
+            swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs/assets/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # the validator badge calls swagger.io
+        )
+        body = bytes(page.body)
+        # The page starts Swagger UI with one inline script: allowed by its hash, nothing else.
+        hashes = " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+            for script in re.findall(rb"<script>(.*?)</script>", body, re.DOTALL)
+        )
+        policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
+        return HTMLResponse(body, headers={"Content-Security-Policy": policy})
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        if folder is None or name not in _DOCS_ASSETS:
+            raise HTTPException(404)
+        return FileResponse(folder / name)
+
+
 def create_app(
     model_dir: str | Path,
     *,
     database_url: str | None = None,
     scenarios: Scenarios | None = None,
     log_parses: bool = True,
+    allowed_hosts: Sequence[str] | None = None,
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
 ) -> FastAPI:
     """The server for one trained model.
 
@@ -358,17 +686,22 @@ def create_app(
             uses PostgreSQL (psycopg 3).
         scenarios: scenarios and actions declared in Python (:class:`malmoi.dialogue.Scenarios`).
         log_parses: also log ``/v1/parse`` and ``/get_intent`` messages, not only chat.
+        allowed_hosts: the Host headers answered, others get 400 ``invalid_host``; default
+            ``localhost``, ``127.0.0.1`` and ``::1``; ``["*"]`` answers any (behind a proxy that
+            checks Host itself); ``*.example.com`` allows a domain.
+        read_timeout: seconds a request body may take to arrive (408 after); ``None``: no limit.
+
+    Raises:
+        ModelLoadError: the model cannot be loaded, in one line.
 
     Example:
         >>> app = create_app("models/demo", database_url="sqlite:///state.sqlite3")  # doctest: +SKIP
         >>> # uvicorn.run(app, port=8000)
     """
-    import malmoi
     from malmoi.dialogue.engine import Dialogue
-    from malmoi.dialogue.store import StateStore
+    from malmoi.dialogue.store import StateStore, StoreUnavailable, is_unavailable
 
-    model = malmoi.load(model_dir)
-    model.parse("안녕하세요")  # loads the analyser now, not during the first request
+    model = load_model(model_dir)
     version = model_version(model_dir)
     store = StateStore(database_url)
     try:
@@ -386,7 +719,7 @@ def create_app(
         dialogue.close()
         store.close()
 
-    app = FastAPI(
+    app = _App(
         title=f"malmoi: {bot}",
         version=__version__,
         description=(
@@ -394,7 +727,10 @@ def create_app(
             "filling, Kochat-compatible routes. Errors are `{\"error\": {\"code\", \"message\"}}`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by _add_docs, from this server
+        redoc_url=None,  # ReDoc comes only from a CDN
     )
+    app.router.route_class = _Route
     app.state.model = model
     app.state.batcher = batcher
     app.state.dialogue = dialogue
@@ -404,11 +740,11 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)
     import sqlalchemy.exc
 
-    app.add_exception_handler(sqlalchemy.exc.OperationalError, _store_error)
-    app.add_exception_handler(sqlalchemy.exc.InterfaceError, _store_error)
-    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _store_error)
+    app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _store_error)
+    app.add_exception_handler(StoreUnavailable, _store_error)
     app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout)
+    app.add_middleware(_HostCheck, allowed=list(DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts))
 
     def log_parse(result: ParseResult, source: str) -> None:
         if log_parses:
@@ -418,12 +754,29 @@ def create_app(
                 "entities": [e.model_dump() for e in result.entities], "model_version": version,
             })
 
-    health = Health(status="ok", model=bot, version=__version__, model_version=version, intents=model.intents)
+    health = Health(status="ok", store="ok", model=bot, version=__version__, model_version=version,
+                    intents=model.intents)
+    degraded = health.model_copy(update={"status": "degraded", "store": "unavailable"})
 
-    @app.get("/health", response_model=Health, tags=["service"])
-    def get_health() -> Health:
-        """Liveness: the model is loaded and the server answers."""
-        return health
+    @app.get("/health", response_model=Health, tags=["service"], responses={
+        503: {"model": Health, "description": "the conversation store is unavailable: chat cannot work"},
+    })
+    def get_health() -> Response:
+        """Liveness and readiness: the model is loaded, the server answers, the store can be read.
+
+        503 with ``"store": "unavailable"`` when the conversation store cannot be used: parsing
+        still works, chatting does not.
+        """
+        try:
+            store.check()
+        except Exception as exc:  # whatever the store raises, health answers
+            if not is_unavailable(exc):
+                logger.exception("bug: the store check raised")
+            else:
+                logger.error("health: the conversation store is unavailable: %s",
+                             str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return Response(degraded.model_dump_json(), status_code=503, media_type="application/json")
+        return Response(health.model_dump_json(), media_type="application/json")
 
     @app.post("/v1/parse", response_model=ParseResult, responses=ERROR_RESPONSES, tags=["v1"])
     async def parse(request: ParseRequest) -> Response:
@@ -447,6 +800,7 @@ def create_app(
     from malmoi.serve.kochat import kochat_router
 
     app.include_router(kochat_router(dialogue, batcher, log_parse))
+    _add_docs(app, f"malmoi: {bot}")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> Response:

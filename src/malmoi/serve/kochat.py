@@ -10,6 +10,11 @@ Differences, all additive: ``answer`` carries the bot's question while an entity
 (Kochat sent ``null`` and left the wording to the client), statuses ``FAIL`` and ``CANCELLED``
 exist, and ``fill_slot`` for a user with nothing to fill answers like ``request_chat`` instead
 of failing.
+
+The user id is the path segment as sent: ``/request_chat/team%2Falice/안녕`` is user
+``team/alice``. Routes that change a conversation refuse requests that a browser marks as sent
+by another site (``Sec-Fetch-Site: cross-site``), so that a web page cannot chat in a user's name
+through an ``<img src=...>`` (CSRF); clients that are not browsers send no such header.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import unquote
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
@@ -30,6 +36,8 @@ from malmoi.serve.app import (
     ERROR_RESPONSES,
     MAX_TEXT_CHARS,
     MAX_USER_ID_CHARS,
+    ApiError,
+    ErrorResponse,
     ParseBatcher,
     check_path_text,
 )
@@ -81,6 +89,42 @@ def word_tags(parse: ParseResult) -> tuple[list[str], list[str]]:
     return words, tags
 
 
+def split_raw_path(request: Request, route: str, uid: str, text: str) -> tuple[str, str]:
+    """The user id and text of ``/{route}/{uid}/{text}``, split where the client put the slash.
+
+    The ASGI server decodes ``%2F`` before routing, so ``/request_chat/team%2Falice/hi`` would
+    reach the route as user ``team`` saying ``alice/hi``, mixing two users' conversations. The
+    raw path still has ``%2F``: its first segment after the route name is the user id.
+    """
+    raw = request.scope.get("raw_path")
+    if not isinstance(raw, bytes):
+        return uid, text  # a server without raw_path: the decoded split is all there is
+    segments = raw.decode("latin-1").partition("?")[0].split("/")
+    try:
+        at = segments.index(route)
+    except ValueError:
+        return uid, text
+    if at + 2 > len(segments):
+        return uid, text
+    return unquote(segments[at + 1]), unquote("/".join(segments[at + 2:]))
+
+
+def refuse_cross_site(request: Request) -> None:
+    """403 for a request that a browser says another site made (an image, a form, a link there).
+
+    GET routes that change state can be triggered by any page a user visits: ``<img
+    src="http://127.0.0.1:8000/request_chat/alice/...">``. Browsers send ``Sec-Fetch-Site`` with
+    every request; ``same-origin`` (this server's own page) and ``none`` (typed in the address
+    bar) are allowed, and clients that are not browsers do not send it.
+    """
+    site = request.headers.get("sec-fetch-site", "none").lower()
+    if site not in ("same-origin", "none"):
+        raise ApiError(
+            403, "cross_site_request",
+            f"this route changes a conversation and refuses requests from other sites (Sec-Fetch-Site: {site})",
+        )
+
+
 def _chat_response(reply: Reply) -> KochatResponse:
     words, tags = word_tags(reply.parse)
     return KochatResponse(
@@ -98,22 +142,30 @@ def kochat_router(
     """The four Kochat routes over a dialogue; ``log_parse`` logs messages that only parse."""
     responses = {**ERROR_RESPONSES, 404: {**ERROR_RESPONSES[422], "description": "a part of the path is missing"}}
     router = APIRouter(tags=["kochat"], responses=responses)
+    chat_responses: dict[int | str, dict[str, object]] = {
+        403: {"model": ErrorResponse, "description": "a browser says that another site sent the request"}
+    }
 
-    async def chat(uid: str, text: str, fill_only: bool) -> KochatResponse:
+    async def chat(request: Request, route: str, uid: str, text: str, fill_only: bool) -> KochatResponse:
+        refuse_cross_site(request)
+        uid, text = split_raw_path(request, route, uid, text)
         uid, text = check_path_text(uid, "uid", MAX_USER_ID_CHARS), check_path_text(text, "text")
         parsed = await batcher.parse(text)
         reply = await run_in_threadpool(dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat")
         return _chat_response(reply)
 
-    @router.get("/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse)
-    async def request_chat(uid: Uid, text: Text) -> KochatResponse:
-        """A chat message (Kochat): the intent decides the scenario, or it fills a pending slot."""
-        return await chat(uid, text, fill_only=False)
+    @router.get("/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse, responses=chat_responses)
+    async def request_chat(request: Request, uid: Uid, text: Text) -> KochatResponse:
+        """A chat message (Kochat): the intent decides the scenario, or it fills a pending slot.
 
-    @router.get("/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse)
-    async def fill_slot(uid: Uid, text: Text) -> KochatResponse:
+        A ``/`` in the user id is sent as ``%2F`` and kept: ``/request_chat/team%2Falice/안녕``.
+        """
+        return await chat(request, "request_chat", uid, text, fill_only=False)
+
+    @router.get("/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse, responses=chat_responses)
+    async def fill_slot(request: Request, uid: Uid, text: Text) -> KochatResponse:
         """A reply to the bot's question (Kochat): fills the pending scenario, never changes topic."""
-        return await chat(uid, text, fill_only=True)
+        return await chat(request, "fill_slot", uid, text, fill_only=True)
 
     @router.get("/get_intent/{text:malmoi_text}", response_model=KochatResponse)
     async def get_intent(text: Text) -> KochatResponse:
