@@ -27,6 +27,8 @@ from malmoi.text.doc import Doc
 
 __all__ = ["LexicalFeaturizer", "NgramFeaturizer", "no_lexical_features"]
 
+_CACHE_LIMIT = 200_000
+
 
 class LexicalFeaturizer:
     """Interface of a lexical featurizer: a fitted map from a Doc to weighted feature rows.
@@ -73,6 +75,7 @@ class NgramFeaturizer(LexicalFeaturizer):
         self.settings = settings
         self.keys = np.zeros(0, np.int64)  # sorted buckets seen in training
         self.idf = np.zeros(0, np.float32)
+        self._word_cache: dict[str, list[int]] = {}  # a word's character n-gram buckets
 
     @property
     def size(self) -> int:
@@ -82,24 +85,40 @@ class NgramFeaturizer(LexicalFeaturizer):
 
     def features(self, doc: Doc) -> list[str]:
         """The n-gram strings of one utterance (with repeats: they count as term frequency)."""
-        settings = self.settings
         out: list[str] = []
-        if settings.word_ngrams:
-            words = _words(doc)
-            out += ["w:" + w for w in words]
-            for n in range(2, settings.word_ngrams + 1):
-                out += ["b:" + "|".join(words[i : i + n]) for i in range(len(words) - n + 1)]
-        low, high = settings.char_ngrams
-        if high:
-            for word in doc.normalized.lower().split():
-                marked = f" {word} "
-                for n in range(low, high + 1):
-                    out += ["c:" + marked[i : i + n] for i in range(len(marked) - n + 1) if not marked[i : i + n].isspace()]
+        if self.settings.word_ngrams:
+            out += self._word_features(doc)
+        for word in doc.normalized.lower().split():
+            out += self._char_features(word)
         return out
+
+    def _word_features(self, doc: Doc) -> list[str]:
+        words = _words(doc)
+        out = ["w:" + w for w in words]
+        for n in range(2, self.settings.word_ngrams + 1):
+            out += ["b:" + "|".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+        return out
+
+    def _char_features(self, word: str) -> list[str]:
+        low, high = self.settings.char_ngrams
+        if not high:
+            return []
+        marked = f" {word} "
+        return ["c:" + marked[i : i + n] for n in range(low, high + 1) for i in range(len(marked) - n + 1)
+                if not marked[i : i + n].isspace()]
 
     def _buckets(self, doc: Doc) -> Counter[int]:
         buckets = self.settings.buckets
-        return Counter(stable_hash(f) % buckets for f in self.features(doc))
+        counts: Counter[int] = Counter(stable_hash(f) % buckets for f in self._word_features(doc)) if self.settings.word_ngrams else Counter()
+        cache = self._word_cache
+        for word in doc.normalized.lower().split():
+            ids = cache.get(word)
+            if ids is None:
+                ids = [stable_hash(f) % buckets for f in self._char_features(word)]
+                if len(cache) < _CACHE_LIMIT:  # bounded: a server sees unboundedly many words
+                    cache[word] = ids
+            counts.update(ids)
+        return counts
 
     # -- fitting ----------------------------------------------------------------------------
 
