@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    from malmoi.errors import DataError, ModelLoadError
+    from malmoi.errors import DataError, ModelLoadError, ModelSaveError
 
     try:
         return args.func(args)
@@ -55,9 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         _print_problems(exc.problems)
         print("Fix the errors above and run the command again.", file=sys.stderr)
         return EXIT_FAILED
-    except (ModelLoadError, UserError) as exc:
+    except (ModelLoadError, ModelSaveError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a disk that fills up or a folder that vanishes while writing
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 

@@ -13,7 +13,7 @@ from malmoi.data import tags as tagging
 from malmoi.data._inline_yaml import yaml_syntax_problem
 from malmoi.data._reading import did_you_mean, read_utf8
 from malmoi.data.problems import Problem
-from malmoi.settings import BotConfig
+from malmoi.settings import BotConfig, ComponentSettings
 
 _MINIMAL = "create it with at least the line `name: mybot`"
 
@@ -60,7 +60,7 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
     except ValidationError as error:
         bad_keys = set()
         for detail in error.errors():
-            problems.append(_validation_problem(where, root, detail))
+            problems.append(_validation_problem(where, root, detail, data))
             bad_keys.add(detail["loc"][0] if detail["loc"] else None)
         if not isinstance(data, dict) or None in bad_keys:
             return BotConfig(), {}
@@ -80,12 +80,12 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
     return config, lines
 
 
-def _validation_problem(where: str, root: yaml.Node, detail: dict[str, Any]) -> Problem:
+def _validation_problem(where: str, root: yaml.Node, detail: dict[str, Any], data: Any = None) -> Problem:
     loc = detail["loc"]
     node, key = _node_at(root, loc)
     dotted = ".".join(str(part) for part in loc) or "the top level"
     if detail["type"] == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], data)
         fields = list(model.model_fields) if model else []
         close = did_you_mean(str(loc[-1]), fields)
         return Problem(
@@ -126,16 +126,42 @@ def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> tuple[yaml.Node, yaml.Nod
     return node, key
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The settings class found at a location, for the keys it accepts."""
+def _model_at(loc: tuple[Any, ...], data: Any = None) -> type[BaseModel] | None:
+    """The settings class found at a location, for the keys it accepts.
+
+    A component's settings (``settings.encoder``) are the class of the component its ``type``
+    names, looked up in the registry as validation does.
+    """
     model: type[BaseModel] = BotConfig
     for part in loc:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None
+        data = data.get(str(part)) if isinstance(data, dict) else None
+        if inspect.isclass(annotation) and issubclass(annotation, ComponentSettings) and field is not None:
+            annotation = _component_class(field, data)
         if not (inspect.isclass(annotation) and issubclass(annotation, BaseModel)):
             return None
         model = annotation
     return model
+
+
+def _component_class(field: Any, data: Any) -> type[BaseModel] | None:
+    from malmoi import components, registry
+
+    components.register_builtins()
+    default = field.default_factory() if field.default_factory else field.default
+    name = default.type
+    if isinstance(data, dict):
+        name = data.get("type", data.get("kind", name))
+    elif isinstance(data, str):
+        name = data
+    for reg in (registry.encoders, registry.lexical):
+        if isinstance(default, reg.get(default.type).settings):
+            try:
+                return reg.get(str(name)).settings
+            except registry.RegistryError:
+                return None
+    return None
 
 
 def _check_duplicate_keys(

@@ -56,3 +56,11 @@ class ParseResult(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+    def __eq__(self, other: object) -> bool:
+        # What a result says, not which analysis object it keeps: two parses of one text are equal.
+        if not isinstance(other, ParseResult):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]

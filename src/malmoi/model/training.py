@@ -57,6 +57,8 @@ logger = logging.getLogger("malmoi")
 OUT_OF_DOMAIN = -1  # intent label of out-of-domain examples
 # epochs: auto (settings.training): about this many optimizer steps, within these epochs.
 AUTO_STEPS, AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 1200, 5, 40
+# refit: auto (settings.training): train again on everything when an intent has fewer examples.
+REFIT_BELOW = 30
 # Out-of-domain examples held out for calibration: at least this share (and the validation share).
 # The threshold is only as good as the out-of-domain scores it sees; a tenth of a few hundred is
 # too few (CLINC150: 20 of 200 left 64 % of out-of-scope queries in domain).
@@ -149,10 +151,26 @@ def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), 
     _export(model, network, lexical, intents, tags)
     held_out_in, held_out_ood = valid_items or train_items, valid_ood
     calibration = _calibrate(model, held_out_in, held_out_ood)
+    calibrated = time.perf_counter()
+
+    refit = _should_refit(training.refit, [*train_items, *valid_items]) and bool(valid_items)
+    if refit:
+        # The held-out share chose the epochs and the threshold; now every example trains, for
+        # that many epochs. With a handful of utterances per intent, the one or two held out are
+        # a large part of what the model could learn from.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(rng.integers(2**31)))
+            network, lexical, _, _ = _train_network(
+                model, [*train_items, *valid_items], [*train_ood, *valid_ood], [], intents, tags, rng, progress,
+                epochs=best_epoch or len(history),
+            )
+        _export(model, network, lexical, intents, tags)
     model.report = {
         "train_seconds": round(time.perf_counter() - started, 2),
         "seconds": {"analysis": round(analysed - started, 2), "training": round(trained - analysed, 2),
-                    "calibration": round(time.perf_counter() - trained, 2)},
+                    "calibration": round(calibrated - trained, 2),
+                    **({"refit": round(time.perf_counter() - calibrated, 2)} if refit else {})},
+        "refit": refit,
         "epochs_run": len(history),
         "best_epoch": best_epoch or len(history),
         "examples": {"train": len(train_items), "train_ood": len(train_ood),
@@ -162,6 +180,15 @@ def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), 
         "calibration": calibration,
     }
     return model
+
+
+def _should_refit(setting: bool | str, items: Sequence[_Item]) -> bool:
+    if setting != "auto":
+        return bool(setting)
+    per_intent: dict[int, int] = defaultdict(int)
+    for item in items:
+        per_intent[item.intent] += 1
+    return min(per_intent.values()) < REFIT_BELOW
 
 
 def _build_encoder(model: Model) -> Encoder:
@@ -176,7 +203,7 @@ def _build_encoder(model: Model) -> Encoder:
 
 def _train_network(
     model: Model, train_items: list[_Item], train_ood: list[_Item], valid_items: list[_Item],
-    intents: list[str], tags: list[str], rng: np.random.Generator, progress: bool,
+    intents: list[str], tags: list[str], rng: np.random.Generator, progress: bool, *, epochs: int | None = None,
 ) -> tuple[Network, Any, list[dict[str, float]], int]:
     from malmoi import components, registry
 
@@ -209,7 +236,7 @@ def _train_network(
         optimizers.append(torch.optim.SparseAdam(sparse, lr=training.learning_rate))
     items = train_items + train_ood
     steps_per_epoch = math.ceil(len(items) / training.batch_size)
-    epochs = epoch_count(training.epochs, steps_per_epoch)
+    epochs = epochs or epoch_count(training.epochs, steps_per_epoch)
     total_steps = steps_per_epoch * epochs
     # Cosine decay: large steps early, fine adjustment late, no schedule to tune per bot.
     schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0))))
