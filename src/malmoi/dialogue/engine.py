@@ -107,7 +107,7 @@ class Dialogue:
         self.model_version = model_version
         self._clock = clock
         self._http: Any = None
-        self._tokenizer: Any = None
+        self._analyzer: Any = None  # only for results that come without their analysis
         self._cancel = {_squash(w) for w in self.config.dialogue.cancel_words}
 
     # -- public ----------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class Dialogue:
             # intent the classifier guesses for it.
             text_value = None
             if not found and scenario.entities[asked].accept_text and not parse.entities:
-                text_value = self._text_value(parse.text)
+                text_value = self._text_value(parse)
             other_topic = (
                 not fill_only
                 and text_value is None
@@ -233,48 +233,62 @@ class Dialogue:
 
     # -- reading replies -------------------------------------------------------------------
 
-    def _morphemes(self, text: str) -> list[tuple[int, int, list[tuple[str, str]]]]:
-        """(start, end, [(tag, base form), ...]) per token; empty tags without an analyser."""
-        if self._tokenizer is None:
-            from malmoi.text import get_tokenizer
+    def _morphemes(self, parse: ParseResult) -> list[tuple[int, int, list[tuple[str, str]]]]:
+        """(start, end, [(tag, base form), ...]) per token of the message, offsets into its text.
 
-            self._tokenizer = get_tokenizer(self.config.language)
+        Read from the analysis the parse already made (``parse.doc``); a result without one (from
+        another parser, or rebuilt from JSON) is analysed here. Empty tags without an analyser.
+        """
+        doc = parse.doc
+        if doc is None or doc.text != parse.text:
+            if self._analyzer is None:
+                from malmoi.text import Analyzer
+
+                self._analyzer = Analyzer(self.config.language)
+            doc = self._analyzer(parse.text)
         out = []
-        for token in self._tokenizer.tokenize(text):
+        for token in doc.tokens:
+            start, end = doc.original_span(token)
             tags = token.pos.split("+") if token.pos else []
             forms = token.form.split("+") if token.form else [token.text] * len(tags)
-            out.append((token.start, token.end, list(zip(tags, forms, strict=False))))
+            out.append((start, end, list(zip(tags, forms, strict=False))))
         return out
 
-    def _clean_value(self, value: str) -> str:
+    def _clean_value(self, parse: ParseResult, start: int, end: int) -> str:
         """An entity value without the particles and endings a Korean word carries: "하동에" → "하동".
 
-        Kochat-style data tags whole words, particles included, so the tagger returns them too.
+        Data that tags whole words (Kochat's) teaches the tagger to include them.
         """
-        value = " ".join(value.split()).strip(_STRIP)
-        end = None
-        for _, stop, morphemes in reversed(self._morphemes(value)):
+        cut = end
+        for token_start, token_end, morphemes in reversed(self._morphemes(parse)):
+            if token_start < start or token_end > end:
+                continue
             if not morphemes or not all(tag.startswith(_PARTICLE_TAGS) for tag, _ in morphemes):
-                end = stop
+                cut = token_end
                 break
-        return value[:end].rstrip(_STRIP) if end else value
+            cut = token_start
+        value = parse.text[start:cut] if cut > start else parse.text[start:end]
+        return " ".join(value.split()).strip(_STRIP)
 
-    def _text_value(self, text: str) -> str | None:
+    def _text_value(self, parse: ParseResult) -> str | None:
         """The message as a slot value (``accept_text``), if it is short and a noun phrase."""
-        value = " ".join(text.split()).strip(_STRIP)
+        value = " ".join(parse.text.split()).strip(_STRIP)
         if not value or len(value) > _TEXT_VALUE_MAX_CHARS or len(value.split()) > _TEXT_VALUE_MAX_WORDS:
             return None
-        for _, _, morphemes in self._morphemes(value):
-            if any(not tag.startswith(_NOUN_PHRASE_TAGS) for tag, _ in morphemes):
+        morphemes = self._morphemes(parse)
+        for _, _, token in morphemes:
+            if any(not tag.startswith(_NOUN_PHRASE_TAGS) for tag, _ in token):
                 return None  # a verb, adjective, adverb or interjection: a sentence, not a value
-        return self._clean_value(value) or None
+        first = min((s for s, _, m in morphemes if parse.text[s:].strip(_STRIP)), default=0)
+        last = max((e for _, e, _ in morphemes), default=len(parse.text))
+        return self._clean_value(parse, first, last) or None
 
     def _found(self, scenario: Scenario, parse: ParseResult) -> dict[str, str]:
         """The scenario's entities in a message, cleaned; several of one type join with a space."""
         found: dict[str, str] = {}
         for span in parse.entities:
             if span.entity in scenario.entities:
-                value = self._clean_value(span.value)
+                value = self._clean_value(parse, span.start, span.end)
                 if value:
                     found[span.entity] = f"{found[span.entity]} {value}" if span.entity in found else value
         return found
@@ -288,7 +302,7 @@ class Dialogue:
         if not rest.strip(_STRIP):
             return True
         # The whole text is analysed, not the remainder: "이요" alone reads differently.
-        for start, end, morphemes in self._morphemes(parse.text):
+        for start, end, morphemes in self._morphemes(parse):
             if any(s < end and start < e for s, e in spans):
                 continue
             if not morphemes:  # no analyser for this language: allow a very short remainder
