@@ -14,13 +14,13 @@ OOD = ["노래 틀어줘", "알람 맞춰줘", "재미있는 농담 해줘", "�
        "택시 불러줘", "오늘 뉴스 읽어줘", "계산기 켜줘", "메일 보내줘", "사진 찍어줘", "게임 하자"]
 
 
-def write_tiny_bot(root: Path, *, with_ood: bool = True, settings: str = "") -> Path:
+def write_tiny_bot(
+    root: Path, *, with_ood: bool = True, settings: str = "", encoder: str = "{dim: 32, layers: 1}",
+    training: str = "{epochs: 25, patience: 25, batch_size: 16}",
+) -> Path:
     (root / "data" / "intents").mkdir(parents=True)
     (root / "bot.yaml").write_text(
-        "name: tiny\nlanguage: ko\n"
-        "settings:\n  encoder: {dim: 32, layers: 1}\n  training: {epochs: 25, patience: 25, batch_size: 16}\n"
-        + settings,
-        "utf-8",
+        f"name: tiny\nlanguage: ko\nsettings:\n  encoder: {encoder}\n  training: {training}\n" + settings, "utf-8"
     )
     weather = ["question,label"]
     for city, date in itertools.product(CITIES, DATES):
@@ -45,7 +45,7 @@ def tiny_bot(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_tiny_bot(tmp_path: Path):
-    """Factory: ``make_tiny_bot(with_ood=False, settings="  intent: {...}\n")``."""
+    """Factory: ``make_tiny_bot(with_ood=False, settings="  intent: {...}\n", encoder="{type: bilstm}")``."""
     counter = itertools.count()
     return lambda **kwargs: write_tiny_bot(tmp_path / f"bot{next(counter)}", **kwargs)
 

@@ -31,6 +31,10 @@ class _TokenEmbeddingSettings(ComponentSettings):
     # Rows for hashed words, lemmas and character 1-3-grams: an unseen city or dish still gets
     # a vector from the pieces it shares with seen ones. Only rows that training touched are kept.
     hash_buckets: int = Field(2**17, ge=1024, le=2**24)
+    # Korean: add the pretrained morpheme vectors of Kiwi's language model (shipped with
+    # kiwipiepy; malmoi.text.morpheme_vectors) to each token, so a name or a word seen rarely
+    # or never in the bot's data still lands near related ones. Ignored for other languages.
+    morpheme_vectors: bool = True
 
 
 class CNNSettings(_TokenEmbeddingSettings):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import malmoi
 from malmoi import cli
 from malmoi.errors import ModelLoadError, ModelSaveError
-from malmoi.model.artifact import MODEL_FILE, WEIGHTS_FILE
+from malmoi.artifact import MODEL_FILE, WEIGHTS_FILE
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ import malmoi.text
 
 def test_text_public_surface_is_pinned():
     assert sorted(malmoi.text.__all__) == [
+        "Analyzer",
+        "Doc",
         "KoreanTokenizer",
         "NormalizedText",
         "Token",
@@ -11,6 +13,7 @@ def test_text_public_surface_is_pinned():
         "entities_to_tags",
         "entity_boundaries",
         "get_tokenizer",
+        "has_word",
         "normalize",
         "split_at",
         "tags_to_entities",

@@ -121,36 +121,36 @@ def test_korean_tokenize_is_thread_safe():
 def test_surface_tokens_merge_overlapping_morphemes():
     # Kiwi's analysis of "알려줘" at offset 11, as in its documentation.
     text = " " * 11 + "알려줘"
-    morphemes = [(11, 13, "VV", "알리"), (12, 13, "EC", "어"), (13, 14, "VX", "주"),
-                 (13, 14, "EF", "어")]  # fmt: skip
+    morphemes = [(11, 13, "VV", "알리", 601), (12, 13, "EC", "어", 108), (13, 14, "VX", "주", 155),
+                 (13, 14, "EF", "어", 178)]  # fmt: skip
     tokens = _surface_tokens(text, morphemes)
-    assert tokens == [Token("알려", 11, 13, "VV+EC", "알리+어"), Token("줘", 13, 14, "VX+EF", "주+어")]
+    assert tokens == [Token("알려", 11, 13, "VV+EC", "알리+어", (601, 108)), Token("줘", 13, 14, "VX+EF", "주+어", (155, 178))]
 
 
 def test_surface_tokens_attach_zero_width_morpheme_to_next():
-    morphemes = [(0, 2, "NNG", "이모"), (2, 2, "VCP", "이"), (2, 3, "EF", "지")]
+    morphemes = [(0, 2, "NNG", "이모", 1), (2, 2, "VCP", "이", 2), (2, 3, "EF", "지", 3)]
     tokens = _surface_tokens("이모지", morphemes)
-    assert tokens[1] == Token("지", 2, 3, "VCP+EF", "이+지")
+    assert tokens[1] == Token("지", 2, 3, "VCP+EF", "이+지", (2, 3))
 
 
 def test_surface_tokens_attach_trailing_zero_width_morpheme_to_previous():
-    tokens = _surface_tokens("학교 ", [(0, 2, "NNG", "학교"), (2, 2, "VCP", "이")])
-    assert tokens == [Token("학교", 0, 2, "NNG+VCP", "학교+이")]
+    tokens = _surface_tokens("학교 ", [(0, 2, "NNG", "학교", 7), (2, 2, "VCP", "이", 8)])
+    assert tokens == [Token("학교", 0, 2, "NNG+VCP", "학교+이", (7, 8))]
 
 
 def test_surface_tokens_split_multiword_morpheme_at_whitespace():
     text = "대학생 \t 선교회에서"
-    morphemes = [(0, 9, "NNP", "대학생 선교회"), (9, 11, "JKB", "에서")]
+    morphemes = [(0, 9, "NNP", "대학생 선교회", 5), (9, 11, "JKB", "에서", 6)]
     assert _surface_tokens(text, morphemes) == [
-        Token("대학생", 0, 3, "NNP"),
-        Token("선교회", 6, 9, "NNP"),
-        Token("에서", 9, 11, "JKB"),
+        Token("대학생", 0, 3, "NNP", "", (5,)),
+        Token("선교회", 6, 9, "NNP", "", (5,)),
+        Token("에서", 9, 11, "JKB", "", (6,)),
     ]
 
 
 def test_surface_tokens_fill_what_kiwi_leaves_uncovered():
     text = "가 a\u0301!! 나"
-    tokens = _surface_tokens(text, [(0, 1, "NNG", "가"), (7, 8, "NNG", "나")])
+    tokens = _surface_tokens(text, [(0, 1, "NNG", "가", 0), (7, 8, "NNG", "나", 0)])
     check_tokens(tokens, text)
     assert spans(tokens) == [("가", 0, 1), ("a\u0301", 2, 4), ("!!", 4, 6), ("나", 7, 8)]
     assert tokens[1].pos == ""
@@ -158,7 +158,7 @@ def test_surface_tokens_fill_what_kiwi_leaves_uncovered():
 
 def test_surface_tokens_clamp_out_of_range_morphemes():
     text = "가나"
-    tokens = _surface_tokens(text, [(0, 1, "NNG", "가"), (1, 5, "NNG", "나다")])
+    tokens = _surface_tokens(text, [(0, 1, "NNG", "가", 0), (1, 5, "NNG", "나다", 0)])
     check_tokens(tokens, text)
 
 

@@ -19,6 +19,8 @@ from torch import nn
 from malmoi.encode.inference import TokenFeaturizer, TokenInputs
 from malmoi.featurize.hashing import CompactTable
 from malmoi.text.doc import Doc
+from malmoi.text.morpheme_vectors import DIM as MORPHEME_DIM
+from malmoi.text.morpheme_vectors import version as morpheme_vectors_version
 
 __all__ = ["TokenBatch", "TokenEmbedding", "collate_tokens"]
 
@@ -34,6 +36,7 @@ class TokenBatch:
     token_index: torch.Tensor  # (total tokens,) flat position of each token in (batch * tokens)
     pos_ids: torch.Tensor  # (batch, tokens)
     mask: torch.Tensor  # (batch, tokens) True for real tokens
+    morpheme_vectors: torch.Tensor | None = None  # (batch, tokens, morpheme_vectors.DIM)
 
 
 def collate_tokens(items: Sequence[TokenInputs]) -> TokenBatch:
@@ -43,6 +46,8 @@ def collate_tokens(items: Sequence[TokenInputs]) -> TokenBatch:
     token_index: list[int] = []
     pos = torch.zeros(len(items), length, dtype=torch.long)
     mask = torch.zeros(len(items), length, dtype=torch.bool)
+    with_morphemes = items[0].morpheme_vectors is not None
+    morphemes = np.zeros((len(items), length, MORPHEME_DIM), np.float32) if with_morphemes else None
     for row, item in enumerate(items):
         for col, ids in enumerate(item.piece_ids):
             bag_offsets.append(len(bag_ids))
@@ -50,52 +55,70 @@ def collate_tokens(items: Sequence[TokenInputs]) -> TokenBatch:
             token_index.append(row * length + col)
         pos[row, : len(item.pos_ids)] = torch.tensor(item.pos_ids, dtype=torch.long)
         mask[row, : len(item.piece_ids)] = True
+        if morphemes is not None and item.morpheme_vectors is not None:
+            morphemes[row, : len(item.morpheme_vectors)] = item.morpheme_vectors
     return TokenBatch(
         torch.tensor(bag_ids, dtype=torch.long), torch.tensor(bag_offsets, dtype=torch.long),
         torch.tensor(token_index, dtype=torch.long), pos, mask,
+        torch.from_numpy(morphemes) if morphemes is not None else None,
     )
 
 
 class TokenEmbedding(nn.Module):
-    """Hashed pieces → token input vectors ``(batch, tokens, dim)``."""
+    """Hashed pieces (+ pretrained morpheme vectors) → token input vectors ``(batch, tokens, dim)``.
 
-    def __init__(self, dim: int, buckets: int, pos_tags: Sequence[str] = (PAD, UNKNOWN)):
+    ``morpheme_vectors``: add a learned projection of Kiwi's morpheme vectors when the training
+    text has Kiwi morphemes (Korean); a bot in another language ignores it.
+    """
+
+    def __init__(self, dim: int, buckets: int, pos_tags: Sequence[str] = (PAD, UNKNOWN), *, morpheme_vectors: bool = False):
         super().__init__()
         self.buckets = buckets
+        self.want_morphemes = morpheme_vectors
         # Sparse gradients: a step touches only the rows of the pieces in the batch, so the
         # optimizer's cost does not grow with the hash space.
         self.pieces = nn.EmbeddingBag(buckets, dim, mode="mean", sparse=True)
         # Zero rows for pieces never seen in training: an unseen piece then adds nothing instead
         # of random noise, and a saved model keeps only the rows that were learned.
         nn.init.zeros_(self.pieces.weight)
-        self.set_pos_tags(list(pos_tags))
+        self.morphemes: nn.Linear | None = None
+        self.set_vocabulary(list(pos_tags), False)
 
-    def set_pos_tags(self, pos_tags: list[str]) -> None:
-        self.featurizer = TokenFeaturizer(self.buckets, pos_tags)
+    def set_vocabulary(self, pos_tags: list[str], morphemes: bool) -> None:
+        self.featurizer = TokenFeaturizer(self.buckets, pos_tags, morphemes=morphemes)
         self.pos = nn.Embedding(len(pos_tags), self.pieces.embedding_dim, padding_idx=0)
+        self.morphemes = nn.Linear(MORPHEME_DIM, self.pieces.embedding_dim, bias=False) if morphemes else None
 
     def initialize(self, docs: Sequence[Doc]) -> None:
-        self.set_pos_tags([PAD, UNKNOWN, *sorted({t.pos for d in docs for t in d.tokens})])
+        korean = self.want_morphemes and any(t.morphemes for d in docs for t in d.tokens)
+        self.set_vocabulary([PAD, UNKNOWN, *sorted({t.pos for d in docs for t in d.tokens})], korean)
 
     def forward(self, batch: TokenBatch) -> torch.Tensor:
         batch_size, length = batch.mask.shape
         flat = self.pieces(batch.bag_ids, batch.bag_offsets)  # (total tokens, dim)
         tokens = flat.new_zeros(batch_size * length, flat.shape[1])
         tokens[batch.token_index] = flat
-        return tokens.view(batch_size, length, -1) + self.pos(batch.pos_ids)  # (batch, tokens, dim)
+        vectors = tokens.view(batch_size, length, -1) + self.pos(batch.pos_ids)  # (batch, tokens, dim)
+        if self.morphemes is not None and batch.morpheme_vectors is not None:
+            vectors = vectors + self.morphemes(batch.morpheme_vectors)
+        return vectors
 
     def export(self, prefix: str) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         table = CompactTable.from_dense(self.pieces.weight.detach().numpy())
-        return (
-            {"pos_tags": self.featurizer.pos_tags, "buckets": self.buckets},
-            {f"{prefix}keys": table.keys, f"{prefix}rows": table.rows[:-1], f"{prefix}pos": self.pos.weight.detach().numpy()},
-        )
+        arrays = {f"{prefix}keys": table.keys, f"{prefix}rows": table.rows[:-1], f"{prefix}pos": self.pos.weight.detach().numpy()}
+        if self.morphemes is not None:
+            arrays[f"{prefix}morphemes"] = self.morphemes.weight.detach().numpy()  # (dim, DIM)
+        state = {"pos_tags": self.featurizer.pos_tags, "buckets": self.buckets,
+                 "morpheme_vectors": morpheme_vectors_version() if self.morphemes is not None else None}
+        return state, arrays
 
     def load_export(self, prefix: str, state: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
         pos_tags = state["pos_tags"]
         assert isinstance(pos_tags, list)
-        self.set_pos_tags([str(p) for p in pos_tags])
+        self.set_vocabulary([str(p) for p in pos_tags], state.get("morpheme_vectors") is not None)
         table = CompactTable(arrays[f"{prefix}keys"], arrays[f"{prefix}rows"])
         with torch.no_grad():
             self.pieces.weight.copy_(torch.from_numpy(table.dense(self.buckets)))
             self.pos.weight.copy_(torch.from_numpy(np.array(arrays[f"{prefix}pos"])))
+            if self.morphemes is not None:
+                self.morphemes.weight.copy_(torch.from_numpy(np.array(arrays[f"{prefix}morphemes"])))

@@ -29,7 +29,7 @@ class _TokenEncoder(Encoder):
     def __init__(self, settings: Any):
         super().__init__(settings)
         self.output_dim = settings.dim
-        self.embedding = TokenEmbedding(settings.dim, settings.hash_buckets)
+        self.embedding = TokenEmbedding(settings.dim, settings.hash_buckets, morpheme_vectors=settings.morpheme_vectors)
         self.dropout = nn.Dropout(settings.dropout)
 
     def initialize(self, docs: Sequence[Doc]) -> None:

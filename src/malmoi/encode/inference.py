@@ -16,6 +16,9 @@ import numpy as np
 
 from malmoi.featurize.hashing import CompactTable, stable_hash
 from malmoi.text.doc import Doc
+from malmoi.text.morpheme_vectors import DIM as MORPHEME_DIM
+from malmoi.text.morpheme_vectors import morpheme_vectors
+from malmoi.text.morpheme_vectors import version as morpheme_vectors_version
 from malmoi.text.tokenize import Token
 
 __all__ = ["CNNInference", "EmbeddingInference", "TokenFeaturizer", "TokenInputs", "token_pieces"]
@@ -37,26 +40,37 @@ def token_pieces(token: Token) -> list[str]:
 
 @dataclass
 class TokenInputs:
-    """One utterance: the hashed piece ids of each token and each token's part-of-speech id."""
+    """One utterance: each token's hashed piece ids, part-of-speech id and, for Korean, its
+    pretrained morpheme vector (``(tokens, morpheme_vectors.DIM)``)."""
 
     piece_ids: list[list[int]]
     pos_ids: list[int]
+    morpheme_vectors: np.ndarray | None = None
 
 
 class TokenFeaturizer:
-    """Token → piece ids and part-of-speech id, shared by the torch and the numpy paths."""
+    """Token → piece ids, part-of-speech id and morpheme vector; shared by the torch and numpy paths.
 
-    def __init__(self, buckets: int, pos_tags: list[str]):
+    ``morphemes``: whether to add Kiwi's pretrained morpheme vectors
+    (:mod:`malmoi.text.morpheme_vectors`).
+    """
+
+    def __init__(self, buckets: int, pos_tags: list[str], morphemes: bool = False):
         self.buckets = buckets
         self.pos_tags = pos_tags
+        self.morphemes = morphemes
         self._pos_index = {p: i for i, p in enumerate(pos_tags)}
         self._cache: dict[tuple[str, str], list[int]] = {}
 
     def __call__(self, doc: Doc) -> TokenInputs:
         if not doc.tokens:
             # An utterance with no tokens still gets one position, so pooling and the CRF have a row.
-            return TokenInputs([[0]], [0])
-        return TokenInputs([self.piece_ids(t) for t in doc.tokens], [self.pos_id(t.pos) for t in doc.tokens])
+            return TokenInputs([[0]], [0], np.zeros((1, MORPHEME_DIM), np.float32) if self.morphemes else None)
+        vectors = None
+        if self.morphemes:
+            table = morpheme_vectors()
+            vectors = np.stack([table.token_vector(t.morphemes) for t in doc.tokens]).astype(np.float32)
+        return TokenInputs([self.piece_ids(t) for t in doc.tokens], [self.pos_id(t.pos) for t in doc.tokens], vectors)
 
     def pos_id(self, pos: str) -> int:
         return self._pos_index.get(pos, 1)
@@ -79,11 +93,22 @@ class EmbeddingInference:
         buckets = state["buckets"]
         if not isinstance(pos_tags, list) or not isinstance(buckets, int):
             raise ValueError("the token embedding needs a list of pos_tags and a number of buckets")
-        self.featurizer = TokenFeaturizer(buckets, [str(p) for p in pos_tags])
+        trained_with = state.get("morpheme_vectors")
+        if trained_with is not None and trained_with != morpheme_vectors_version():
+            raise ValueError(
+                f"the encoder was trained on the morpheme vectors of {trained_with}, and this machine has "
+                f"{morpheme_vectors_version()}; install that kiwipiepy version or train the model again"
+            )
+        self.featurizer = TokenFeaturizer(buckets, [str(p) for p in pos_tags], morphemes=trained_with is not None)
         self.table = CompactTable(arrays[f"{prefix}keys"], arrays[f"{prefix}rows"])
         self.pos = np.asarray(arrays[f"{prefix}pos"], np.float32)
         if self.pos.shape != (len(pos_tags), self.table.dim):
             raise ValueError(f"part-of-speech table {self.pos.shape} does not match {len(pos_tags)} tags of dim {self.table.dim}")
+        self.morphemes = None
+        if trained_with is not None:
+            self.morphemes = np.ascontiguousarray(np.asarray(arrays[f"{prefix}morphemes"], np.float32).T)  # (DIM, dim)
+            if self.morphemes.shape != (MORPHEME_DIM, self.table.dim):
+                raise ValueError(f"morpheme projection {self.morphemes.shape} does not fit dim {self.table.dim}")
         # A token's input vector depends on the token alone: chat traffic repeats tokens, so
         # keep the vectors of the ones seen (bounded, like the piece ids).
         self._vectors: dict[tuple[str, str, str], np.ndarray] = {}
@@ -97,7 +122,8 @@ class EmbeddingInference:
             key = (token.text, token.form, token.pos)
             vector = cache.get(key)
             if vector is None:
-                vector = self._compute(TokenInputs([self.featurizer.piece_ids(token)], [self.featurizer.pos_id(token.pos)]))[0]
+                morphemes = morpheme_vectors().token_vector(token.morphemes)[None] if self.morphemes is not None else None
+                vector = self._compute(TokenInputs([self.featurizer.piece_ids(token)], [self.featurizer.pos_id(token.pos)], morphemes))[0]
                 if len(cache) < _CACHE_LIMIT:
                     cache[key] = vector
             vectors.append(vector)
@@ -108,7 +134,10 @@ class EmbeddingInference:
         rows = self.table.lookup(np.fromiter((i for ids in inputs.piece_ids for i in ids), np.int64, sum(lengths)))
         starts = np.cumsum([0, *lengths[:-1]])
         means = np.add.reduceat(rows, starts, axis=0) / np.asarray(lengths, np.float32)[:, None]  # (tokens, dim)
-        return means + self.pos[inputs.pos_ids]
+        vectors = means + self.pos[inputs.pos_ids]
+        if self.morphemes is not None and inputs.morpheme_vectors is not None:
+            vectors += inputs.morpheme_vectors @ self.morphemes
+        return vectors
 
 
 class CNNInference:

@@ -1,7 +1,7 @@
 """Encoders ready to parse, loaded once per process and shared by every bot that uses them.
 
 An encoder is its own artifact (``encoder.json`` + ``weights.safetensors``, see
-:mod:`malmoi.model.artifact`), identified by a content hash of its type, settings, state and
+:mod:`malmoi.artifact`), identified by a content hash of its type, settings, state and
 weights. :func:`load_encoder` keeps each loaded encoder in a process-wide table keyed by that
 hash: two bots on the same encoder hold one copy of it, whether the encoder is shared on purpose
 (``encoder: {type: shared, path: ...}``) or two models happen to bundle the same one. Entries
@@ -24,7 +24,7 @@ import numpy as np
 
 from malmoi._version import __version__
 from malmoi.errors import ModelLoadError
-from malmoi.model.artifact import (
+from malmoi.artifact import (
     ENCODER_FILE,
     EncoderMeta,
     content_hash,
@@ -86,7 +86,7 @@ class EncoderRuntime:
         return [tokens[i, : max(1, int(n))].float().numpy() for i, n in enumerate(lengths)]
 
     def files(self) -> dict[str, bytes]:
-        """``encoder.json`` and the weights, as :func:`malmoi.model.artifact.write_directory` takes them."""
+        """``encoder.json`` and the weights, as :func:`malmoi.artifact.write_directory` takes them."""
         weights, _ = weights_file(self.arrays)
         return {ENCODER_FILE: json_bytes(self.meta.model_dump(mode="json")), self.meta.weights.file: weights}
 

@@ -12,7 +12,7 @@ the heads' twins score intents (:class:`~malmoi.intent.scoring.IntentScorer`) an
 tags (:class:`~malmoi.entity.tagger.EntityTagger`). Training (:mod:`malmoi.model.training`)
 exports into exactly these objects, so a model parses the same before and after a reload.
 
-Artifact (see :mod:`malmoi.model.artifact`)::
+Artifact (see :mod:`malmoi.artifact`)::
 
     MODEL_DIR/model.json           settings, labels, component states, threshold, report, checksums
     MODEL_DIR/weights.safetensors  the heads and the lexical table of this bot
@@ -34,7 +34,7 @@ from malmoi.encode.runtime import EncoderRuntime, load_encoder
 from malmoi.entity.tagger import EntityTagger
 from malmoi.errors import ModelLoadError
 from malmoi.intent.scoring import IntentScorer
-from malmoi.model.artifact import (
+from malmoi.artifact import (
     ENCODER_DIR,
     MODEL_FILE,
     WEIGHTS_FILE,

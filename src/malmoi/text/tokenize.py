@@ -45,6 +45,8 @@ class Token:
             Empty when unknown.
         form: the analyser's base form(s), joined like ``pos`` (``"알리+어"``); empty when the
             form is the surface itself or unknown.
+        morphemes: the analyser's ids of the token's morphemes (Kiwi's vocabulary), for
+            pretrained morpheme vectors (:mod:`malmoi.text.morpheme_vectors`); empty if none.
     """
 
     text: str
@@ -52,6 +54,7 @@ class Token:
     end: int
     pos: str = ""
     form: str = ""
+    morphemes: tuple[int, ...] = ()
 
 
 class Tokenizer(Protocol):
@@ -96,7 +99,7 @@ class KoreanTokenizer:
         # Kiwi cannot encode lone surrogates (possible in decoded JSON); a one-to-one
         # substitution keeps every offset valid.
         safe = _SURROGATE.sub("\ufffd", text)
-        morphemes = [(m.start, m.start + m.len, m.tag, m.form) for m in _kiwi().tokenize(safe)]
+        morphemes = [(m.start, m.start + m.len, m.tag, m.form, m.id) for m in _kiwi().tokenize(safe)]
         return _surface_tokens(text, morphemes)
 
 
@@ -164,8 +167,8 @@ def _kiwi_version() -> str:
     return str(__version__)
 
 
-def _surface_tokens(text: str, morphemes: list[tuple[int, int, str, str]]) -> list[Token]:
-    """Merge Kiwi morphemes ``(start, end, tag, form)`` into surface tokens covering ``text``.
+def _surface_tokens(text: str, morphemes: list[tuple[int, int, str, str, int]]) -> list[Token]:
+    """Merge Kiwi morphemes ``(start, end, tag, form, id)`` into surface tokens covering ``text``.
 
     Overlapping morphemes become one token; a morpheme without surface (a copula contracted
     away) joins the morpheme that follows it at the same place, else the one before it. Tokens
@@ -173,25 +176,25 @@ def _surface_tokens(text: str, morphemes: list[tuple[int, int, str, str]]) -> li
     """
     n = len(text)
     morphemes = sorted(morphemes, key=itemgetter(0))  # stable: keeps Kiwi's order at ties
-    # Each group: [start, end, tags, forms]; groups are disjoint and in text order.
+    # Each group: [start, end, tags, forms, ids]; groups are disjoint and in text order.
     groups: list[list[Any]] = []
     last: list[Any] | None = None
-    pending: list[tuple[int, str, str]] = []  # zero-width morphemes waiting for a neighbour
-    for start, end, tag, form in morphemes:
+    pending: list[tuple[int, str, str, int]] = []  # zero-width morphemes waiting for a neighbour
+    for start, end, tag, form, ident in morphemes:
         if start < 0 or end > n:
             start, end = max(0, min(start, n)), max(0, min(end, n))
         if end <= start:
-            pending.append((start, tag, form))
+            pending.append((start, tag, form, ident))
             continue
         if last is not None and start < last[1]:
             group = last
             if end > group[1]:
                 group[1] = end
         else:
-            group = [start, end, [], []]
+            group = [start, end, [], [], []]
             groups.append(group)
         if pending:
-            for pos, ptag, pform in pending:
+            for pos, ptag, pform, pid in pending:
                 if pos == start:  # contracted into this morpheme: 이모/NNG 이/VCP(0 chars) 지/EF
                     target = group
                 elif last is not None and last[0] <= pos <= last[1]:
@@ -200,28 +203,31 @@ def _surface_tokens(text: str, morphemes: list[tuple[int, int, str, str]]) -> li
                     continue
                 target[2].append(ptag)
                 target[3].append(pform)
+                target[4].append(pid)
             pending.clear()
         group[2].append(tag)
         group[3].append(form)
+        group[4].append(ident)
         last = group
     if pending and last is not None:
-        for pos, ptag, pform in pending:
+        for pos, ptag, pform, pid in pending:
             if last[0] <= pos <= last[1]:
                 last[2].append(ptag)
                 last[3].append(pform)
+                last[4].append(pid)
 
     tokens: list[Token] = []
     cursor = 0
-    for start, end, tags, forms in groups:
+    for start, end, tags, forms, ids in groups:
         if start > cursor and not text[cursor:start].isspace():
             _fill_gap(text, cursor, start, tokens)
         surface = text[start:end]
         pos = tags[0] if len(tags) == 1 else "+".join(tags)
         form = forms[0] if len(forms) == 1 else "+".join(forms)
         if _WORD.fullmatch(surface):
-            tokens.append(Token(surface, start, end, pos, "" if form == surface else form))
+            tokens.append(Token(surface, start, end, pos, "" if form == surface else form, tuple(ids)))
         else:
-            _split_multiword(text, start, end, pos, form, tokens)
+            _split_multiword(text, start, end, pos, form, tuple(ids), tokens)
         cursor = end
     if cursor < n:
         _fill_gap(text, cursor, n, tokens)
@@ -229,7 +235,7 @@ def _surface_tokens(text: str, morphemes: list[tuple[int, int, str, str]]) -> li
 
 
 def _split_multiword(
-    text: str, start: int, end: int, pos: str, form: str, tokens: list[Token]
+    text: str, start: int, end: int, pos: str, form: str, ids: tuple[int, ...], tokens: list[Token]
 ) -> None:
     """Cut a morpheme spanning whitespace (Kiwi's multi-word nouns) into its words."""
     words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
@@ -237,7 +243,7 @@ def _split_multiword(
     for i, (s, e) in enumerate(words):
         surface = text[s:e]
         piece_form = forms[i] if len(forms) == len(words) else form
-        tokens.append(Token(surface, s, e, pos, "" if piece_form == surface else piece_form))
+        tokens.append(Token(surface, s, e, pos, "" if piece_form == surface else piece_form, ids))
 
 
 def _fill_gap(text: str, start: int, end: int, tokens: list[Token]) -> None:
