@@ -190,3 +190,23 @@ def test_every_loss_learns_a_toy_problem_that_nearest_centre_retrieval_then_solv
     with torch.no_grad():
         predicted = loss.similarities(encoder(inputs)).argmax(1)
     assert (predicted == labels).float().mean() > 0.95
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_with_one_intent_every_loss_still_separates_its_intent_from_outliers(name):
+    # A softmax over one class is always certain; the loss must still teach "in" against "out".
+    torch.manual_seed(0)
+    inside = torch.randn(100, 6) + torch.tensor([3.0, 0, 0, 0, 0, 0])
+    outside = torch.randn(100, 6) - torch.tensor([3.0, 0, 0, 0, 0, 0])
+    encoder = torch.nn.Linear(6, 8)
+    loss = build(name, 8, 1)
+    optimizer = torch.optim.Adam([*encoder.parameters(), *loss.parameters()], lr=0.05)
+    loss.train()
+    for _ in range(60):
+        optimizer.zero_grad()
+        (loss(encoder(inside), torch.zeros(100, dtype=torch.long)) + loss.outlier_loss(encoder(outside))).backward()
+        optimizer.step()
+    loss.eval()
+    with torch.no_grad():
+        near_in, near_out = loss.similarities(encoder(inside))[:, 0], loss.similarities(encoder(outside))[:, 0]
+    assert near_in.min() > near_out.max()

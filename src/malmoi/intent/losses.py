@@ -118,7 +118,7 @@ class IntentLoss(nn.Module):
 
     def classify(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return classification_loss(
-            logits, labels, focal_gamma=self.focal_gamma, label_smoothing=self.label_smoothing
+            _with_background(logits), labels, focal_gamma=self.focal_gamma, label_smoothing=self.label_smoothing
         )
 
     @property
@@ -136,8 +136,16 @@ class IntentLoss(nn.Module):
         raise NotImplementedError
 
     def outlier_loss(self, features: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of out-of-domain features to the uniform distribution over classes."""
-        return -self.logits(features).log_softmax(-1).mean()
+        """Cross-entropy of out-of-domain features to the uniform distribution over classes.
+
+        With one intent, the uniform distribution is that intent: the features are taught to lose
+        to the background logit instead (see :func:`_with_background`).
+        """
+        logits = self.logits(features)
+        if logits.shape[1] == 1:
+            background = torch.ones(len(logits), dtype=torch.long, device=logits.device)
+            return classification_loss(_with_background(logits), background)
+        return -logits.log_softmax(-1).mean()
 
 
 class CrossEntropyLoss(IntentLoss):
@@ -306,6 +314,15 @@ class GaussianMixtureLoss(IntentLoss):
         distances = -self.similarities(features)  # (batch, classes)
         enlarge = 1 + self.margin * F.one_hot(labels, distances.shape[1]).to(distances.dtype)
         return self.classify(-distances * enlarge, labels) + self.weight * self.likelihood_term(features, labels)
+
+
+def _with_background(logits: torch.Tensor) -> torch.Tensor:
+    """A bot of one intent: a softmax over one class is always certain and teaches nothing, so a
+    fixed zero logit stands for "none of my intents" and the one class learns against it (a
+    logistic loss). The similarity to the one centre then measures belonging, as with many."""
+    if logits.shape[1] != 1:
+        return logits
+    return torch.cat([logits, logits.new_zeros(len(logits), 1)], dim=1)
 
 
 def _common(settings: Any) -> dict[str, float]:

@@ -89,7 +89,9 @@ class IntentScorer:
         probabilities = np.exp(logits)
         probabilities /= probabilities.sum(1, keepdims=True)
         predicted = similarities.argmax(1)
-        if self.metric == "linear":
+        if self.metric == "linear" and self.num_intents == 1:
+            in_domain = 1.0 / (1.0 + np.exp(-self.scale * similarities[:, 0]))  # against the zero background logit
+        elif self.metric == "linear":
             in_domain = probabilities.max(1)
         else:
             in_domain = similarities[np.arange(len(similarities)), predicted]

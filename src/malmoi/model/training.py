@@ -24,7 +24,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,25 +139,39 @@ def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), 
     train_ood, valid_ood = _split(ood_items, ood_share, rng)
     analysed = time.perf_counter()
 
+    # Without out-of-domain examples, some intents are hidden from the first model: their
+    # utterances are what the model has never seen, and stand in for out-of-domain requests when
+    # the threshold is chosen. The second pass (refit) then learns every intent.
+    hidden = _intents_to_hide(model, intents, ood_items, valid_items, rng)
+    first_intents, first_train, first_valid, stand_ins = intents, train_items, valid_items, valid_ood
+    if hidden:
+        first_intents = [name for name in intents if name not in hidden]
+        renumber = {intent_index[name]: i for i, name in enumerate(first_intents)}
+        first_train = [replace(it, intent=renumber[it.intent]) for it in train_items if it.intent in renumber]
+        first_valid = [replace(it, intent=renumber[it.intent]) for it in valid_items if it.intent in renumber]
+        stand_ins = [replace(it, intent=OUT_OF_DOMAIN) for it in (*train_items, *valid_items) if it.intent not in renumber]
+
     # torch draws initial weights and dropout masks from its global generator: fork it, so this
     # fit is reproducible and leaves the caller's random state as it found it.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng.integers(2**31)))
         network, lexical, history, best_epoch = _train_network(
-            model, train_items, train_ood, valid_items, intents, tags, rng, progress
+            model, first_train, train_ood, first_valid, first_intents, tags, rng, progress
         )
     trained = time.perf_counter()
 
-    _export(model, network, lexical, intents, tags)
-    held_out_in, held_out_ood = valid_items or train_items, valid_ood
-    calibration = _calibrate(model, held_out_in, held_out_ood)
+    _export(model, network, lexical, first_intents, tags)
+    calibration = _calibrate(model, first_valid or first_train, stand_ins)
+    if hidden:
+        calibration["method"] += f"; {len(hidden)} of {len(intents)} intents hidden as out-of-domain stand-ins"
+        calibration["hidden_intents"] = sorted(hidden)
     calibrated = time.perf_counter()
 
-    refit = _should_refit(training.refit, [*train_items, *valid_items]) and bool(valid_items)
+    refit = bool(hidden) or (_should_refit(training.refit, [*train_items, *valid_items]) and bool(valid_items))
     if refit:
         # The held-out share chose the epochs and the threshold; now every example trains, for
         # that many epochs. With a handful of utterances per intent, the one or two held out are
-        # a large part of what the model could learn from.
+        # a large part of what the model could learn from; hidden intents must be learned too.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(2**31)))
             network, lexical, _, _ = _train_network(
@@ -180,6 +194,17 @@ def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), 
         "calibration": calibration,
     }
     return model
+
+
+def _intents_to_hide(
+    model: Model, intents: list[str], ood_items: list[_Item], valid_items: list[_Item], rng: np.random.Generator
+) -> set[str]:
+    """Intents to hide from the first model when the bot has no out-of-domain examples."""
+    share = model.settings.intent.hide_intents
+    if ood_items or not valid_items or share <= 0 or not model.settings.intent.fallback or len(intents) < 3:
+        return set()
+    count = min(len(intents) - 2, max(1, round(len(intents) * share)))
+    return {intents[i] for i in rng.choice(len(intents), count, replace=False)}
 
 
 def _should_refit(setting: bool | str, items: Sequence[_Item]) -> bool:
