@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from malmoi.dialogue.scenarios import Scenario, Scenarios, answer_from_result, call_action, resolve_scenarios
 from malmoi.dialogue.state import CANCELLED, FAIL, FALLBACK, REQUIRE, SUCCESS, ConversationState, Reply
+from malmoi.labels import tag_types
 from malmoi.model.result import ParseResult
 from malmoi.settings import BotConfig
 
@@ -97,8 +98,7 @@ class Dialogue:
         self.model = model
         self.config = model.config
         self.bot = self.config.name
-        entity_types = {tag.split("-", 1)[1] for tag in model.tags if "-" in tag}
-        self.scenarios = resolve_scenarios(self.config, model.intents, entity_types, scenarios)
+        self.scenarios = resolve_scenarios(self.config, model.intents, tag_types(model.tags), scenarios)
         if store is None:
             from malmoi.dialogue.store import StateStore
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from malmoi.dialogue.template import render, template_fields
+from malmoi.templates import render, template_fields
 from malmoi.settings import BotConfig, ScenarioSettings, SlotSettings
 
 __all__ = ["Scenario", "ScenarioError", "Scenarios", "Slot", "resolve_scenarios"]
