@@ -38,6 +38,7 @@ import malmoi
 from malmoi.data.schema import BotData, Example
 from malmoi.evaluate import auroc, evaluate, format_table
 from malmoi.intent.fallback import choose_threshold
+from malmoi.metrics import prf
 from malmoi.settings import BotConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,14 +66,13 @@ def summarize(name: str, in_scope_correct: np.ndarray, ood_flagged: np.ndarray, 
               id_scores: np.ndarray, ood_scores: np.ndarray, threshold: float, train_seconds: float,
               **extra: Any) -> dict[str, Any]:
     caught, false_alarms = int(ood_flagged.sum()), int(id_flagged.sum())
-    recall = caught / len(ood_flagged)
-    precision = caught / (caught + false_alarms) if caught + false_alarms else 1.0
+    oos = prf(caught, len(ood_flagged), caught + false_alarms)
     return {
         "system": name,
         "in_scope_accuracy": float(in_scope_correct.mean()),
-        "oos_recall": recall,
-        "oos_precision": precision,
-        "oos_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "oos_recall": oos["recall"],
+        "oos_precision": oos["precision"],
+        "oos_f1": oos["f1"],
         "false_fallback_rate": float(id_flagged.mean()),
         "auroc": auroc(id_scores, ood_scores),
         "threshold": threshold,
@@ -92,13 +92,12 @@ def run_malmoi(name: str, settings: dict[str, Any], splits: dict[str, list[Examp
     report = evaluate(model, splits["test"], splits["oos_test"])
     raw_accuracy = report["intent_accuracy"]
     fallback = report["fallback"]
-    recall, precision = fallback["ood_recall"], fallback["ood_precision"]
     return {
         "system": name,
         "in_scope_accuracy": report["in_domain_accuracy"],
-        "oos_recall": recall,
-        "oos_precision": precision,
-        "oos_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "oos_recall": fallback["ood_recall"],
+        "oos_precision": fallback["ood_precision"],
+        "oos_f1": fallback["ood_f1"],
         "false_fallback_rate": fallback["false_fallback_rate"],
         "auroc": fallback["auroc"],
         "threshold": model.threshold,
