@@ -81,7 +81,9 @@ def summarize(name: str, in_scope_correct: np.ndarray, ood_flagged: np.ndarray, 
     }
 
 
-def run_malmoi(name: str, settings: dict[str, Any], splits: dict[str, list[Example]], *, use_oos: bool) -> dict[str, Any]:
+def run_malmoi(
+    name: str, settings: dict[str, Any], splits: dict[str, list[Example]], *, use_oos: bool
+) -> dict[str, Any]:
     config = BotConfig.model_validate({"name": "clinc150", "language": "en", "settings": settings})
     data = BotData(examples=splits["train"], ood=splits["oos_train"] if use_oos else [])
     started = time.perf_counter()
@@ -136,7 +138,8 @@ def run_baseline(splits: dict[str, list[Example]]) -> list[dict[str, Any]]:
     test_ood, _ = score("oos_test")
     correct = predicted == np.array([e.intent for e in splits["test"]])
     rows = []
-    for label, ood_for_threshold, criterion in [("oos val", val_ood, "macro_f1"), ("no oos", None, "false_fallback_rate")]:
+    choices = [("oos val", val_ood, "macro_f1"), ("no oos", None, "false_fallback_rate")]
+    for label, ood_for_threshold, criterion in choices:
         threshold, how = choose_threshold(val_id, ood_for_threshold, criterion=criterion)
         rows.append(summarize(
             f"TF-IDF + LogReg, threshold: {label}", correct & (test_id >= threshold), test_ood < threshold,
@@ -152,10 +155,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "clinc150.json")
     parser.add_argument("--losses", default=",".join(LOSSES), help="comma-separated; 'none' for no per-loss rows")
     parser.add_argument("--encoders", default="cnn,bilstm", help="encoders compared with the default loss")
-    parser.add_argument("--no-oos-run", dest="no_oos", action="store_false", help="skip the run without out-of-scope data")
+    parser.add_argument("--no-oos-run", dest="no_oos", action="store_false",
+                        help="skip the run without out-of-scope data")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--settings", default="{}", help="JSON merged into every run's settings")
-    parser.add_argument("--intents", type=int, default=0, help="keep only the first N intents (a quick smoke run); 0: all 150")
+    parser.add_argument("--intents", type=int, default=0,
+                        help="keep only the first N intents (a quick smoke run); 0: all 150")
     parser.add_argument("--merge", nargs="*", type=Path, default=[],
                         help="result files of other runs (say, losses run in parallel) whose rows join this table")
     args = parser.parse_args()
@@ -169,9 +174,11 @@ def main() -> None:
     runs: list[tuple[str, dict[str, Any], bool]] = []
     losses = [] if args.losses == "none" else [x for x in args.losses.split(",") if x]
     for loss in losses:
-        runs.append((f"malmoi cnn + {loss}, oos-train", {**base, "intent": {**base.get("intent", {}), "loss": loss}}, True))
+        intent = {**base.get("intent", {}), "loss": loss}
+        runs.append((f"malmoi cnn + {loss}, oos-train", {**base, "intent": intent}, True))
     for encoder in [x for x in args.encoders.split(",") if x and x != "cnn"]:
-        runs.append((f"malmoi {encoder} + cosface, oos-train", {**base, "encoder": {**base.get("encoder", {}), "kind": encoder}}, True))
+        encoder_settings = {**base.get("encoder", {}), "kind": encoder}
+        runs.append((f"malmoi {encoder} + cosface, oos-train", {**base, "encoder": encoder_settings}, True))
     if args.no_oos:
         runs.append(("malmoi cnn + cosface, no oos", base, False))
 
@@ -181,7 +188,8 @@ def main() -> None:
         print(format_table(rows[-2:], ["system", "in_scope_accuracy", "oos_recall", "auroc"]), flush=True)
     for name, settings, use_oos in runs:
         rows.append(run_malmoi(name, settings, splits, use_oos=use_oos))
-        print(format_table(rows[-1:], ["system", "in_scope_accuracy", "oos_recall", "auroc", "train_seconds"]), flush=True)
+        columns = ["system", "in_scope_accuracy", "oos_recall", "auroc", "train_seconds"]
+        print(format_table(rows[-1:], columns), flush=True)
 
     for path in args.merge:
         rows += json.loads(path.read_text("utf-8"))["rows"]
@@ -193,7 +201,8 @@ def main() -> None:
     print(format_table(rows + published, columns))
     result = {
         "benchmark": "clinc150-full",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"torch {torch.__version__}",
         "malmoi_version": malmoi.__version__,
         "protocol": "train on train (+ oos_train for oos-train runs); threshold chosen on val; reported on test",
         "rows": rows,

@@ -128,7 +128,8 @@ def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch
         )
         report["fallback"]["auroc"] = auroc(id_scores, ood_scores)
     else:
-        report["fallback"] = {"false_fallback_rate": float(np.mean([r.fallback for r in id_results])) if examples else 0.0}
+        rate = float(np.mean([r.fallback for r in id_results])) if examples else 0.0
+        report["fallback"] = {"false_fallback_rate": rate}
     return report
 
 

@@ -20,6 +20,7 @@ action runs after the state is saved, so a conflict never makes it run twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -355,10 +356,8 @@ class Dialogue:
         stored, version = self.store.load(self.bot, user_id)
         if stored is None or stored.get("turn") != state.turn:
             return
-        try:
+        with contextlib.suppress(Conflict):
             self.store.save(self.bot, user_id, state.model_dump(mode="json"), expected_version=version)
-        except Conflict:
-            pass
 
     def _message(self, parse: ParseResult, user_id: str, source: str, step: _Step) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ and prediction share one encoding rule and one decoding rule.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Literal
@@ -45,7 +46,7 @@ def split_at(tokens: Sequence[Token], text: str, boundaries: Iterable[int]) -> l
             out.append(token)
             continue
         edges = [token.start, *cuts[lo:hi], token.end]
-        for start, end in zip(edges, edges[1:]):
+        for start, end in itertools.pairwise(edges):
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():
