@@ -1,9 +1,9 @@
-# Two entry points for a fresh machine:  `make demo`  and  `make test`.
+# Two entry points for a fresh machine:  `make demo`  and  `make test`.  CI also runs `make lint`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -21,8 +21,13 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# Static checks, apart from the tests (which do not depend on them); settings in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src/malmoi
+
 bench: setup
 	$(BIN)/python bench/kochat_demo.py
 
 clean:
-	rm -rf $(VENV) models build .pytest_cache
+	rm -rf $(VENV) models build .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,7 @@ import malmoi
 from malmoi.data.schema import BotData, Example
 from malmoi.evaluate import auroc, evaluate, format_table
 from malmoi.intent.fallback import choose_threshold
+from malmoi.metrics import prf
 from malmoi.settings import BotConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,14 +66,13 @@ def summarize(name: str, in_scope_correct: np.ndarray, ood_flagged: np.ndarray, 
               id_scores: np.ndarray, ood_scores: np.ndarray, threshold: float, train_seconds: float,
               **extra: Any) -> dict[str, Any]:
     caught, false_alarms = int(ood_flagged.sum()), int(id_flagged.sum())
-    recall = caught / len(ood_flagged)
-    precision = caught / (caught + false_alarms) if caught + false_alarms else 1.0
+    oos = prf(caught, len(ood_flagged), caught + false_alarms)
     return {
         "system": name,
         "in_scope_accuracy": float(in_scope_correct.mean()),
-        "oos_recall": recall,
-        "oos_precision": precision,
-        "oos_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "oos_recall": oos["recall"],
+        "oos_precision": oos["precision"],
+        "oos_f1": oos["f1"],
         "false_fallback_rate": float(id_flagged.mean()),
         "auroc": auroc(id_scores, ood_scores),
         "threshold": threshold,
@@ -81,7 +81,9 @@ def summarize(name: str, in_scope_correct: np.ndarray, ood_flagged: np.ndarray, 
     }
 
 
-def run_malmoi(name: str, settings: dict[str, Any], splits: dict[str, list[Example]], *, use_oos: bool) -> dict[str, Any]:
+def run_malmoi(
+    name: str, settings: dict[str, Any], splits: dict[str, list[Example]], *, use_oos: bool
+) -> dict[str, Any]:
     config = BotConfig.model_validate({"name": "clinc150", "language": "en", "settings": settings})
     data = BotData(examples=splits["train"], ood=splits["oos_train"] if use_oos else [])
     started = time.perf_counter()
@@ -92,13 +94,12 @@ def run_malmoi(name: str, settings: dict[str, Any], splits: dict[str, list[Examp
     report = evaluate(model, splits["test"], splits["oos_test"])
     raw_accuracy = report["intent_accuracy"]
     fallback = report["fallback"]
-    recall, precision = fallback["ood_recall"], fallback["ood_precision"]
     return {
         "system": name,
         "in_scope_accuracy": report["in_domain_accuracy"],
-        "oos_recall": recall,
-        "oos_precision": precision,
-        "oos_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "oos_recall": fallback["ood_recall"],
+        "oos_precision": fallback["ood_precision"],
+        "oos_f1": fallback["ood_f1"],
         "false_fallback_rate": fallback["false_fallback_rate"],
         "auroc": fallback["auroc"],
         "threshold": model.threshold,
@@ -137,7 +138,8 @@ def run_baseline(splits: dict[str, list[Example]]) -> list[dict[str, Any]]:
     test_ood, _ = score("oos_test")
     correct = predicted == np.array([e.intent for e in splits["test"]])
     rows = []
-    for label, ood_for_threshold, criterion in [("oos val", val_ood, "macro_f1"), ("no oos", None, "false_fallback_rate")]:
+    choices = [("oos val", val_ood, "macro_f1"), ("no oos", None, "false_fallback_rate")]
+    for label, ood_for_threshold, criterion in choices:
         threshold, how = choose_threshold(val_id, ood_for_threshold, criterion=criterion)
         rows.append(summarize(
             f"TF-IDF + LogReg, threshold: {label}", correct & (test_id >= threshold), test_ood < threshold,
@@ -153,10 +155,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "clinc150.json")
     parser.add_argument("--losses", default=",".join(LOSSES), help="comma-separated; 'none' for no per-loss rows")
     parser.add_argument("--encoders", default="cnn,bilstm", help="encoders compared with the default loss")
-    parser.add_argument("--no-oos-run", dest="no_oos", action="store_false", help="skip the run without out-of-scope data")
+    parser.add_argument("--no-oos-run", dest="no_oos", action="store_false",
+                        help="skip the run without out-of-scope data")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--settings", default="{}", help="JSON merged into every run's settings")
-    parser.add_argument("--intents", type=int, default=0, help="keep only the first N intents (a quick smoke run); 0: all 150")
+    parser.add_argument("--intents", type=int, default=0,
+                        help="keep only the first N intents (a quick smoke run); 0: all 150")
     parser.add_argument("--merge", nargs="*", type=Path, default=[],
                         help="result files of other runs (say, losses run in parallel) whose rows join this table")
     args = parser.parse_args()
@@ -170,9 +174,11 @@ def main() -> None:
     runs: list[tuple[str, dict[str, Any], bool]] = []
     losses = [] if args.losses == "none" else [x for x in args.losses.split(",") if x]
     for loss in losses:
-        runs.append((f"malmoi cnn + {loss}, oos-train", {**base, "intent": {**base.get("intent", {}), "loss": loss}}, True))
+        intent = {**base.get("intent", {}), "loss": loss}
+        runs.append((f"malmoi cnn + {loss}, oos-train", {**base, "intent": intent}, True))
     for encoder in [x for x in args.encoders.split(",") if x and x != "cnn"]:
-        runs.append((f"malmoi {encoder} + cosface, oos-train", {**base, "encoder": {**base.get("encoder", {}), "kind": encoder}}, True))
+        encoder_settings = {**base.get("encoder", {}), "kind": encoder}
+        runs.append((f"malmoi {encoder} + cosface, oos-train", {**base, "encoder": encoder_settings}, True))
     if args.no_oos:
         runs.append(("malmoi cnn + cosface, no oos", base, False))
 
@@ -182,7 +188,8 @@ def main() -> None:
         print(format_table(rows[-2:], ["system", "in_scope_accuracy", "oos_recall", "auroc"]), flush=True)
     for name, settings, use_oos in runs:
         rows.append(run_malmoi(name, settings, splits, use_oos=use_oos))
-        print(format_table(rows[-1:], ["system", "in_scope_accuracy", "oos_recall", "auroc", "train_seconds"]), flush=True)
+        columns = ["system", "in_scope_accuracy", "oos_recall", "auroc", "train_seconds"]
+        print(format_table(rows[-1:], columns), flush=True)
 
     for path in args.merge:
         rows += json.loads(path.read_text("utf-8"))["rows"]
@@ -194,7 +201,8 @@ def main() -> None:
     print(format_table(rows + published, columns))
     result = {
         "benchmark": "clinc150-full",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"torch {torch.__version__}",
         "malmoi_version": malmoi.__version__,
         "protocol": "train on train (+ oos_train for oos-train runs); threshold chosen on val; reported on test",
         "rows": rows,

@@ -87,8 +87,8 @@ def serving_memory_mb(model_dir: Path) -> float:
     """Peak resident memory of a fresh process that loads the model and parses once."""
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
     code = (
-        "import re, malmoi; m = malmoi.load(%r); m.parse('내일 서울 날씨 알려줘'); "
-        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))" % str(model_dir)
+        f"import re, malmoi; m = malmoi.load({str(model_dir)!r}); m.parse('내일 서울 날씨 알려줘'); "
+        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
@@ -152,7 +152,8 @@ def baseline_row(train: BotData, test: BotData, seed: int) -> dict:
     correct = predicted == np.array([e.intent for e in test.examples])
     fallback = fallback_metrics(id_scores < threshold, ood_scores < threshold)
     fallback["auroc"] = auroc(id_scores, ood_scores)
-    metrics = {"intent_accuracy": float(correct.mean()), "in_domain_accuracy": float((correct & (id_scores >= threshold)).mean()),
+    metrics = {"intent_accuracy": float(correct.mean()),
+               "in_domain_accuracy": float((correct & (id_scores >= threshold)).mean()),
                "fallback": fallback, "entity": {"f1": float("nan")}, "threshold": threshold}
     return loss_row("TF-IDF + LogReg (no entities)", metrics, train_seconds)
 
@@ -162,7 +163,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "kochat_demo.json")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--losses", default=",".join(LOSSES), help="comma-separated intent losses for the per-loss table, or 'none'")
+    parser.add_argument("--losses", default=",".join(LOSSES),
+                        help="comma-separated intent losses for the per-loss table, or 'none'")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the TF-IDF baseline")
     args = parser.parse_args()
 
@@ -186,7 +188,8 @@ def main() -> None:
     fallback = metrics["fallback"]
     result = {
         "benchmark": "kochat-demo",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"torch {torch.__version__}",
         "malmoi_version": malmoi.__version__,
         "split": {
             "seed": args.seed,
@@ -239,12 +242,15 @@ def main() -> None:
         if loss == default_loss:
             per_loss.append(loss_row(f"malmoi {loss} (default)", metrics, train_seconds))
             continue
-        loss_config = BotConfig.model_validate({"name": "kochat-demo", "language": "ko", "settings": {"intent": {"loss": loss}}})
+        loss_config = BotConfig.model_validate(
+            {"name": "kochat-demo", "language": "ko", "settings": {"intent": {"loss": loss}}}
+        )
         torch.set_num_threads(os.cpu_count() or 1)
         started = time.perf_counter()
         loss_model = malmoi.train((loss_config, train_data), progress=sys.stderr.isatty())
         loss_seconds = time.perf_counter() - started
-        per_loss.append(loss_row(f"malmoi {loss}", evaluate(loss_model, test_data.examples, test_data.ood), loss_seconds))
+        loss_metrics = evaluate(loss_model, test_data.examples, test_data.ood)
+        per_loss.append(loss_row(f"malmoi {loss}", loss_metrics, loss_seconds))
     if args.baseline:
         per_loss.append(baseline_row(train_data, test_data, args.seed))
     if per_loss:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -343,10 +344,8 @@ def tree_rss_mb(pid: int) -> float:
     """Resident memory of the server and its worker processes, in MiB."""
     total = 0
     for p in server_tree(pid):
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return round(total / 2**20, 1)
 
 
@@ -388,7 +387,8 @@ def wait_for_http(port: int, path: str, process: subprocess.Popen[bytes], log: P
         except OSError:
             pass
         time.sleep(0.2)
-    raise ServerFailed(f"nothing answered on {HOST}:{port}{path} within {timeout:.0f} s:\n{log.read_text('utf-8', 'replace')}")
+    output = log.read_text("utf-8", "replace")
+    raise ServerFailed(f"nothing answered on {HOST}:{port}{path} within {timeout:.0f} s:\n{output}")
 
 
 class ServerFailed(RuntimeError):
@@ -550,7 +550,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['rss_mb_after_warmup']} MiB, after the levels {result['rss_mb_after']} MiB")
     if soak is not None:
         s = result["soak"]
-        print(f"soak {soak.seconds:.0f} s, /v1/parse x{TARGET_CLIENTS}: {soak.rps:.0f} req/s, p99 {soak.p99_ms:.1f} ms, "
+        print(f"soak {soak.seconds:.0f} s, /v1/parse x{TARGET_CLIENTS}: {soak.rps:.0f} req/s, "
+              f"p99 {soak.p99_ms:.1f} ms, "
               f"{soak.error_count} errors; RSS {s['rss_mb_baseline']} -> {s['rss_mb_end']} MiB "
               f"(max {s['rss_mb_max']}), growth {s['growth_pct']:+.1f} %")
     result["load_average_after"] = round(os.getloadavg()[0], 2)

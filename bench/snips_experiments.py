@@ -32,9 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import snips  # noqa: E402  (bench/snips.py, beside this file)
-
-from malmoi.evaluate import format_table  # noqa: E402
+import snips
+from malmoi.evaluate import format_table
 
 RESULTS = snips.ROOT / "bench" / "results" / "snips_experiments"
 

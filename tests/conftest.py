@@ -29,7 +29,7 @@ def write_tiny_bot(
     restaurant = ["question,label"]
     for city, food in itertools.product(CITIES, FOODS):
         restaurant.append(f"{city} {food} 맛집 추천해줘,S-LOCATION S-RESTAURANT O O")
-    greeting = ["question", *["안녕", "안녕하세요", "반가워", "하이", "좋은 아침", "고마워", "감사합니다", "잘 지냈어?"]]
+    greeting = ["question", "안녕", "안녕하세요", "반가워", "하이", "좋은 아침", "고마워", "감사합니다", "잘 지냈어?"]
     for name, rows in [("weather", weather), ("restaurant", restaurant), ("greeting", greeting)]:
         (root / "data" / "intents" / f"{name}.csv").write_text("\n".join(rows) + "\n", "utf-8")
     if with_ood:

@@ -21,7 +21,8 @@ def test_parse_file_writes_one_json_line_per_utterance(tiny_model_dir, tmp_path,
     lines = [json.dumps({"text": t, "id": i}, ensure_ascii=False) for i, t in enumerate(texts)] if as_json else texts
     source, target = tmp_path / "in.txt", tmp_path / "out.jsonl"
     source.write_text("\n".join(lines[:2]) + "\n\n" + lines[2] + "\n", "utf-8")
-    assert main(["parse", str(tiny_model_dir), "--input", str(source), "--output", str(target), "--batch-size", "2"]) == 0
+    command = ["parse", str(tiny_model_dir), "--input", str(source), "--output", str(target), "--batch-size", "2"]
+    assert main(command) == 0
     results = [json.loads(line) for line in target.read_text("utf-8").splitlines()]
     assert [r["text"] for r in results] == texts
     assert [r["intent"]["name"] for r in results] == ["weather", "restaurant", "greeting"]

@@ -284,7 +284,7 @@ def _read_utterances(path: str) -> Iterator[str]:
     from malmoi.data._reading import MAX_LINE_CHARS
 
     try:
-        handle = open(path, encoding="utf-8-sig")
+        handle = open(path, encoding="utf-8-sig")  # noqa: SIM115 - `with` below; here, to tell open errors apart
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from exc
     with handle:
@@ -306,9 +306,11 @@ def _read_utterances(path: str) -> Iterator[str]:
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise UserError(f"{path}:{number}: not valid JSON ({exc.msg}); expected one object per line like {{\"text\": \"...\"}}") from exc
+                    raise UserError(f"{path}:{number}: not valid JSON ({exc.msg}); "
+                                    'expected one object per line like {"text": "..."}') from exc
                 if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                    raise UserError(f"{path}:{number}: found {line[:60]!r}; expected an object with a string 'text' field")
+                    raise UserError(f"{path}:{number}: found {line[:60]!r}; "
+                                    "expected an object with a string 'text' field")
                 yield record["text"]
         except UnicodeDecodeError as exc:
             raise UserError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8") from exc
@@ -329,7 +331,7 @@ def _parse(args: argparse.Namespace) -> int:
     if args.text is not None:
         print(json.dumps(model.parse(args.text).to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
-    out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115 - closed below
     count = 0
     try:
         batch: list[str] = []

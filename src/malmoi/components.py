@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from malmoi import registry
-from malmoi.settings import ComponentSettings
+from malmoi.component_settings import ComponentSettings
 
 __all__ = [
     "BiLSTMSettings",

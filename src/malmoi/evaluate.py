@@ -7,40 +7,42 @@ from typing import Any
 
 import numpy as np
 
-from malmoi.entity.metrics import entity_report
+from malmoi.entity.metrics import entity_report, span_scores
+from malmoi.metrics import prf
 
 Span = tuple[int, int, str]
 
+_PRF_KEYS = ("precision", "recall", "f1", "support")
+
 
 def span_prf(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]) -> dict[str, float]:
-    """Micro precision, recall and F1 of exact (start, end, type) matches (conlleval semantics)."""
-    true_positive = n_gold = n_pred = 0
-    for g, p in zip(gold, predicted, strict=True):
-        g, p = set(g), set(p)
-        true_positive += len(g & p)
-        n_gold += len(g)
-        n_pred += len(p)
-    precision = true_positive / n_pred if n_pred else 1.0
-    recall = true_positive / n_gold if n_gold else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "support": n_gold}
+    """Micro precision, recall and F1 of exact (start, end, type) matches (conlleval semantics).
+
+    The ``micro`` figures of :func:`malmoi.entity.metrics.span_scores`; an undefined ratio
+    follows :func:`malmoi.metrics.prf`.
+    """
+    micro = span_scores(gold, predicted)["micro"]
+    return {key: micro[key] for key in _PRF_KEYS}
 
 
 def fallback_metrics(in_domain_fallback: np.ndarray, ood_fallback: np.ndarray) -> dict[str, float]:
     """How well fallback separates held-out in-domain from out-of-domain utterances.
 
     ``accuracy`` counts an in-domain utterance right when it does not fall back and an
-    out-of-domain one right when it does (Kochat's "fallback detection" figure).
+    out-of-domain one right when it does (Kochat's "fallback detection" figure). ``ood_recall``,
+    ``ood_precision`` and ``ood_f1`` treat falling back as finding an out-of-domain utterance
+    (:func:`malmoi.metrics.prf`: precision is 0 when nothing falls back).
     """
     n_id, n_ood = len(in_domain_fallback), len(ood_fallback)
     false_fallbacks = int(np.sum(in_domain_fallback))
     caught = int(np.sum(ood_fallback))
-    flagged = false_fallbacks + caught
+    ood = prf(caught, n_ood, false_fallbacks + caught)  # out-of-domain as the class to find
     return {
         "accuracy": (n_id - false_fallbacks + caught) / max(n_id + n_ood, 1),
         "false_fallback_rate": false_fallbacks / max(n_id, 1),
-        "ood_recall": caught / max(n_ood, 1),
-        "ood_precision": caught / flagged if flagged else 1.0,
+        "ood_recall": ood["recall"],
+        "ood_precision": ood["precision"],
+        "ood_f1": ood["f1"],
         "in_domain": n_id,
         "out_of_domain": n_ood,
     }
@@ -126,7 +128,8 @@ def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch
         )
         report["fallback"]["auroc"] = auroc(id_scores, ood_scores)
     else:
-        report["fallback"] = {"false_fallback_rate": float(np.mean([r.fallback for r in id_results])) if examples else 0.0}
+        rate = float(np.mean([r.fallback for r in id_results])) if examples else 0.0
+        report["fallback"] = {"false_fallback_rate": rate}
     return report
 
 
@@ -134,10 +137,6 @@ def _per_intent(gold: list[str], predicted: list[str]) -> dict[str, dict[str, fl
     out = {}
     for name in sorted(set(gold)):
         tp = sum(g == name and p == name for g, p in zip(gold, predicted))
-        n_gold = sum(g == name for g in gold)
-        n_pred = sum(p == name for p in predicted)
-        precision = tp / n_pred if n_pred else 0.0
-        recall = tp / n_gold if n_gold else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out[name] = {"precision": precision, "recall": recall, "f1": f1, "support": n_gold}
+        scores = prf(tp, sum(g == name for g in gold), sum(p == name for p in predicted))
+        out[name] = {key: scores[key] for key in _PRF_KEYS}
     return out

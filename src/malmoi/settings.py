@@ -7,22 +7,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
+from malmoi.component_settings import ComponentSettings
+from malmoi.component_settings import StrictModel as _Strict
+from malmoi.labels import is_entity_type
+from malmoi.templates import template_fields
 
-class _Strict(BaseModel):
-    # A misspelled key should be an error that names it, not a silently ignored setting.
-    model_config = ConfigDict(extra="forbid")
-
-
-class ComponentSettings(_Strict):
-    """Settings of a part chosen by name from a registry (:mod:`malmoi.registry`).
-
-    ``type`` names the part (``cnn``, or exactly ``cnn.v1``); after validation it holds the
-    versioned name and the object is the part's own settings class, with its own checks.
-    """
-
-    type: str
+__all__ = [
+    "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings", "IntentSettings", "ScenarioSettings",
+    "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
+]
 
 
 def _component(registry_name: str, default: str) -> Any:
@@ -188,8 +183,6 @@ class ScenarioSettings(_Strict):
     @field_validator("entities")
     @classmethod
     def _entity_names(cls, entities: dict[str, SlotSettings]) -> dict[str, SlotSettings]:
-        from malmoi.data.tags import is_entity_type
-
         bad = [name for name in entities if not is_entity_type(name)]
         if bad:
             raise ValueError(f"entity types are letters, digits and `_` (like LOCATION), not {bad}")
@@ -198,8 +191,6 @@ class ScenarioSettings(_Strict):
     @field_validator("answer", "failure_answer")
     @classmethod
     def _template(cls, template: str | None) -> str | None:
-        from malmoi.dialogue.template import template_fields
-
         if template is not None:
             template_fields(template)  # raises ValueError naming the problem
         return template
@@ -208,8 +199,6 @@ class ScenarioSettings(_Strict):
     def _answer_fields_are_entities(self) -> ScenarioSettings:
         # With a webhook, other {keys} come from its reply; Python actions are checked when attached.
         if self.answer is not None and self.webhook is None:
-            from malmoi.dialogue.template import template_fields
-
             unknown = [f for f in template_fields(self.answer) if f not in self.entities]
             if unknown:
                 raise ValueError(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from bot_dirs import only
+
 from malmoi.data import load_bot, validate_bot
 
 
@@ -39,7 +39,8 @@ def test_bot_yml_gets_a_rename_hint(make_bot):
     ("content", "line", "found", "expected", "hint"),
     [
         ("name: test\nmin_examples_per_intnet: 3\n", 2,
-         "the unknown key `min_examples_per_intnet`", "min_examples_per_intent", "did you mean `min_examples_per_intent`?"),
+         "the unknown key `min_examples_per_intnet`", "min_examples_per_intent",
+         "did you mean `min_examples_per_intent`?"),
         ("name: test\nsettings:\n  encoder:\n    dimm: 64\n", 4,
          "the unknown key `settings.encoder.dimm`", "kernel_size", "did you mean `dim`?"),
         ("name: test\nsettings:\n  encoder: {dim: 3}\n", 3,

@@ -132,14 +132,16 @@ def test_an_inside_tag_after_o_is_read_as_conlleval_does_with_a_warning(tmp_path
     rows = [("play the rolling stones", "O O I-artist I-artist", "PlayMusic")] + SNIPS_TRAIN[1:]
     data, problems = read_snips(write_split(tmp_path / "train", rows))
     (problem,) = problems
-    assert problem.severity == "warning" and problem.line == 1 and "1 line(s) with an invalid tag sequence" in str(problem)
+    assert problem.severity == "warning" and problem.line == 1
+    assert "1 line(s) with an invalid tag sequence" in str(problem)
     assert data.examples[0].entities == (Entity(9, 23, "artist", "rolling stones"),)
 
 
 def test_atis_types_with_dots_keep_their_names(tmp_path):
     rows = [(f"flights from boston to {city}", "O O B-fromloc.city_name O B-toloc.city_name", "atis_flight")
             for city in ("denver", "dallas", "miami", "tampa", "austin")]
-    rows += [(f"fares to {city}", "O O B-toloc.city_name", "atis_airfare") for city in ("reno", "erie", "waco", "ely", "rome")]
+    rows += [(f"fares to {city}", "O O B-toloc.city_name", "atis_airfare")
+             for city in ("reno", "erie", "waco", "ely", "rome")]
     result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
     assert result.notes == []
     config, data = load_bot(tmp_path / "bot")
@@ -147,7 +149,8 @@ def test_atis_types_with_dots_keep_their_names(tmp_path):
 
 
 def test_types_malmoi_cannot_name_are_renamed_with_a_warning(tmp_path):
-    rows = [(f"flights to {city}", "O O B-to/city", "atis_flight") for city in ("denver", "dallas", "miami", "tampa", "austin")]
+    rows = [(f"flights to {city}", "O O B-to/city", "atis_flight")
+            for city in ("denver", "dallas", "miami", "tampa", "austin")]
     rows += [(f"fares to {city}", "O O B-to/city", "atis_airfare") for city in ("reno", "erie", "waco", "ely", "rome")]
     result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
     (note,) = result.notes
@@ -228,7 +231,7 @@ def test_a_non_empty_out_needs_force(snips, tmp_path):
 
 def test_a_file_that_is_not_utf8_is_an_error(tmp_path):
     folder = write_split(tmp_path / "train", SNIPS_TRAIN)
-    (folder / "label").write_bytes("PlayMusic\n".encode() + "날씨\n".encode("cp949"))
+    (folder / "label").write_bytes(b"PlayMusic\n" + "날씨\n".encode("cp949"))
     _, problems = read_snips(folder)
     (problem,) = problems
     assert problem.file.endswith("label") and problem.line == 2 and "not UTF-8" in str(problem)
@@ -323,7 +326,8 @@ def test_cli_import_errors_name_file_and_line_without_traceback(tmp_path, capsys
 
 
 def test_cli_import_clinc(clinc, tmp_path, capsys):
-    assert main(["import", "clinc150", str(clinc), "--split", "train", "--split", "val", "--out", str(tmp_path / "b")]) == 0
+    command = ["import", "clinc150", str(clinc), "--split", "train", "--split", "val", "--out", str(tmp_path / "b")]
+    assert main(command) == 0
     assert "Imported 11 utterances" in capsys.readouterr().out
 
 
@@ -423,5 +427,5 @@ def test_snips_test_split_imports_whole(tmp_path):
     data, problems = read_snips(SHARED / "snips", ["test"])
     assert problems == [] and len(data.examples) == 700
     import_snips(SHARED / "snips", tmp_path / "bot", splits=["test"])
-    config, loaded = load_bot(tmp_path / "bot")
+    _, loaded = load_bot(tmp_path / "bot")
     assert len(loaded.intents) == 7 and len(loaded.examples) == 699  # one repeat written once

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from bot_dirs import only
+
 from malmoi.data import Entity, load_bot, validate_bot
 
 YAML = "data/intents/more.yaml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-
 from bot_dirs import WEATHER_CSV, only
+
 from malmoi.data import Entity, load_bot, validate_bot
 
 INTENT = "data/intents/weather.csv"

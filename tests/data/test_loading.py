@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from bot_dirs import BASE_FILES, GREETING_CSV, only
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import malmoi.data
-from bot_dirs import BASE_FILES, GREETING_CSV, only
 from malmoi.data import DataError, Entity, Problem, load_bot, load_intent_file, validate_bot
 from malmoi.data.tags import word_spans_to_tags
 
@@ -149,7 +149,8 @@ def test_a_yaml_intent_named_fallback_is_refused_on_its_line(make_bot):
 
 
 def test_intents_that_differ_only_in_case_are_a_warning_naming_both_files(make_bot):
-    bot = make_bot({"data/intents/Weather.csv": "question\n" + "".join(f"{c} 기온\n" for c in ["춘천", "원주", "강릉", "속초", "동해"])})
+    rows = "".join(f"{c} 기온\n" for c in ["춘천", "원주", "강릉", "속초", "동해"])
+    bot = make_bot({"data/intents/Weather.csv": "question\n" + rows})
     problem = only(validate_bot(bot), bot / WEATHER)  # sorted after Weather.csv: the second one
     assert problem.severity == "warning"
     assert "`weather`" in problem.found and "`Weather`" in problem.found
@@ -177,8 +178,8 @@ def test_a_broken_symlink_names_its_missing_target(make_bot):
 
 # 9. skip_invalid: train on the valid rows, list the others
 def test_skip_invalid_leaves_out_rows_with_errors_and_lists_them(make_bot):
-    bot = make_bot({WEATHER: BASE_FILES[WEATHER] + "전주 눈 올까,S-LOCATION O\n강원도 춘천 날씨,I-LOCATION E-LOCATION O\n"
-                    "\u200b,O\n"})
+    bot = make_bot({WEATHER: BASE_FILES[WEATHER] + "전주 눈 올까,S-LOCATION O\n"
+                    "강원도 춘천 날씨,I-LOCATION E-LOCATION O\n\u200b,O\n"})
     with pytest.raises(DataError):
         load_bot(bot)
     _, data = load_bot(bot, skip_invalid=True)

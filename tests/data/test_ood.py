@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from bot_dirs import only
+
 from malmoi.data import DataError, load_bot, load_ood_file, validate_bot
 
 

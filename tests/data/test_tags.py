@@ -59,6 +59,31 @@ def test_split_tag(tag, parsed):
 
 
 @pytest.mark.parametrize(
+    ("tag", "parsed"),
+    [
+        ("O", ("O", "")),
+        ("o", ("O", "")),
+        ("", ("O", "")),
+        ("S-LOCATION", ("S", "LOCATION")),
+        ("s-location", ("S", "location")),  # a lowercase prefix counts
+        ("U-X", ("U", "X")),  # BILOU prefixes are kept; the decoder knows them
+        ("B-date-time", ("B", "date-time")),  # any text is a type
+        ("LOCATION", ("I", "LOCATION")),  # a bare type is inside an entity of that type
+        ("Q-X", ("I", "Q-X")),  # an unknown prefix is part of the type
+        ("BB-X", ("I", "BB-X")),
+    ],
+)
+def test_split_tag_leniently(tag, parsed):
+    assert split_tag(tag, lenient=True) == parsed
+
+
+@given(st.text(max_size=12))
+def test_lenient_reading_agrees_with_strict_reading_where_that_one_reads(tag):
+    strict = split_tag(tag)
+    assert split_tag(tag, lenient=True) == strict or strict is None
+
+
+@pytest.mark.parametrize(
     ("tags", "spans"),
     [
         (["O", "B-DATE", "E-DATE", "S-LOCATION", "O"], [(1, 2, "DATE"), (3, 3, "LOCATION")]),
@@ -74,6 +99,12 @@ def test_split_tag(tag, parsed):
 )
 def test_tags_to_word_spans(tags, spans):
     assert tags_to_word_spans(tags) == spans
+
+
+def test_tags_to_word_spans_reads_malformed_tags_as_o_unless_lenient():
+    tags = ["LOCATION", "b-DATE", "e-DATE", "O"]
+    assert tags_to_word_spans(tags) == []
+    assert tags_to_word_spans(tags, lenient=True) == [(0, 0, "LOCATION"), (1, 2, "DATE")]
 
 
 @st.composite

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="the dialogue store needs the serve extra: pip install 'malmoi[serve]'")
 
-from fake_model import CONFIG, FakeModel  # noqa: E402
+from fake_model import CONFIG, FakeModel
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
 from malmoi.settings import BotConfig
 
@@ -17,8 +19,8 @@ class FakeModel:
     """Intent by keyword (confidence 0.99); a text with only entities gets ``guess`` at 0.6,
     as a real classifier guesses some intent for "부산"; anything else falls back."""
 
-    intents = ["greeting", "restaurant", "trip", "weather"]
-    tags = ["O"] + [f"{p}-{t}" for t in LEXICON for p in "BIES"]
+    intents: ClassVar[list[str]] = ["greeting", "restaurant", "trip", "weather"]
+    tags: ClassVar[list[str]] = ["O"] + [f"{p}-{t}" for t in LEXICON for p in "BIES"]
 
     def __init__(self, config: dict | BotConfig, guess: str = "restaurant", whole_words: bool = False) -> None:
         self.config = config if isinstance(config, BotConfig) else BotConfig.model_validate(config)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from fake_model import CONFIG, FakeModel
@@ -79,12 +80,12 @@ def with_scenarios(**scenarios: dict) -> FakeModel:
 
 
 def test_resolve_unknown_intent_suggests_the_close_one() -> None:
-    with pytest.raises(ScenarioError, match="'wether'.*did you mean 'weather'"):
+    with pytest.raises(ScenarioError, match=r"'wether'.*did you mean 'weather'"):
         Dialogue(with_scenarios(wether={"answer": "x"}))
 
 
 def test_resolve_entity_the_model_never_tags() -> None:
-    with pytest.raises(ScenarioError, match="'LOCATON'.*never tags.*did you mean 'LOCATION'"):
+    with pytest.raises(ScenarioError, match=r"'LOCATON'.*never tags.*did you mean 'LOCATION'"):
         Dialogue(with_scenarios(weather={"entities": {"LOCATON": {}}, "answer": "{LOCATON}"}))
 
 
@@ -101,7 +102,7 @@ def test_resolve_scenario_without_any_answer() -> None:
 def test_resolve_fixed_answer_for_unknown_intent() -> None:
     config = copy.deepcopy(CONFIG)
     config["dialogue"]["answers"] = {"greting": "hi"}
-    with pytest.raises(ScenarioError, match="dialogue.answers.greting.*did you mean 'greeting'"):
+    with pytest.raises(ScenarioError, match=r"dialogue\.answers\.greting.*did you mean 'greeting'"):
         Dialogue(FakeModel(config))
 
 
@@ -176,9 +177,9 @@ def test_python_action_parameter_must_name_an_entity(fake_model: FakeModel) -> N
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         _Hook.received.append({"path": self.path, "body": body, "token": self.headers.get("X-Token")})
         if self.path == "/slow":

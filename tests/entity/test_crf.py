@@ -17,7 +17,7 @@ def _is_valid(path: list[str], scheme: str) -> bool:
     index = {t: i for i, t in enumerate(TAGS_BIOES if scheme == "BIOES" else TAGS_BIO)}
     boundary = len(index)
     states = [boundary] + [index[t] for t in path] + [boundary]
-    return all(allowed[a, b] for a, b in zip(states, states[1:]))
+    return all(allowed[a, b] for a, b in itertools.pairwise(states))
 
 
 @pytest.mark.parametrize(

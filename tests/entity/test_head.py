@@ -1,5 +1,7 @@
 """The entity head: its numpy twin decodes what the torch head scores; the intent tag bias is one-way."""
 
+import itertools
+
 import numpy as np
 import torch
 
@@ -45,5 +47,5 @@ def test_the_numpy_tagger_scores_and_decodes_like_the_torch_head():
     transitions, start, end = head.crf.decode_numpy()
     best = max(product(range(len(TAGS)), repeat=5),
                key=lambda p: start[p[0]] + sum(emissions[i, t] for i, t in enumerate(p))
-               + sum(transitions[a, b] for a, b in zip(p, p[1:])) + end[p[-1]])
+               + sum(transitions[a, b] for a, b in itertools.pairwise(p)) + end[p[-1]])
     assert path == list(best)

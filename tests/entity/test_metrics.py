@@ -6,13 +6,15 @@ The expected figures below were produced by running conlleval.pl (CoNLL-2000 ver
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from malmoi.data.tags import tags_to_word_spans
 from malmoi.entity.metrics import conlleval, conlleval_chunks, entity_confusion, entity_report, span_scores
-from malmoi.evaluate import span_prf
+from malmoi.evaluate import fallback_metrics, span_prf
+from malmoi.metrics import prf
 
 # name: (gold sequences, predicted sequences, conlleval's totals, per-type (found, guessed, correct))
 CONLLEVAL_CASES = {
@@ -121,8 +123,7 @@ def test_micro_scores_equal_the_plain_span_f1(pairs):
     gold, predicted = [g for g, _ in pairs], [p for _, p in pairs]
     micro = span_scores(gold, predicted)["micro"]
     plain = span_prf(gold, predicted)
-    if micro["support"] and micro["predicted"]:  # the two differ only on 0/0 (conlleval: 0)
-        assert micro["f1"] == pytest.approx(plain["f1"])
+    assert plain == {key: micro[key] for key in ("precision", "recall", "f1", "support")}
     per_type = span_scores(gold, predicted)["per_type"]
     assert sum(m["correct"] for m in per_type.values()) == micro["correct"]
     assert sum(m["support"] for m in per_type.values()) == micro["support"]
@@ -187,3 +188,36 @@ def test_mismatched_lengths_are_a_clear_error():
         span_scores([[], []], [[]])
     with pytest.raises(ValueError, match="sequence 0: 2 gold tags but 1 predicted"):
         conlleval([["O", "O"]], [["O"]])
+
+
+# --- one precision/recall/F1 convention ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "figures"),
+    [
+        ((2, 4, 4), (0.5, 0.5, 0.5)),
+        ((1, 2, 4), (0.25, 0.5, 1 / 3)),
+        ((0, 3, 0), (0.0, 0.0, 0.0)),  # nothing predicted: precision undefined, 0 as in conlleval
+        ((0, 0, 3), (0.0, 0.0, 0.0)),  # nothing to find: recall undefined, 0 as in conlleval
+        ((0, 0, 0), (1.0, 1.0, 1.0)),  # nothing to find and nothing found: nothing went wrong
+    ],
+)
+def test_prf_convention(counts, figures):
+    scores = prf(*counts)
+    assert (scores["precision"], scores["recall"], scores["f1"]) == pytest.approx(figures)
+    assert (scores["correct"], scores["support"], scores["predicted"]) == counts
+
+
+def test_prf_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="3 correct of 2 gold"):
+        prf(3, 2, 5)
+
+
+def test_every_figure_uses_the_one_convention():
+    # A model that predicts nothing on data with entities, and a test set without entities.
+    assert span_prf([[(0, 2, "DATE")]], [[]]) == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert span_prf([[]], [[]]) == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 0}
+    assert span_scores([[]], [[]])["micro"]["f1"] == 1.0
+    never_falls_back = fallback_metrics(np.zeros(3, bool), np.zeros(2, bool))
+    assert (never_falls_back["ood_precision"], never_falls_back["ood_recall"], never_falls_back["ood_f1"]) == (0, 0, 0)

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from malmoi import registry
 from malmoi.intent.losses import (
-    COCOLoss,
     CenterLoss,
+    COCOLoss,
     CosFaceLoss,
     CrossEntropyLoss,
     GaussianMixtureLoss,

@@ -31,7 +31,8 @@ def test_numpy_scores_equal_the_torch_head_and_retrieve_the_nearest_centre(name)
     head = _head(name, lexical_size=20)
     generator = np.random.default_rng(1)
     tokens = [generator.normal(size=(n, 8)).astype(np.float32) for n in (1, 3, 6)]
-    lexical = [(np.array([0, 5, 19]), np.array([0.5, 0.5, 0.7], np.float32)), (np.array([], np.int64), np.array([], np.float32)),
+    lexical = [(np.array([0, 5, 19]), np.array([0.5, 0.5, 0.7], np.float32)),
+               (np.array([], np.int64), np.array([], np.float32)),
                (np.array([3]), np.array([1.0], np.float32))]
     scorer = IntentScorer(*head.export())
     sentences = np.stack([scorer.sentence(t, lex) for t, lex in zip(tokens, lexical)])

@@ -85,8 +85,14 @@ def test_unreadable_model_json_is_one_clear_error(model_copy, capsys, content):
 
 
 def _mutations():
-    scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=8))
-    value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)), max_leaves=6)
+    scalar = st.one_of(
+        st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=8)
+    )
+    value = st.recursive(
+        scalar,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+        max_leaves=6,
+    )
     return st.tuples(st.integers(0, 10_000), value, st.integers(0, 4))
 
 
@@ -102,7 +108,9 @@ def _paths(node, prefix=()):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutation=_mutations())
-def test_any_mutation_of_the_files_is_a_clean_error_or_a_working_model(tiny_model_dir, tmp_path_factory, capsys, mutation):
+def test_any_mutation_of_the_files_is_a_clean_error_or_a_working_model(
+    tiny_model_dir, tmp_path_factory, capsys, mutation
+):
     """Property: whatever is done to model.json or the weights, `malmoi parse` answers or says why
     in one line with a non-zero exit; it never shows a traceback."""
     pick, value, kind = mutation
@@ -156,7 +164,9 @@ def test_saved_files_follow_the_umask_so_other_users_can_load_them(tiny_model, t
         model_dir = tiny_model.save(tmp_path / "shared")
     finally:
         os.umask(old)
-    modes = {p.relative_to(model_dir).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [model_dir, *model_dir.rglob("*")]}
+    modes = {
+        p.relative_to(model_dir).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [model_dir, *model_dir.rglob("*")]
+    }
     assert modes.pop(".") == 0o755
     assert modes.pop("encoder") == 0o755
     assert set(modes.values()) == {0o644}, modes

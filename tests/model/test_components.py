@@ -58,7 +58,7 @@ def test_an_encoder_defined_in_this_file_trains_a_bot_and_reloads(make_tiny_bot,
 
 
 def test_an_unknown_encoder_is_a_settings_error_that_lists_the_registered_ones():
-    with pytest.raises(ValueError, match="no encoder named 'transformer'; registered: .*cnn"):
+    with pytest.raises(ValueError, match=r"no encoder named 'transformer'; registered: .*cnn"):
         BotConfig.model_validate({"settings": {"encoder": {"type": "transformer"}}})
 
 
@@ -66,9 +66,13 @@ def test_an_unknown_encoder_is_a_settings_error_that_lists_the_registered_ones()
 def test_the_parsing_encoder_gives_the_training_encoder_s_vectors(kind):
     from malmoi.encode.runtime import EncoderRuntime, encoder_files
 
-    config = BotConfig.model_validate({"language": "ko", "settings": {"encoder": {"type": kind, "dim": 16, "layers": 2}}})
+    config = BotConfig.model_validate(
+        {"language": "ko", "settings": {"encoder": {"type": kind, "dim": 16, "layers": 2}}}
+    )
     encoder = registry.encoders.get(config.settings.encoder.type).factory(config.settings.encoder)
-    docs = Analyzer("ko").many(["내일 서울 날씨 알려줘", "부산", "", "다음 주 토요일에 제주도 여행 갈만한 곳 추천해 줄래?"])
+    docs = Analyzer("ko").many(
+        ["내일 서울 날씨 알려줘", "부산", "", "다음 주 토요일에 제주도 여행 갈만한 곳 추천해 줄래?"]
+    )
     encoder.initialize(docs[:2])
     torch.manual_seed(0)
     with torch.no_grad():
@@ -78,7 +82,8 @@ def test_the_parsing_encoder_gives_the_training_encoder_s_vectors(kind):
     with torch.no_grad():
         vectors, mask = encoder(encoder.collate([encoder.featurize(d) for d in docs]))
     state, arrays = encoder.export()
-    meta, _ = encoder_files(name="t", type_=config.settings.encoder.type, settings=config.settings.encoder.model_dump(mode="json"),
+    meta, _ = encoder_files(name="t", type_=config.settings.encoder.type,
+                            settings=config.settings.encoder.model_dump(mode="json"),
                             state=state, arrays=arrays, output_dim=encoder.output_dim)
     runtime = EncoderRuntime(meta, arrays)
     for i, got in enumerate(runtime.vectors(docs)):

@@ -1,7 +1,6 @@
 import json
 
 import pytest
-import torch
 
 import malmoi
 from malmoi.model.model import MODEL_FILE, ModelLoadError
@@ -67,7 +66,7 @@ def test_loading_a_model_from_another_format_version_fails_clearly(tiny_model, t
     meta = json.loads((model_dir / MODEL_FILE).read_text("utf-8"))
     meta["format_version"] = 99
     (model_dir / MODEL_FILE).write_text(json.dumps(meta), "utf-8")
-    with pytest.raises(ModelLoadError, match="format 99.*Train the model again"):
+    with pytest.raises(ModelLoadError, match=r"format 99.*Train the model again"):
         malmoi.load(model_dir)
 
 
@@ -107,7 +106,8 @@ def test_calibrate_chooses_the_threshold_on_held_out_utterances(tiny_model_dir):
     from malmoi.intent.fallback import macro_f1_threshold, quantile_threshold
 
     model = malmoi.load(tiny_model_dir)  # a copy: calibrate changes the model
-    texts, ood = ["내일 서울 날씨 알려줘", "부산 초밥 맛집 추천해줘", "안녕", "모레 대구 비 와?"], ["노래 틀어줘", "택시 불러줘"]
+    texts = ["내일 서울 날씨 알려줘", "부산 초밥 맛집 추천해줘", "안녕", "모레 대구 비 와?"]
+    ood = ["노래 틀어줘", "택시 불러줘"]
     id_scores, ood_scores = model.parse_with_scores(texts)[1], model.parse_with_scores(ood)[1]
     assert model.calibrate(texts, ood) == macro_f1_threshold(id_scores, ood_scores) == model.threshold
     assert model.report["calibration"]["held_out_ood"] == 2

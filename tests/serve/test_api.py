@@ -223,5 +223,5 @@ def test_load_scenarios_finds_the_module_s_scenarios(tmp_path: Path, monkeypatch
     found = load_scenarios("my_actions")
     assert isinstance(found, Scenarios) and set(found.actions) == {"weather"}
     assert load_scenarios("my_actions:scenarios") is found
-    with pytest.raises(ValueError, match="not a malmoi.dialogue.Scenarios"):
+    with pytest.raises(ValueError, match=r"not a malmoi\.dialogue\.Scenarios"):
         load_scenarios("my_actions:Scenarios")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -59,8 +60,8 @@ def test_conversation_survives_sigkill_and_restart_postgresql(
 class _Stub:
     """Just what Dialogue needs of a model; messages are given as ParseResults."""
 
-    intents = ["trip"]
-    tags = ["O", "S-LOCATION", "S-DATE", "S-RESTAURANT"]
+    intents: ClassVar[list[str]] = ["trip"]
+    tags: ClassVar[list[str]] = ["O", "S-LOCATION", "S-DATE", "S-RESTAURANT"]
     config = BotConfig.model_validate({
         "name": "stub",
         "scenarios": {"trip": {"entities": {"LOCATION": {}, "DATE": {}, "RESTAURANT": {}},

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,7 +146,7 @@ def test_tags_to_entities_never_fails(tags):
     tokens = words(text)
     entities = tags_to_entities(tokens, tags, text)
     bounds = {t.start for t in tokens}, {t.end for t in tokens}
-    for first, second in zip(entities, entities[1:]):
+    for first, second in itertools.pairwise(entities):
         assert first.end <= second.start
     for entity in entities:
         assert entity.start in bounds[0] and entity.end in bounds[1]

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from malmoi.data import tags as tagging
 from malmoi.data._inline_yaml import yaml_syntax_problem
@@ -37,6 +38,7 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
     text = read_utf8(path, problems)
     if text is None:
         return BotConfig(), {}
+    root: yaml.Node | None = None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.SafeLoader("").construct_document(root) if root is not None else None
@@ -48,7 +50,8 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
         return BotConfig(), {}
     except Exception as error:  # `!!int abc`, `2001-02-30`: PyYAML raises ValueError and others
         problems.append(
-            Problem(where, _unreadable_scalar_line(root), f"a value YAML cannot read ({error})",
+            Problem(where, _unreadable_scalar_line(root) if root is not None else None,
+                    f"a value YAML cannot read ({error})",
                     "valid YAML values", "quote the value to keep it as text")
         )
         return BotConfig(), {}
@@ -80,7 +83,7 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
     return config, lines
 
 
-def _validation_problem(where: str, root: yaml.Node, detail: dict[str, Any], data: Any = None) -> Problem:
+def _validation_problem(where: str, root: yaml.Node, detail: ErrorDetails, data: Any = None) -> Problem:
     loc = detail["loc"]
     node, key = _node_at(root, loc)
     dotted = ".".join(str(part) for part in loc) or "the top level"

@@ -440,7 +440,7 @@ def _check_intent_counts(
     for intent, count in counts.items():
         left = count if kept is None else kept[intent]
         # An intent with no rows already has an "empty file" problem.
-        if 0 < count and left < minimum:
+        if count > 0 and left < minimum:
             skipped = f", after leaving out {count - left} with errors" if left < count else ""
             problems.append(
                 Problem(first_file[intent], None,

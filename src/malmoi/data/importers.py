@@ -165,10 +165,9 @@ def _read_lines(path: Path, problems: list[Problem]) -> list[str] | None:
 
 def _read_seq_folder(folder: Path, problems: list[Problem], renamed: dict[str, str]) -> list[Example]:
     paths = [folder / name for name in SEQ_FILES]
-    contents = [_read_lines(path, problems) for path in paths]
-    if any(lines is None for lines in contents):
+    words_lines, tag_lines, labels = [_read_lines(path, problems) for path in paths]  # each reports its problems
+    if words_lines is None or tag_lines is None or labels is None:
         return []
-    words_lines, tag_lines, labels = contents  # type: ignore[misc]
     seq_in, seq_out, label_file = (str(p) for p in paths)
     if not len(words_lines) == len(tag_lines) == len(labels):
         problems.append(_line_count_problem(folder, words_lines, tag_lines, labels))

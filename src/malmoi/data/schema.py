@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from malmoi.data.problems import Problem
+from malmoi.labels import FALLBACK
 
-# The intent name of a parse result that no intent fits (malmoi.model.result.FALLBACK). A bot's
-# own intent of that name, in any case, would be indistinguishable from it: the name is reserved.
-FALLBACK_INTENT = "fallback"
+# The intent name of a parse result that no intent fits: reserved, in any case (malmoi.labels).
+FALLBACK_INTENT = FALLBACK
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
+
+from malmoi.labels import OUTSIDE, TYPE_PATTERN, TYPE_RULE, is_entity_type, split_tag
+
+__all__ = [
+    "PREFIXES", "TYPE_PATTERN", "TYPE_RULE", "Scheme", "TagIssue", "check_tags", "detect_scheme", "is_entity_type",
+    "malformed_tag_hint", "split_tag", "suggest_tag", "tags_to_word_spans", "word_spans_to_tags",
+]
 
 Scheme = Literal["BIO", "BIOES", "BILOU"]
 
@@ -38,37 +44,9 @@ PREFIXES: dict[str, frozenset[str]] = {
 # Per scheme: the prefix that closes a multi-word entity and the one for a one-word entity.
 _LAST = {"BIO": "I", "BIOES": "E", "BILOU": "L"}
 _SINGLE = {"BIO": "B", "BIOES": "S", "BILOU": "U"}
-
-# Letters (any script), digits and "_", starting with a letter or "_", and such names joined by
-# dots, as ATIS and Rasa data write them: ``LOCATION``, ``지역``, ``fromloc.city_name``.
-TYPE_PATTERN = r"[^\W\d]\w*(?:\.\w+)*"
-TYPE_RULE = "letters, digits and `_`, not starting with a digit, with `.` allowed between names"
-_TYPE_RE = re.compile(TYPE_PATTERN)
-_TAG_RE = re.compile(rf"([BIESLU])-({TYPE_PATTERN})")
+_CONTINUES = frozenset("IEL")  # prefixes that continue the open entity of their type
+_CLOSES = frozenset("ELSU")  # prefixes that close their entity
 _LOWERCASE_PREFIX_RE = re.compile(rf"([biesluBIESLU])-({TYPE_PATTERN})")
-
-
-@lru_cache(maxsize=4096)
-def split_tag(tag: str) -> tuple[str, str] | None:
-    """Split a tag into ``(prefix, type)``; ``("O", "")`` for ``O``; ``None`` if malformed.
-
-    >>> split_tag("S-LOCATION"), split_tag("O"), split_tag("s-location")
-    (('S', 'LOCATION'), ('O', ''), None)
-    """
-    if tag == "O":
-        return ("O", "")
-    m = _TAG_RE.fullmatch(tag)
-    return (m[1], m[2]) if m else None
-
-
-def is_entity_type(name: str) -> bool:
-    """Whether ``name`` can be an entity type: letters, digits, ``_``; not starting with a digit;
-    dots between such names (ATIS's ``fromloc.city_name``).
-
-    >>> is_entity_type("LOCATION"), is_entity_type("fromloc.city_name"), is_entity_type("a..b")
-    (True, True, False)
-    """
-    return _TYPE_RE.fullmatch(name) is not None
 
 
 def _prefix_ignoring_case(tag: str) -> str | None:
@@ -101,30 +79,39 @@ def detect_scheme(tags: Iterable[str]) -> Scheme:
     return "BILOU" if bilou > bioes else "BIOES"
 
 
-def tags_to_word_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+def tags_to_word_spans(tags: Sequence[str], *, lenient: bool = False) -> list[tuple[int, int, str]]:
     """Entities of a tag sequence as ``(first_word, last_word_inclusive, type)``, in any scheme.
 
-    Valid sequences decode exactly. Invalid ones decode leniently, as most taggers do: a
-    continuation tag without its ``B`` starts an entity, a type change starts a new one, and
-    an unclosed ``B`` ends where the next entity or ``O`` begins. Malformed tags count as ``O``.
+    The one decoding rule of malmoi: data files, a model's predicted tags
+    (:func:`malmoi.text.tags_to_entities`) and the metrics (:func:`malmoi.entity.metrics.conlleval`)
+    all read entities with it. Valid sequences decode exactly. Invalid ones decode leniently, as
+    conlleval and most taggers do: a continuation tag (``I``, ``E``, ``L``) without its ``B``
+    starts an entity, a type change starts a new one, and an unclosed ``B`` ends where the next
+    entity or ``O`` begins.
+
+    Tags are read with :func:`split_tag`: strictly by default, where a malformed tag counts as
+    ``O``; with ``lenient=True`` as :func:`split_tag` reads them leniently (a bare ``LOCATION``
+    is ``I-LOCATION``; types may be any text), for tags that did not come through validation.
 
     >>> tags_to_word_spans(["B-DATE", "I-DATE", "O", "B-LOCATION"])
     [(0, 1, 'DATE'), (3, 3, 'LOCATION')]
+    >>> tags_to_word_spans(["LOCATION", "b-date-time"], lenient=True)
+    [(0, 0, 'LOCATION'), (1, 1, 'date-time')]
     """
     spans: list[tuple[int, int, str]] = []
     start: int | None = None  # first word of the open entity
     open_type = ""
     for i, tag in enumerate(tags):
-        prefix, type_ = split_tag(tag) or ("O", "")
-        continues = prefix in "IEL" and start is not None and type_ == open_type
+        prefix, type_ = split_tag(tag, lenient=lenient) or (OUTSIDE, "")
+        continues = prefix in _CONTINUES and start is not None and type_ == open_type
         if start is not None and not continues:
             spans.append((start, i - 1, open_type))
             start = None
-        if prefix == "O":
+        if prefix == OUTSIDE:
             continue
         if start is None:
             start, open_type = i, type_
-        if prefix in "ELSU":
+        if prefix in _CLOSES:
             spans.append((start, i, type_))
             start = None
     if start is not None:

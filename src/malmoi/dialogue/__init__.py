@@ -30,8 +30,8 @@ __all__ = [
     "StateStore",
 ]
 
-# Loaded on first use: `malmoi.settings` imports the template checker from this package, and
-# the store needs SQLAlchemy, an optional dependency.
+# Loaded on first use: the engine imports the parse result (and with it malmoi.model and torch),
+# and the store needs SQLAlchemy, an optional dependency.
 _LAZY = {
     "ConversationState": "malmoi.dialogue.state",
     "Dialogue": "malmoi.dialogue.engine",

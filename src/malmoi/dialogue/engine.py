@@ -20,6 +20,7 @@ action runs after the state is saved, so a conflict never makes it run twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from malmoi.dialogue.scenarios import Scenario, Scenarios, answer_from_result, call_action, resolve_scenarios
 from malmoi.dialogue.state import CANCELLED, FAIL, FALLBACK, REQUIRE, SUCCESS, ConversationState, Reply
+from malmoi.labels import tag_types
 from malmoi.model.result import ParseResult
 from malmoi.settings import BotConfig
 
@@ -97,8 +99,7 @@ class Dialogue:
         self.model = model
         self.config = model.config
         self.bot = self.config.name
-        entity_types = {tag.split("-", 1)[1] for tag in model.tags if "-" in tag}
-        self.scenarios = resolve_scenarios(self.config, model.intents, entity_types, scenarios)
+        self.scenarios = resolve_scenarios(self.config, model.intents, tag_types(model.tags), scenarios)
         if store is None:
             from malmoi.dialogue.store import StateStore
 
@@ -355,10 +356,8 @@ class Dialogue:
         stored, version = self.store.load(self.bot, user_id)
         if stored is None or stored.get("turn") != state.turn:
             return
-        try:
+        with contextlib.suppress(Conflict):
             self.store.save(self.bot, user_id, state.model_dump(mode="json"), expected_version=version)
-        except Conflict:
-            pass
 
     def _message(self, parse: ParseResult, user_id: str, source: str, step: _Step) -> dict[str, Any]:
         return {

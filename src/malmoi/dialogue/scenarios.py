@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from malmoi.dialogue.template import render, template_fields
 from malmoi.settings import BotConfig, ScenarioSettings, SlotSettings
+from malmoi.templates import render, template_fields
 
 __all__ = ["Scenario", "ScenarioError", "Scenarios", "Slot", "resolve_scenarios"]
 

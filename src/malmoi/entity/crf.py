@@ -20,6 +20,11 @@ __all__ = ["CRF", "allowed_transitions", "viterbi"]
 class CRF(nn.Module):
     """CRF over emission scores ``(batch, tokens, tags)`` with a padding mask."""
 
+    # Buffers: minus a large number where the scheme forbids a transition, 0 elsewhere.
+    transition_mask: torch.Tensor
+    start_mask: torch.Tensor
+    end_mask: torch.Tensor
+
     def __init__(self, tags: list[str], scheme: str):
         super().__init__()
         self.num_tags = len(tags)

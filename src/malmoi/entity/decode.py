@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from malmoi.labels import split_tag
+
 __all__ = ["FORBIDDEN", "allowed_transitions", "viterbi"]
 
 FORBIDDEN = -1e4  # large enough to never win, small enough to stay finite in float32
-
-
-def _split(tag: str) -> tuple[str, str]:
-    return ("O", "") if tag == "O" else (tag[0], tag[2:])
 
 
 def allowed_transitions(tags: list[str], scheme: str) -> np.ndarray:
@@ -26,7 +24,7 @@ def allowed_transitions(tags: list[str], scheme: str) -> np.ndarray:
     """
     n = len(tags)
     allowed = np.zeros((n + 1, n + 1), dtype=bool)
-    parsed = [_split(t) for t in tags] + [("BOUNDARY", "")]
+    parsed = [split_tag(t, lenient=True) for t in tags] + [("BOUNDARY", "")]
     if scheme == "BIO":
         ends_entity = {"O", "B", "I", "BOUNDARY"}  # any tag may be last
         starts_entity = {"O", "B"}

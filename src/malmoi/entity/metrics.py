@@ -3,9 +3,10 @@
 **Scores** follow conlleval, the CoNLL-2000 shared-task script (Tjong Kim Sang & Buchholz
 2000) that slot-filling papers (SNIPS, ATIS) report: an entity counts as right only when its
 type and both boundaries match a gold entity. Precision is right / predicted, recall right /
-gold, F1 their harmonic mean; micro-averaging pools the counts of every type. Where a ratio
-is undefined (no entity predicted, or none in the gold data) conlleval reports 0, and so does
-this module.
+gold, F1 their harmonic mean (:func:`malmoi.metrics.prf`); micro-averaging pools the counts of
+every type. Where a ratio is undefined (no entity predicted, or none in the gold data) conlleval
+reports 0, and so does this module, except for a data set with no entity at all that the model
+leaves without one, which scores 1.0 (the convention of :mod:`malmoi.metrics`).
 
 Entities are spans ``(start, end, type)`` with ``end`` exclusive, in characters or tokens
 alike. :func:`conlleval_chunks` reads them from tag sequences the way conlleval does, so
@@ -13,6 +14,16 @@ alike. :func:`conlleval_chunks` reads them from tag sequences the way conlleval 
 rules (an ``I-X`` that continues nothing starts an entity; a type change starts a new one);
 ``E-``/``S-`` (and BILOU's ``L-``/``U-``) close an entity as in the Python ports of conlleval
 and seqeval's default mode, since the Perl script predates them.
+
+conlleval's rules (its ``endOfChunk`` and ``startOfChunk``) are not implemented separately
+here: for tags with the prefixes ``B I E S L U`` and ``O`` they decode exactly as malmoi's one
+decoding rule, :func:`malmoi.data.tags.tags_to_word_spans`. In conlleval a chunk is open after
+every tag but ``O``, and it continues only into an ``I``/``E`` of the same type after a ``B``/``I``;
+anything else ends it, and every tag but ``O`` that does not continue one starts one. That is
+the rule of ``tags_to_word_spans``, whose ``E``/``S`` close the chunk at once. Tags read
+leniently (:func:`malmoi.labels.split_tag`) may differ from the Perl script only where it has no
+defined meaning: a lowercase or unknown prefix (``b-X``, ``Q-X``) is read here as malmoi reads
+it, and the script's ``[``/``]`` and ``.`` bracket tags are not supported.
 
 **Errors** are sorted into the categories of the MUC evaluations (Chinchor & Sundheim 1993),
 as SemEval-2013 task 9.1 and the ``nervaluate`` package use them. Each gold entity that is not
@@ -41,17 +52,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from malmoi.data.tags import tags_to_word_spans
+from malmoi.labels import split_tag
+from malmoi.metrics import prf
+
 Span = tuple[int, int, str]  # (start, end exclusive, type)
 
 ERROR_KINDS = ("wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
-
-
-def _prf(correct: int, n_gold: int, n_predicted: int) -> dict[str, float]:
-    precision = correct / n_predicted if n_predicted else 0.0
-    recall = correct / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1,
-            "support": n_gold, "predicted": n_predicted, "correct": correct}
 
 
 def span_scores(
@@ -75,38 +82,11 @@ def span_scores(
         n_predicted.update(span[2] for span in p_set)
         correct.update(span[2] for span in g_set & p_set)
     per_type = {
-        type_: _prf(correct[type_], n_gold[type_], n_predicted[type_])
+        type_: prf(correct[type_], n_gold[type_], n_predicted[type_])
         for type_ in sorted(n_gold.keys() | n_predicted.keys())
     }
-    micro = _prf(sum(correct.values()), sum(n_gold.values()), sum(n_predicted.values()))
+    micro = prf(sum(correct.values()), sum(n_gold.values()), sum(n_predicted.values()))
     return {"micro": micro, "per_type": per_type}
-
-
-def _split(tag: str) -> tuple[str, str]:
-    if tag == "O" or not tag:
-        return "O", ""
-    prefix, dash, type_ = tag.partition("-")
-    if not dash:  # a bare type, as some data sets write: inside an entity of that type
-        return "I", tag
-    return {"L": "E", "U": "S"}.get(prefix, prefix), type_
-
-
-def _ends(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:
-    """Did an entity end between the previous tag and this one? (conlleval's endOfChunk)"""
-    if prev_prefix in ("E", "S"):
-        return True
-    if prev_prefix in ("B", "I") and prefix in ("B", "S", "O"):
-        return True
-    return prev_prefix != "O" and prev_type != type_
-
-
-def _starts(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:
-    """Did an entity start at this tag? (conlleval's startOfChunk)"""
-    if prefix in ("B", "S"):
-        return True
-    if prefix in ("I", "E") and prev_prefix in ("O", "E", "S"):
-        return True
-    return prefix != "O" and prev_type != type_
 
 
 def conlleval_chunks(tags: Sequence[str]) -> list[Span]:
@@ -115,18 +95,13 @@ def conlleval_chunks(tags: Sequence[str]) -> list[Span]:
     >>> conlleval_chunks(["O", "I-LOC", "I-LOC", "B-LOC", "I-PER", "O"])
     [(1, 3, 'LOC'), (3, 4, 'LOC'), (4, 5, 'PER')]
     """
-    chunks: list[Span] = []
-    start: int | None = None
-    prev_prefix, prev_type = "O", ""
-    for i, tag in enumerate([*tags, "O"]):  # a final O closes whatever is open
-        prefix, type_ = _split(tag)
-        if start is not None and _ends(prev_prefix, prefix, prev_type, type_):
-            chunks.append((start, i, prev_type))
-            start = None
-        if _starts(prev_prefix, prefix, prev_type, type_):
-            start = i
-        prev_prefix, prev_type = prefix, type_
-    return chunks
+    return [(first, last + 1, type_) for first, last, type_ in tags_to_word_spans(tags, lenient=True)]
+
+
+def _token_tag(tag: str) -> tuple[str, str]:
+    """A tag for token accuracy: BILOU's ``L``/``U`` count as BIOES's ``E``/``S``."""
+    prefix, type_ = split_tag(tag, lenient=True)
+    return {"L": "E", "U": "S"}.get(prefix, prefix), type_
 
 
 def conlleval(gold_tags: Sequence[Sequence[str]], predicted_tags: Sequence[Sequence[str]]) -> dict[str, Any]:
@@ -144,7 +119,7 @@ def conlleval(gold_tags: Sequence[Sequence[str]], predicted_tags: Sequence[Seque
     for i, (g, p) in enumerate(zip(gold_tags, predicted_tags)):
         if len(g) != len(p):
             raise ValueError(f"sequence {i}: {len(g)} gold tags but {len(p)} predicted; expected as many")
-        right += sum(_split(a) == _split(b) for a, b in zip(g, p))
+        right += sum(_token_tag(a) == _token_tag(b) for a, b in zip(g, p))
         total += len(g)
     scores = span_scores([conlleval_chunks(g) for g in gold_tags], [conlleval_chunks(p) for p in predicted_tags])
     return {"accuracy": right / total if total else 0.0, **scores}

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from malmoi.labels import FALLBACK as FALLBACK  # the reserved intent name, re-exported
+
 if TYPE_CHECKING:
     from malmoi.text.doc import Doc
-
-FALLBACK = "fallback"
 
 
 class IntentScore(BaseModel):

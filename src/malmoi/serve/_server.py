@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from malmoi.dialogue.scenarios import Scenarios
 
+# From malmoi.serve.limits, not malmoi.serve.app, which imports torch: the command and uvicorn's
+# supervisor don't.
+from malmoi.serve.limits import DEFAULT_ALLOWED_HOSTS, DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_READ_TIMEOUT
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -40,15 +44,6 @@ _ENV_DATABASE = "MALMOI_SERVE_DATABASE_URL"
 _ENV_SCENARIOS = "MALMOI_SERVE_SCENARIOS"
 _ENV_ALLOWED_HOSTS = "MALMOI_SERVE_ALLOWED_HOSTS"  # a JSON list
 _ENV_READ_TIMEOUT = "MALMOI_SERVE_READ_TIMEOUT"  # also read by malmoi.serve._protocol
-
-# Here, not in malmoi.serve.app, which imports torch: the command and uvicorn's supervisor don't.
-# Host headers answered by default: names of this machine's loopback, which a DNS-rebinding page
-# (evil.example resolving to 127.0.0.1) cannot send. `malmoi serve` adds its --host.
-DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
-# Seconds a request's headers, and then its body, may take to arrive (a 64 KiB body needs only
-# 6.4 kB/s); a client that stalls would otherwise hold its connection, and memory, forever.
-DEFAULT_READ_TIMEOUT = 10.0
-_DEFAULT_KEEP_ALIVE_TIMEOUT = 5  # uvicorn's own default, stated
 
 
 def load_scenarios(spec: str | None) -> Scenarios | None:
@@ -132,6 +127,7 @@ def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url
     from malmoi.dialogue.scenarios import resolve_scenarios
     from malmoi.dialogue.store import StateStore
     from malmoi.errors import ModelLoadError
+    from malmoi.labels import tag_types
     from malmoi.settings import BotConfig
 
     meta_path = Path(model_dir) / "model.json"
@@ -147,7 +143,7 @@ def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url
         intents: Sequence[str] = meta["intents"]
     except Exception as exc:
         raise ModelLoadError(f"{meta_path} cannot be read ({exc}); retrain the model.") from exc
-    resolve_scenarios(config, intents, {t.split("-", 1)[1] for t in tags if "-" in t}, scenarios)
+    resolve_scenarios(config, intents, tag_types(tags), scenarios)
     StateStore(database_url).close()  # creates the tables once, before workers race to
     return config.name
 
@@ -163,7 +159,7 @@ def run(
     access_log: bool = False,
     allowed_hosts: Sequence[str] | None = None,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
-    keep_alive_timeout: int = _DEFAULT_KEEP_ALIVE_TIMEOUT,
+    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
     ready_message: str | None = None,
 ) -> None:
     """Serve a model with uvicorn until interrupted (``malmoi serve``).

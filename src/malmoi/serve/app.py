@@ -6,28 +6,28 @@ in ``static/``), Kochat's routes (:mod:`malmoi.serve.kochat`), and OpenAPI at ``
 Every request error is a 4xx JSON body ``{"error": {"code": ..., "message": ...}}`` that names
 the problem; a 500 means a bug, is logged with its traceback, and still answers JSON.
 
-Parsing goes through one batching thread per process (:class:`ParseBatcher`): whatever requests
-are waiting when it is free are parsed in one forward pass, which halves the CPU per request
-under load and adds no wait when there is no load. Endpoints are ``async``: they hand the text
-to the batcher and await it, so the event loop never blocks; the conversation store's I/O runs
-in FastAPI's thread pool. For more throughput run one worker process per core
+Parsing goes through one batching thread per process (:class:`~malmoi.serve.batching.ParseBatcher`):
+whatever requests are waiting when it is free are parsed in one forward pass, which halves the CPU
+per request under load and adds no wait when there is no load. Endpoints are ``async``: they hand
+the text to the batcher and await it, so the event loop never blocks; the conversation store's I/O
+runs in FastAPI's thread pool. For more throughput run one worker process per core
 (``malmoi serve --workers 2``).
+
+The request and response bodies and the error helpers are in :mod:`malmoi.serve.schema`, the
+limits in :mod:`malmoi.serve.limits`; this module imports them (and the Kochat routes), never the
+other way round.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import concurrent.futures
 import hashlib
 import importlib.util
 import json
 import logging
-import queue
 import re
 import sys
-import threading
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,7 +35,6 @@ from typing import Any
 
 from malmoi._version import __version__
 from malmoi.dialogue.scenarios import Scenarios
-from malmoi.dialogue.state import ConversationState
 
 try:
     from fastapi import FastAPI, Request
@@ -44,15 +43,6 @@ try:
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
     from fastapi.routing import APIRoute
-    from pydantic import (
-        BaseModel,
-        ConfigDict,
-        Field,
-        StrictStr,
-        ValidationInfo,
-        field_validator,
-    )
-    from pydantic_core import PydanticCustomError
     from starlette.datastructures import MutableHeaders
     from starlette.exceptions import HTTPException
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,146 +50,44 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(f"malmoi's server needs FastAPI ({exc}): pip install 'malmoi[serve]'") from exc
 
 from malmoi.model.result import ParseResult
-from malmoi.serve._server import DEFAULT_ALLOWED_HOSTS, DEFAULT_READ_TIMEOUT
+from malmoi.serve.batching import ParseBatcher
+from malmoi.serve.kochat import kochat_router
+from malmoi.serve.limits import (
+    DEFAULT_ALLOWED_HOSTS,
+    DEFAULT_READ_TIMEOUT,
+    MAX_BODY_BYTES,
+    MAX_TEXT_CHARS,
+    MAX_USER_ID_CHARS,
+)
+from malmoi.serve.schema import (
+    ERROR_RESPONSES,
+    ApiError,
+    ChatRequest,
+    ChatResponse,
+    ErrorDetail,
+    ErrorResponse,
+    Health,
+    ParseRequest,
+    check_path_text,
+    error_response,
+)
 
+# The request schemas, limits and batcher live in malmoi.serve.schema, .limits and .batching (the
+# Kochat routes import them from there); they are re-exported here, where they used to be.
 __all__ = [
-    "DEFAULT_ALLOWED_HOSTS", "DEFAULT_READ_TIMEOUT", "MAX_TEXT_CHARS", "ParseBatcher", "create_app", "load_model",
-    "model_version", "parse_json_body",
+    "DEFAULT_ALLOWED_HOSTS", "DEFAULT_READ_TIMEOUT", "ERROR_RESPONSES", "MAX_BODY_BYTES", "MAX_TEXT_CHARS",
+    "MAX_USER_ID_CHARS", "ApiError", "ChatRequest", "ChatResponse", "ErrorDetail", "ErrorResponse", "Health",
+    "ParseBatcher", "ParseRequest", "check_path_text", "create_app", "error_response", "load_model", "model_version",
+    "parse_json_body",
 ]
 
 logger = logging.getLogger("malmoi.serve")
 
-MAX_TEXT_CHARS = 1000  # longer is not a chat message; the network reads 64 tokens anyway
-MAX_USER_ID_CHARS = 200
-MAX_BODY_BYTES = 64 * 1024  # a 1000-character message is at most ~12 kB of JSON
 STATIC_DIR = Path(__file__).parent / "static"
 
 _PLACEHOLDER = """<!doctype html><html lang="ko"><meta charset="utf-8"><title>malmoi</title>
 <body><h1>malmoi</h1><p>The web chat page is not installed. The API is at
 <a href="/docs">/docs</a>.</p></body></html>"""
-
-
-# -- request and response bodies ------------------------------------------------------------
-
-
-# Characters that show nothing on their own: format characters (U+200B zero width space, U+FEFF,
-# joiners, direction marks), controls, separators, and the Hangul fillers and blank braille cell
-# that Korean users type to fake an empty name or message. Text made only of these is empty.
-_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
-_INVISIBLE_CHARS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
-
-
-def _visible(char: str) -> bool:
-    if char in _INVISIBLE_CHARS or "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef":
-        return False  # the fillers above, and variation selectors
-    return not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
-
-
-def _check_text(value: str, name: str) -> str:
-    if "\x00" in value:
-        raise PydanticCustomError("invalid_text", "{name} contains a NUL character", {"name": name})
-    if not any(map(_visible, value)):  # stops at the first visible character: the first, usually
-        raise PydanticCustomError(
-            "empty", "{name} has no visible character (empty, spaces, or invisible characters like U+200B)",
-            {"name": name},
-        )
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise PydanticCustomError(
-            "invalid_text", "{name} contains an unpaired surrogate (\\ud800-\\udfff)", {"name": name}
-        ) from None
-    return value
-
-
-class ParseRequest(BaseModel):
-    text: StrictStr = Field(
-        min_length=1, max_length=MAX_TEXT_CHARS, description="one utterance", examples=["내일 부산 날씨 알려줘"]
-    )
-
-    @field_validator("text")
-    @classmethod
-    def _check(cls, value: str) -> str:
-        return _check_text(value, "text")
-
-
-class ChatRequest(BaseModel):
-    user_id: StrictStr = Field(
-        min_length=1, max_length=MAX_USER_ID_CHARS, description="who is talking; one conversation per user",
-        examples=["user-1"],
-    )
-    text: StrictStr = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["날씨 알려줘"])
-
-    @field_validator("user_id", "text")
-    @classmethod
-    def _check(cls, value: str, info: ValidationInfo) -> str:
-        return _check_text(value, str(info.field_name))
-
-
-class ChatResponse(BaseModel):
-    answer: str = Field(description="what the bot says")
-    parse: ParseResult
-    state: ConversationState
-
-
-class Health(BaseModel):
-    status: str = Field(examples=["ok"], description='"ok", or "degraded" (HTTP 503) when the store is unavailable')
-    store: str = Field(
-        examples=["ok"], description='"ok", or "unavailable" when the conversation store cannot be used'
-    )
-    model: str = Field(description="the bot's name")
-    version: str = Field(description="malmoi version")
-    model_version: str = Field(description="fingerprint of the model files, also in the message log")
-    intents: list[str]
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(examples=["empty_text"])
-    message: str
-    field: str | None = Field(None, description="the request field at fault, if one")
-
-
-class ErrorResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"example": {"error": {"code": "empty_text", "message": "text is empty"}}}
-    )
-    error: ErrorDetail
-
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in [
-        (400, "the body is not valid JSON, or the Host header is not allowed"),
-        (413, "the body is larger than 64 KiB"),
-        (415, "the body is not sent as application/json"),
-        (422, "a field is missing, of the wrong type, empty or too long"),
-        (503, "the conversation store is unavailable"),
-    ]
-}
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
-
-
-def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    detail: dict[str, Any] = {"code": code, "message": message}
-    if field is not None:
-        detail["field"] = field
-    return JSONResponse({"error": detail}, status_code=status)
-
-
-def check_path_text(value: str, name: str, limit: int = MAX_TEXT_CHARS) -> str:
-    """Path parameters (Kochat routes) get the same checks as JSON fields."""
-    if len(value) > limit:
-        raise ApiError(422, f"{name}_too_long", f"{name} has {len(value)} characters; the limit is {limit}", name)
-    try:
-        return _check_text(value, name)
-    except PydanticCustomError as exc:
-        code = "empty_text" if exc.type == "empty" else "invalid_text"
-        raise ApiError(422, code, exc.message(), name) from None
 
 
 # -- JSON bodies --------------------------------------------------------------------------------
@@ -528,61 +416,6 @@ class _App(FastAPI):
 # -- the app ----------------------------------------------------------------------------------
 
 
-class ParseBatcher:
-    """Parses texts on one thread, taking every text that waits when it is free as one batch.
-
-    No request waits for a batch to fill: under light load each text is parsed alone at once;
-    under heavy load the queue grows while a batch runs, and the next batch takes it all, so the
-    network's fixed cost per call is shared (Triton's and vLLM's dynamic batching, without a
-    delay window). A batch that fails is retried text by text, so one bad text fails alone.
-    """
-
-    def __init__(self, model: Any, max_batch: int = 32) -> None:
-        self.model, self.max_batch = model, max_batch
-        self._queue: queue.SimpleQueue[tuple[str, concurrent.futures.Future[ParseResult]] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="malmoi-parse", daemon=True)
-        self._thread.start()
-
-    def submit(self, text: str) -> concurrent.futures.Future[ParseResult]:
-        future: concurrent.futures.Future[ParseResult] = concurrent.futures.Future()
-        self._queue.put((text, future))
-        return future
-
-    async def parse(self, text: str) -> ParseResult:
-        return await asyncio.wrap_future(self.submit(text))
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(item)
-            try:
-                results = self.model.parse_batch([text for text, _ in batch])
-            except Exception:
-                for text, future in batch:
-                    try:
-                        future.set_result(self.model.parse(text))
-                    except Exception as exc:
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
-
-
 def model_version(model_dir: str | Path) -> str:
     """A short fingerprint of a model's files: the message log says which model parsed what."""
     digest = hashlib.sha256()
@@ -796,8 +629,6 @@ def create_app(
         parsed = await batcher.parse(request.text)
         reply = await run_in_threadpool(dialogue.respond, request.user_id, parsed)
         return Response(reply.model_dump_json(), media_type="application/json")
-
-    from malmoi.serve.kochat import kochat_router
 
     app.include_router(kochat_router(dialogue, batcher, log_parse))
     _add_docs(app, f"malmoi: {bot}")

@@ -29,18 +29,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
+from malmoi.data.tags import word_spans_to_tags
 from malmoi.dialogue.engine import Dialogue
 from malmoi.dialogue.state import Reply
 from malmoi.model.result import ParseResult
-from malmoi.serve.app import (
-    ERROR_RESPONSES,
-    MAX_TEXT_CHARS,
-    MAX_USER_ID_CHARS,
-    ApiError,
-    ErrorResponse,
-    ParseBatcher,
-    check_path_text,
-)
+from malmoi.serve.batching import ParseBatcher
+from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
+from malmoi.serve.schema import ERROR_RESPONSES, ApiError, ErrorResponse, check_path_text
 
 __all__ = ["KochatResponse", "kochat_router", "word_tags"]
 
@@ -74,19 +69,23 @@ class KochatResponse(BaseModel):
 
 
 def word_tags(parse: ParseResult) -> tuple[list[str], list[str]]:
-    """Whitespace words and one BIO tag per word, as Kochat's clients expect."""
-    words, tags = [], []
+    """Whitespace words and one BIO tag per word, as Kochat's clients expect.
+
+    A word belongs to the first entity it overlaps; consecutive words of one entity make one
+    word span, tagged by :func:`malmoi.data.tags.word_spans_to_tags`.
+    """
+    words: list[str] = []
+    spans: list[tuple[int, int, str]] = []  # (first word, last word, type)
     previous = None
-    for match in _WORD.finditer(parse.text):
+    for index, match in enumerate(_WORD.finditer(parse.text)):
         start, end = match.span()
         span = next((e for e in parse.entities if e.start < end and start < e.end), None)
         words.append(match.group())
-        if span is None:
-            tags.append("O")
-        else:
-            tags.append(("I-" if span is previous else "B-") + span.entity)
+        if span is not None:
+            first = spans.pop()[0] if span is previous else index
+            spans.append((first, index, span.entity))
         previous = span
-    return words, tags
+    return words, word_spans_to_tags(spans, len(words), "BIO")
 
 
 def split_raw_path(request: Request, route: str, uid: str, text: str) -> tuple[str, str]:

@@ -5,20 +5,26 @@ Training turns each entity span into token tags; prediction turns tags back into
 tokens and the round trip ``spans -> tags -> spans`` loses nothing. Decoding is tolerant, in the
 manner of seqeval's chunk extraction: a model's invalid sequence (``O I-X``, ``B-X`` never
 closed by ``E-X``) still yields entities instead of an error.
+
+The tags themselves are the word-level ones of :mod:`malmoi.data.tags`, with tokens for words:
+both directions here are :func:`~malmoi.data.tags.word_spans_to_tags` and
+:func:`~malmoi.data.tags.tags_to_word_spans` plus the token offsets, so data files, training
+and prediction share one encoding rule and one decoding rule.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Literal
 
 from malmoi.data.schema import Entity
+from malmoi.data.tags import tags_to_word_spans, word_spans_to_tags
 from malmoi.text.tokenize import Token
 
 Scheme = Literal["BIO", "BIOES"]
-OUTSIDE = "O"
 
 
 def split_at(tokens: Sequence[Token], text: str, boundaries: Iterable[int]) -> list[Token]:
@@ -40,7 +46,7 @@ def split_at(tokens: Sequence[Token], text: str, boundaries: Iterable[int]) -> l
             out.append(token)
             continue
         edges = [token.start, *cuts[lo:hi], token.end]
-        for start, end in zip(edges, edges[1:]):
+        for start, end in itertools.pairwise(edges):
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():
@@ -73,7 +79,7 @@ def entities_to_tags(
     """
     if scheme not in ("BIO", "BIOES"):
         raise ValueError(f"unknown tagging scheme {scheme!r}; expected 'BIO' or 'BIOES'")
-    tags = [OUTSIDE] * len(tokens)
+    spans: list[tuple[int, int, str]] = []
     starts = [t.start for t in tokens]
     previous: Entity | None = None
     for entity in sorted(entities, key=lambda e: (e.start, e.end)):
@@ -100,23 +106,8 @@ def entities_to_tags(
                 f"entity {_show(entity)} covers no token; an entity must contain "
                 "non-whitespace characters"
             )
-        _tag_span(tags, first, last, entity.type, scheme)
-    return tags
-
-
-def _tag_span(tags: list[str], first: int, last: int, label: str, scheme: Scheme) -> None:
-    if scheme == "BIO":
-        tags[first] = f"B-{label}"
-        for i in range(first + 1, last):
-            tags[i] = f"I-{label}"
-        return
-    if last - first == 1:
-        tags[first] = f"S-{label}"
-        return
-    tags[first] = f"B-{label}"
-    for i in range(first + 1, last - 1):
-        tags[i] = f"I-{label}"
-    tags[last - 1] = f"E-{label}"
+        spans.append((first, last - 1, entity.type))
+    return word_spans_to_tags(spans, len(tokens), scheme)
 
 
 def tags_to_entities(tokens: Sequence[Token], tags: Sequence[str], text: str) -> list[Entity]:
@@ -124,7 +115,9 @@ def tags_to_entities(tokens: Sequence[Token], tags: Sequence[str], text: str) ->
 
     Decoding never fails on an invalid sequence: ``I-`` or ``E-`` without a matching open
     entity starts a new one, a type change starts a new one, and an entity still open at ``O``
-    or at the end is closed there. An entity spans ``text[first.start:last.end]``.
+    or at the end is closed there (:func:`~malmoi.data.tags.tags_to_word_spans`). Tags are read
+    leniently (:func:`malmoi.labels.split_tag`): a bare ``X`` is ``I-X``, a prefix in lowercase
+    counts. An entity spans ``text[first.start:last.end]``.
 
     Raises:
         ValueError: if ``tags`` and ``tokens`` differ in length.
@@ -136,42 +129,11 @@ def tags_to_entities(tokens: Sequence[Token], tags: Sequence[str], text: str) ->
     """
     if len(tags) != len(tokens):
         raise ValueError(f"{len(tags)} tags for {len(tokens)} tokens; expected one tag per token")
-    entities: list[Entity] = []
-    open_label: str | None = None
-    open_first = 0
-
-    def close(last: int) -> None:
-        nonlocal open_label
-        if open_label is not None:
-            start, end = tokens[open_first].start, tokens[last].end
-            entities.append(Entity(start, end, open_label, text[start:end]))
-            open_label = None
-
-    for i, tag in enumerate(tags):
-        prefix, label = _parse(tag)
-        if prefix == OUTSIDE:
-            close(i - 1)
-            continue
-        if prefix in ("B", "S") or label != open_label:
-            close(i - 1)
-            open_label, open_first = label, i
-        if prefix in ("E", "S"):
-            close(i)
-    close(len(tags) - 1)
+    entities = []
+    for first, last, type_ in tags_to_word_spans(tags, lenient=True):
+        start, end = tokens[first].start, tokens[last].end
+        entities.append(Entity(start, end, type_, text[start:end]))
     return entities
-
-
-def _parse(tag: str) -> tuple[str, str]:
-    """``"B-city"`` -> ``("B", "city")``; BILOU's ``U``/``L`` read as ``S``/``E``."""
-    if not tag or tag in (OUTSIDE, "o"):
-        return OUTSIDE, ""
-    prefix, dash, label = tag.partition("-")
-    if not dash:
-        return "I", tag  # a bare label: inside an entity of that type
-    prefix = {"U": "S", "L": "E"}.get(prefix.upper(), prefix.upper())
-    if prefix not in ("B", "I", "E", "S"):
-        return "I", tag
-    return prefix, label
 
 
 def _straddles(token: Token, entity: Entity) -> bool:

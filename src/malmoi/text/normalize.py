@@ -7,6 +7,7 @@ predict are mapped back to the user's original text with :meth:`NormalizedText.t
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def _nfc_clusters(word: str) -> list[tuple[int, int]]:
     cuts = [i for i, ch in enumerate(word) if i == 0 or unicodedata.combining(ch) == 0]
     cuts.append(len(word))
     clusters: list[tuple[int, int]] = []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in itertools.pairwise(cuts):
         if clusters:
             prev_start, prev_end = clusters[-1]
             before, piece = word[prev_start:prev_end], word[start:end]

@@ -103,7 +103,7 @@ class KoreanTokenizer:
         return _surface_tokens(text, morphemes)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tokenizer_for(language: str) -> Tokenizer:
     if language == "ko":
         return KoreanTokenizer()
@@ -306,9 +306,7 @@ def _split_word(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for i in range(start, end):
         ch = text[i]
         cls = _char_class(ch)
-        if i == start:
-            new = False
-        elif glue or cls == _ATTACH:
+        if i == start or glue or cls == _ATTACH:
             new = False
         elif cls == _FLAG:
             new = span_class != _FLAG or flags == 2

@@ -1,0 +1,69 @@
+"""Dynamic batching of parses: one thread per process parses whatever requests are waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from malmoi.model.result import ParseResult
+
+__all__ = ["ParseBatcher"]
+
+
+class ParseBatcher:
+    """Parses texts on one thread, taking every text that waits when it is free as one batch.
+
+    No request waits for a batch to fill: under light load each text is parsed alone at once;
+    under heavy load the queue grows while a batch runs, and the next batch takes it all, so the
+    network's fixed cost per call is shared (Triton's and vLLM's dynamic batching, without a
+    delay window). A batch that fails is retried text by text, so one bad text fails alone.
+    """
+
+    def __init__(self, model: Any, max_batch: int = 32) -> None:
+        self.model, self.max_batch = model, max_batch
+        self._queue: queue.SimpleQueue[tuple[str, concurrent.futures.Future[ParseResult]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="malmoi-parse", daemon=True)
+        self._thread.start()
+
+    def submit(self, text: str) -> concurrent.futures.Future[ParseResult]:
+        future: concurrent.futures.Future[ParseResult] = concurrent.futures.Future()
+        self._queue.put((text, future))
+        return future
+
+    async def parse(self, text: str) -> ParseResult:
+        return await asyncio.wrap_future(self.submit(text))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            try:
+                results = self.model.parse_batch([text for text, _ in batch])
+            except Exception:
+                for text, future in batch:
+                    try:
+                        future.set_result(self.model.parse(text))
+                    except Exception as exc:
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                future.set_result(result)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)

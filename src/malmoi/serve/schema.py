@@ -1,0 +1,145 @@
+"""Request and response bodies of the HTTP API, its error bodies, and the checks on texts.
+
+Shared by the app (:mod:`malmoi.serve.app`) and the Kochat routes (:mod:`malmoi.serve.kochat`):
+both import from here, and neither from the other. Every request error is a 4xx JSON body
+``{"error": {"code": ..., "message": ...}}`` (:class:`ErrorResponse`); a route raises
+:class:`ApiError` for one, the app's handlers turn it into :func:`error_response`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from malmoi.dialogue.state import ConversationState
+from malmoi.model.result import ParseResult
+from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
+
+__all__ = [
+    "ERROR_RESPONSES", "ApiError", "ChatRequest", "ChatResponse", "ErrorDetail", "ErrorResponse", "Health",
+    "ParseRequest", "check_path_text", "error_response",
+]
+
+
+# Characters that show nothing on their own: format characters (U+200B zero width space, U+FEFF,
+# joiners, direction marks), controls, separators, and the Hangul fillers and blank braille cell
+# that Korean users type to fake an empty name or message. Text made only of these is empty.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+_INVISIBLE_CHARS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+
+
+def _visible(char: str) -> bool:
+    if char in _INVISIBLE_CHARS or "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef":
+        return False  # the fillers above, and variation selectors
+    return not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+
+
+def _check_text(value: str, name: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("invalid_text", "{name} contains a NUL character", {"name": name})
+    if not any(map(_visible, value)):  # stops at the first visible character: the first, usually
+        raise PydanticCustomError(
+            "empty", "{name} has no visible character (empty, spaces, or invisible characters like U+200B)",
+            {"name": name},
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "invalid_text", "{name} contains an unpaired surrogate (\\ud800-\\udfff)", {"name": name}
+        ) from None
+    return value
+
+
+class ParseRequest(BaseModel):
+    text: StrictStr = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, description="one utterance", examples=["내일 부산 날씨 알려줘"]
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _check(cls, value: str) -> str:
+        return _check_text(value, "text")
+
+
+class ChatRequest(BaseModel):
+    user_id: StrictStr = Field(
+        min_length=1, max_length=MAX_USER_ID_CHARS, description="who is talking; one conversation per user",
+        examples=["user-1"],
+    )
+    text: StrictStr = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["날씨 알려줘"])
+
+    @field_validator("user_id", "text")
+    @classmethod
+    def _check(cls, value: str, info: ValidationInfo) -> str:
+        return _check_text(value, str(info.field_name))
+
+
+class ChatResponse(BaseModel):
+    answer: str = Field(description="what the bot says")
+    parse: ParseResult
+    state: ConversationState
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"], description='"ok", or "degraded" (HTTP 503) when the store is unavailable')
+    store: str = Field(
+        examples=["ok"], description='"ok", or "unavailable" when the conversation store cannot be used'
+    )
+    model: str = Field(description="the bot's name")
+    version: str = Field(description="malmoi version")
+    model_version: str = Field(description="fingerprint of the model files, also in the message log")
+    intents: list[str]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["empty_text"])
+    message: str
+    field: str | None = Field(None, description="the request field at fault, if one")
+
+
+class ErrorResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"error": {"code": "empty_text", "message": "text is empty"}}}
+    )
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in [
+        (400, "the body is not valid JSON, or the Host header is not allowed"),
+        (413, "the body is larger than 64 KiB"),
+        (415, "the body is not sent as application/json"),
+        (422, "a field is missing, of the wrong type, empty or too long"),
+        (503, "the conversation store is unavailable"),
+    ]
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    detail: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        detail["field"] = field
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+def check_path_text(value: str, name: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Path parameters (Kochat routes) get the same checks as JSON fields."""
+    if len(value) > limit:
+        raise ApiError(422, f"{name}_too_long", f"{name} has {len(value)} characters; the limit is {limit}", name)
+    try:
+        return _check_text(value, name)
+    except PydanticCustomError as exc:
+        code = "empty_text" if exc.type == "empty" else "invalid_text"
+        raise ApiError(422, code, exc.message(), name) from None
