@@ -636,9 +636,11 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
         return str(value)
 
     cells = [[cell(c, r.get(c)) for c in columns] for r in rows]
+    left = [all(isinstance(r.get(c), str) or r.get(c) is None for r in rows) for c in columns]  # text columns
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))) for row in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) if lj else v.rjust(w) for v, w, lj in zip(row, widths, left)).rstrip()
+              for row in cells]
     return "\n".join(lines)
 
 
@@ -652,6 +654,7 @@ def result(benchmark: str, protocol: str, args: argparse.Namespace, **rest: Any)
     """The head of every result file: what ran, where, how, on which data."""
     return {
         "benchmark": benchmark,
+        "script": Path(sys.argv[0]).stem,  # the bench/ module, whose COLUMNS `variants.py --summary` shows
         "protocol": protocol,
         "command": command_line(),
         "machine": machine(),

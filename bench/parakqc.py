@@ -18,7 +18,7 @@ Classical floor, same split (``--no-baseline`` skips it): TF-IDF (word 1-2-grams
 Run (full):
     python bench/parakqc.py [--variant NAME=JSON ...]
 Smoke test:
-    OMP_NUM_THREADS=1 python bench/parakqc.py --limit 5 --intents 40
+    OMP_NUM_THREADS=1 python bench/parakqc.py --limit 30 --intents 40
 """
 
 from __future__ import annotations
