@@ -339,7 +339,8 @@ def intent_of(result: dict[str, Any]) -> str:
 def top1_of(result: dict[str, Any]) -> str | None:
     """The best-ranked intent, fallback or not."""
     ranking = result.get("intent_ranking") or [{}]
-    return ranking[0].get("name")
+    name = ranking[0].get("name")
+    return None if name is None else str(name)
 
 
 def top_confidence(result: dict[str, Any]) -> float:

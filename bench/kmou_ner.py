@@ -79,7 +79,7 @@ def features(text: str, morphs: list[Morpheme]) -> list[dict[str, Any]]:
         right = len(text) if right < 0 else right
         return text[left:right], start == left, end == right
 
-    own = []
+    own: list[dict[str, Any]] = []
     for start, end, form, tag in morphs:
         word, first, last = word_of(start, end)
         own.append({"form": form, "tag": tag, "tag2": tag[:2], "suffix1": form[-1:], "suffix2": form[-2:],
@@ -95,9 +95,9 @@ def features(text: str, morphs: list[Morpheme]) -> list[dict[str, Any]]:
             else:
                 row[f"{d}:edge"] = True
         if i > 0:
-            row["tags-1,0"] = own[i - 1]["tag"] + "|" + f["tag"]
+            row["tags-1,0"] = f"{own[i - 1]['tag']}|{f['tag']}"
         if i + 1 < len(own):
-            row["tags0,+1"] = f["tag"] + "|" + own[i + 1]["tag"]
+            row["tags0,+1"] = f"{f['tag']}|{own[i + 1]['tag']}"
         rows.append(row)
     return rows
 
