@@ -73,17 +73,16 @@ def variant_type(value: str) -> tuple[str, dict[str, Any]]:
     return name, settings
 
 
-def parser(doc: str | None, name: str, *, variants: bool = True, baseline: str | None = None) -> argparse.ArgumentParser:
+def parser(doc: str | None, name: str, *, baseline: str | None = None) -> argparse.ArgumentParser:
     """The options every benchmark shares: --limit, --out, --variant, --timeout (and --no-baseline)."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--limit", type=limit_type, metavar="N",
                    help="smoke test: only the first N training utterances of each intent (and N out-of-domain), "
                    "N test utterances spread over the test split (and N out-of-domain ones)")
     p.add_argument("--out", type=Path, default=RESULTS / f"{name}.json", help=f"result JSON (default bench/results/{name}.json)")
-    if variants:
-        p.add_argument("--variant", type=variant_type, action="append", default=[], metavar="NAME=JSON",
-                       help="repeatable: one more row, trained with this JSON as bot.yaml's `settings:` "
-                       "(the default row, without settings, always comes first)")
+    p.add_argument("--variant", type=variant_type, action="append", default=[], metavar="NAME=JSON",
+                   help="repeatable: one more row, trained with this JSON as bot.yaml's `settings:` "
+                   "(the default row, without settings, always comes first)")
     p.add_argument("--timeout", type=float, default=4 * 3600, metavar="SECONDS", help="for each malmoi command (default 4 h)")
     if baseline:
         p.add_argument("--no-baseline", dest="baseline", action="store_false", help=f"skip the classical floor ({baseline})")
@@ -315,6 +314,7 @@ def model_facts(model: Path) -> dict[str, Any]:
     return {
         "resolved_settings": (meta.get("config") or {}).get("settings"),
         "threshold": meta.get("threshold"),
+        "malmoi_train_seconds": report.get("train_seconds"),  # malmoi's own clock, inside the subprocess
         "epochs_run": report.get("epochs_run"),
         "best_epoch": report.get("best_epoch"),
         "refit": report.get("refit"),
