@@ -77,8 +77,8 @@ def parser(doc: str | None, name: str, *, baseline: str | None = None) -> argpar
     """The options every benchmark shares: --limit, --out, --variant, --timeout (and --no-baseline)."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--limit", type=limit_type, metavar="N",
-                   help="smoke test: only the first N training utterances of each intent (and N out-of-domain), "
-                   "N test utterances spread over the test split (and N out-of-domain ones)")
+                   help="smoke test: only N training utterances of each intent (and N out-of-domain ones) and N "
+                   "test utterances (and N out-of-domain ones), each evenly spaced through its rows")
     p.add_argument("--out", type=Path, default=RESULTS / f"{name}.json", help=f"result JSON (default bench/results/{name}.json)")
     p.add_argument("--variant", type=variant_type, action="append", default=[], metavar="NAME=JSON",
                    help="repeatable: one more row, trained with this JSON as bot.yaml's `settings:` "
@@ -101,19 +101,17 @@ def runs(variants: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict
 # --- data selection -------------------------------------------------------------------------------
 
 
-def first_per_intent(rows: Iterable[T], intent: Callable[[T], str], n: int | None) -> list[T]:
-    """The first ``n`` rows of each intent, in their original order (all when ``n`` is None)."""
+def per_intent(rows: Iterable[T], intent: Callable[[T], str], n: int | None) -> list[T]:
+    """``n`` rows of each intent, evenly spaced through that intent's rows (public files are often
+    sorted by template, so the first ``n`` would be unrepresentative); original order kept."""
     rows = list(rows)
     if n is None:
         return rows
-    seen: dict[str, int] = {}
-    kept = []
-    for row in rows:
-        key = intent(row)
-        if seen.get(key, 0) < n:
-            seen[key] = seen.get(key, 0) + 1
-            kept.append(row)
-    return kept
+    by_intent: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_intent.setdefault(intent(row), []).append(i)
+    kept = sorted(i for indices in by_intent.values() for i in spread(indices, n))
+    return [rows[i] for i in kept]
 
 
 def spread(rows: Sequence[T], n: int | None) -> list[T]:

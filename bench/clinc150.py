@@ -73,8 +73,8 @@ def load(intents: int | None, limit: int | None, no_ood: bool) -> dict[str, list
         test = [x for x in test if x[1] in keep]
     ood = [] if no_ood else [t for t, _ in d["oos_train"] + d["oos_val"]]
     return {
-        "train": up.first_per_intent(train, lambda x: x[1], limit),
-        "ood": ood[:limit] if limit else ood,
+        "train": up.per_intent(train, lambda x: x[1], limit),
+        "ood": up.spread(ood, limit),
         "test": up.spread(test, limit),
         "oos_test": up.spread([t for t, _ in d["oos_test"]], limit),
     }

@@ -158,7 +158,7 @@ def main() -> None:
     parser = up.parser(__doc__, "kmou_ner", baseline="CRF on Kiwi morphemes, needs sklearn-crfsuite")
     args = parser.parse_args()
 
-    train = up.first_per_intent(load("train") + load("dev"), lambda x: x[1], args.limit)
+    train = up.per_intent(load("train") + load("dev"), lambda x: x[1], args.limit)
     test = up.spread(load("test"), args.limit)
     trainable = [x for x in train if not any(c in x[0] for c in "[]\n")]  # what the inline bot keeps
     print(f"KMOU NER: {len(train)} training sentences ({len(train) - len(trainable)} with brackets left out), "

@@ -64,9 +64,9 @@ def load(limit: int | None) -> dict[str, Any]:
         ood = [r["question"] for r in csv.DictReader(handle)]
     ood_bot, ood_test = ood[0::2], ood[1::2]
     return {
-        "train": up.first_per_intent(train, lambda x: x[1], limit),
+        "train": up.per_intent(train, lambda x: x[1], limit),
         "test": up.spread(test, limit),
-        "ood": ood_bot[:limit] if limit else ood_bot,
+        "ood": up.spread(ood_bot, limit),
         "ood_test": up.spread(ood_test, limit),
         "mismatched": mismatched,
     }

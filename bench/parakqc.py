@@ -42,7 +42,7 @@ def load(intents: int | None, limit: int | None) -> tuple[list[up.Example], list
         if intents and i // 10 >= intents:
             break
         (train if i % 10 < 7 else test).append((text.split(), f"set{i // 10:04d}", None))
-    return up.first_per_intent(train, lambda x: x[1], limit), up.spread(test, limit)
+    return up.per_intent(train, lambda x: x[1], limit), up.spread(test, limit)
 
 
 def figures(results: list[dict[str, Any]], test: list[up.Example]) -> dict[str, Any]:

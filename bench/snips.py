@@ -93,7 +93,7 @@ def main() -> None:
     parser = up.parser(__doc__, "snips", baseline="TF-IDF + logistic regression, intents only")
     args = parser.parse_args()
 
-    train = up.first_per_intent(load("train") + load("valid"), lambda x: x[1], args.limit)
+    train = up.per_intent(load("train") + load("valid"), lambda x: x[1], args.limit)
     test = up.spread(load("test"), args.limit)
     print(f"SNIPS: {len(train)} training utterances, {len(test)} test", flush=True)
     texts = [" ".join(words) for words, _, _ in test]
