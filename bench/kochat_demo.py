@@ -1,265 +1,139 @@
-"""Kochat demo benchmark: intent accuracy, entity F1, fallback detection, speed and size.
+"""Kochat's demo data as a bot: intents, fallback, entities, training time, speed, size, memory.
 
-Reads ../shared/data/kochat-demo by path (never copied into the repo):
-- each intent file (raw/*.csv) is split 80/20 with a fixed seed: 80 % trains, 20 % tests;
-- the out-of-domain file (ood/ood_data.csv) is split the same way: its 80 % is the bot's
-  out-of-domain data (malmoi holds out 10 % of that internally to calibrate the fallback
-  threshold and trains on the rest), its 20 % is only ever seen at test time.
+Data: the Kochat demo (github hyunwoongko/kochat, demo/data), read by path from
+../shared/data/kochat-demo: raw/{dust,restaurant,travel,weather}.csv (question, label: one BIOES
+tag per word; DATE, LOCATION, PLACE, RESTAURANT) and ood/ood_data.csv (12,223 out-of-domain).
 
-Besides the main figures (default settings), one row per intent loss and a classical
-baseline (word 1-2-gram + character 2-5-gram TF-IDF, logistic regression, max-probability
-threshold chosen by macro-F1 on a held-out 10 % of the training data) on the same split.
+Protocol (the user-path check ../shared/check/kochat-demo):
+- split: in each intent file (rows as csv.DictReader reads them), every 5th row (index % 5 == 2)
+  tests and the rest train; rows whose word and tag counts differ are left out. The out-of-domain
+  file alternates: even rows are the bot's out-of-domain data (malmoi calibrates its fallback on
+  a held-out share of them), odd rows test;
+- the bot: ``data/intents/<intent>.csv`` + ``data/ood/ood.csv``, Korean, bot.yaml without settings
+  (or a variant's). The public data holds rows that malmoi refuses (bad tag sequences, an
+  utterance under two intents): as in the check, when ``malmoi train`` refuses, the rows that
+  ``malmoi validate`` names as errors are deleted and training runs once more; they are listed in
+  the result (``rows_dropped``) and the second run's time is the training time;
+- ``malmoi parse`` on the in-domain test rows and the out-of-domain test half;
+- intent accuracy (the check's): the top intent is right, fallback or not; in-domain accuracy:
+  right and no fallback; fallback accuracy: in-domain test rows kept plus out-of-domain test rows
+  refused, over both; out-of-domain recall / precision, false-fallback rate; AUROC of
+  ``intent_ranking[0].confidence`` (the parse output has no in-domain score);
+- entity P/R/F1: exact (start, end, type) character spans of the space-joined words, micro, and
+  per type;
+- parse p50/p99: one-utterance ``Model.parse`` through the Python API on one thread
+  (``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``) in a fresh process: every 13th in-domain
+  test row, at most 300, after 20 warm-up parses (as the check's ``latency_ms``);
+- model size: the bytes of the model folder; memory: in a fresh one-thread process, resident
+  memory (psutil) after ``malmoi.load`` and one parse, minus that after ``import malmoi`` and a
+  warm-up of the Korean tokenizer (Kiwi), i.e. what one more loaded model costs.
 
-Run:  python bench/kochat_demo.py [--data ../shared/data/kochat-demo] [--out bench/results/kochat_demo.json]
-                                  [--losses cosface,center,coco,gaussian_mixture,cross_entropy | none]
+Run (full):
+    python bench/kochat_demo.py [--variant ce='{"intent": {"loss": "cross_entropy"}}' ...]
+Smoke test:
+    OMP_NUM_THREADS=1 python bench/kochat_demo.py --limit 100
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
-import random
-import resource
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
+import csv
 from pathlib import Path
+from typing import Any
 
-import torch
+import _userpath as up
 
-import malmoi
-from malmoi.data import load_ood_file, read_intent_file
-from malmoi.data.schema import BotData
-from malmoi.evaluate import evaluate, format_table
-from malmoi.settings import BotConfig
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "kochat-demo"
+DATA = up.DATA / "kochat-demo"
+COLUMNS = ["name", "intent_accuracy", "in_domain_accuracy", "fallback_accuracy", "false_fallback_rate",
+           "oos_recall", "entity_f1", "train_seconds", "parse_p50_ms", "parse_p99_ms", "model_mb", "model_rss_mb"]
 
 
-def split(items: list, seed: int, test_fraction: float = 0.2) -> tuple[list, list]:
-    items = items[:]
-    random.Random(seed).shuffle(items)
-    n_test = round(len(items) * test_fraction)
-    return items[n_test:], items[:n_test]
-
-
-def load_split(data_dir: Path, seed: int) -> tuple[BotData, BotData, list[str]]:
-    """Train and test data, and the rows left out because their tags are invalid."""
-    train, test = BotData(), BotData()
-    left_out = []
-    for path in sorted((data_dir / "raw").glob("*.csv")):
-        examples, problems = read_intent_file(path)
-        left_out += sorted({f"{p.file}:{p.line}" for p in problems if p.severity == "error"})
-        a, b = split(examples, seed)
-        train.examples += a
-        test.examples += b
-    ood = load_ood_file(data_dir / "ood" / "ood_data.csv")
-    train.ood, test.ood = split(ood, seed)
-    return train, test, left_out
-
-
-def parse_latency(model: malmoi.Model, texts: list[str], n: int = 2000) -> dict[str, float]:
-    """Per-call latency of ``model.parse`` on one thread, after a warm-up."""
-    torch.set_num_threads(1)
-    for text in texts[:50]:
-        model.parse(text)
-    timings = []
-    for i in range(n):
-        text = texts[i % len(texts)]
-        start = time.perf_counter()
-        model.parse(text)
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
+def load(limit: int | None) -> dict[str, Any]:
+    train: list[up.Example] = []
+    test: list[up.Example] = []
+    mismatched = 0
+    for f in sorted((DATA / "raw").glob("*.csv")):
+        with open(f, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        for i, r in enumerate(rows):
+            words, tags = r["question"].split(), r["label"].split()
+            if len(words) != len(tags):
+                mismatched += 1
+                continue
+            (test if i % 5 == 2 else train).append((words, f.stem, tags))
+    with open(DATA / "ood" / "ood_data.csv", encoding="utf-8", newline="") as handle:
+        ood = [r["question"] for r in csv.DictReader(handle)]
+    ood_bot, ood_test = ood[0::2], ood[1::2]
     return {
-        "p50_ms": statistics.median(timings),
-        "p99_ms": timings[int(0.99 * len(timings)) - 1],
-        "mean_ms": statistics.fmean(timings),
-        "calls": n,
+        "train": up.per_intent(train, lambda x: x[1], limit),
+        "test": up.spread(test, limit),
+        "ood": up.spread(ood_bot, limit),
+        "ood_test": up.spread(ood_test, limit),
+        "mismatched": mismatched,
     }
 
 
-def serving_memory_mb(model_dir: Path) -> float:
-    """Peak resident memory of a fresh process that loads the model and parses once."""
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
-    code = (
-        f"import re, malmoi; m = malmoi.load({str(model_dir)!r}); m.parse('내일 서울 날씨 알려줘'); "
-        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
-
-
-def directory_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
-
-
-LOSSES = ["cosface", "center", "coco", "gaussian_mixture", "cross_entropy"]
-LOSS_COLUMNS = ["system", "intent_accuracy", "in_domain_accuracy", "fallback_accuracy", "false_fallback_rate",
-                "ood_recall", "ood_precision", "auroc", "entity_f1", "train_seconds"]
-
-
-def loss_row(name: str, metrics: dict, train_seconds: float) -> dict:
-    fallback = metrics["fallback"]
+def figures(results: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+    test = data["test"]
+    ind, ood = results[: len(test)], results[len(test) :]
+    right = [up.top1_of(r) == x[1] for r, x in zip(ind, test)]
+    kept = sum(not r.get("fallback") for r in ind) + sum(bool(r.get("fallback")) for r in ood)
+    entities = up.span_scores([up.predicted_spans(r) for r in ind],
+                              [up.spans_from_tags(words, tags or []) for words, _, tags in test])
     return {
-        "system": name,
-        "intent_accuracy": metrics["intent_accuracy"],
-        "in_domain_accuracy": metrics["in_domain_accuracy"],
-        "fallback_accuracy": fallback["accuracy"],
-        "false_fallback_rate": fallback["false_fallback_rate"],
-        "ood_recall": fallback["ood_recall"],
-        "ood_precision": fallback["ood_precision"],
-        "auroc": fallback["auroc"],
-        "entity_f1": metrics["entity"]["f1"],
-        "threshold": metrics["threshold"],
-        "train_seconds": round(train_seconds, 1),
+        "intent_accuracy": sum(right) / len(test),
+        "in_domain_accuracy": sum(ok and not r.get("fallback") for ok, r in zip(right, ind)) / len(test),
+        "fallback_accuracy": kept / (len(ind) + len(ood)),
+        **up.fallback_scores(ind, ood),
+        "entity_f1": entities["f1"],
+        "entity_precision": entities["precision"],
+        "entity_recall": entities["recall"],
+        "entity_per_type": entities["per_type"],
     }
-
-
-def baseline_row(train: BotData, test: BotData, seed: int) -> dict:
-    """TF-IDF + logistic regression; threshold by macro-F1 on 10 % of the training data held out."""
-    import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_union
-
-    from malmoi.evaluate import auroc, fallback_metrics
-    from malmoi.intent.fallback import macro_f1_threshold
-
-    started = time.perf_counter()
-    fit_examples, held_out = split(train.examples, seed + 1, 0.1)
-    _, held_out_ood = split(train.ood, seed + 1, 0.1)
-    vectorizer = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
-    )
-    classifier = LogisticRegression(C=10.0, max_iter=2000).fit(
-        vectorizer.fit_transform([e.text for e in fit_examples]), [e.intent for e in fit_examples]
-    )
-    train_seconds = time.perf_counter() - started
-
-    def score(examples):
-        probabilities = classifier.predict_proba(vectorizer.transform([e.text for e in examples]))
-        return probabilities.max(1), classifier.classes_[probabilities.argmax(1)]
-
-    threshold = macro_f1_threshold(score(held_out)[0], score(held_out_ood)[0])
-    id_scores, predicted = score(test.examples)
-    ood_scores, _ = score(test.ood)
-    correct = predicted == np.array([e.intent for e in test.examples])
-    fallback = fallback_metrics(id_scores < threshold, ood_scores < threshold)
-    fallback["auroc"] = auroc(id_scores, ood_scores)
-    metrics = {"intent_accuracy": float(correct.mean()),
-               "in_domain_accuracy": float((correct & (id_scores >= threshold)).mean()),
-               "fallback": fallback, "entity": {"f1": float("nan")}, "threshold": threshold}
-    return loss_row("TF-IDF + LogReg (no entities)", metrics, train_seconds)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "kochat_demo.json")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--losses", default=",".join(LOSSES),
-                        help="comma-separated intent losses for the per-loss table, or 'none'")
-    parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the TF-IDF baseline")
+    parser = up.parser(__doc__, "kochat_demo")
     args = parser.parse_args()
 
-    train_data, test_data, left_out = load_split(args.data, args.seed)
-    if left_out:
-        print(f"left out {len(left_out)} row(s) with invalid tags: {', '.join(left_out)}", file=sys.stderr)
-    config = BotConfig(name="kochat-demo", language="ko")
-    torch.set_num_threads(os.cpu_count() or 1)
-    started = time.perf_counter()
-    model = malmoi.train((config, train_data), progress=sys.stderr.isatty())
-    train_seconds = time.perf_counter() - started
-    train_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    data = load(args.limit)
+    print(f"Kochat demo: {len(data['train'])} training rows, {len(data['ood'])} out-of-domain; test "
+          f"{len(data['test'])} + {len(data['ood_test'])} out-of-domain; {data['mismatched']} rows left out "
+          "(word and tag counts differ)", flush=True)
+    texts = [" ".join(words) for words, _, _ in data["test"]]
 
-    metrics = evaluate(model, test_data.examples, test_data.ood)
-    latency = parse_latency(model, [e.text for e in test_data.examples])
-    with tempfile.TemporaryDirectory() as tmp:
-        model_dir = model.save(Path(tmp) / "model")
-        size_mb = directory_mb(model_dir)
-        serve_mb = serving_memory_mb(model_dir)
+    def write_bot(bot: Path, settings: dict[str, Any]) -> None:
+        up.write_bot_csv(bot, data["train"], data["ood"], language="ko", name="kochat-demo", settings=settings)
 
-    fallback = metrics["fallback"]
-    result = {
-        "benchmark": "kochat-demo",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                   f"torch {torch.__version__}",
-        "malmoi_version": malmoi.__version__,
-        "split": {
-            "seed": args.seed,
-            "intent_files": "80/20 per file",
-            "ood_file": "80/20; malmoi holds out 10% of the 80% to calibrate the threshold",
-            "train_examples": len(train_data.examples),
-            "train_ood": len(train_data.ood),
-            "test_examples": len(test_data.examples),
-            "test_ood": len(test_data.ood),
-            "rows_left_out_invalid_tags": left_out,
-        },
-        "intent_accuracy": metrics["intent_accuracy"],
-        "in_domain_accuracy": metrics["in_domain_accuracy"],
-        "entity_f1": metrics["entity"]["f1"],
-        "entity_precision": metrics["entity"]["precision"],
-        "entity_recall": metrics["entity"]["recall"],
-        "fallback_accuracy": fallback["accuracy"],
-        "false_fallback_rate": fallback["false_fallback_rate"],
-        "ood_recall": fallback["ood_recall"],
-        "ood_precision": fallback["ood_precision"],
-        "auroc": fallback["auroc"],
-        "threshold": metrics["threshold"],
-        "train_seconds": train_seconds,
-        "epochs_run": model.report["epochs_run"],
-        "parse_latency": latency,
-        "model_size_mb": size_mb,
-        "peak_memory_train_mb": train_peak_mb,
-        "peak_memory_serve_mb": serve_mb,
-    }
-    rows = [
-        ("intent accuracy", result["intent_accuracy"], ">= 0.99"),
-        ("entity F1 (exact span+type)", result["entity_f1"], ">= 0.95"),
-        ("fallback detection accuracy", result["fallback_accuracy"], ">= 0.94"),
-        ("  false fallback rate (in-domain)", result["false_fallback_rate"], ""),
-        ("  out-of-domain recall", result["ood_recall"], ""),
-        ("  AUROC", result["auroc"], ""),
-        ("training wall time (s)", result["train_seconds"], "<= 180"),
-        ("parse p50 (ms, 1 thread)", latency["p50_ms"], "<= 3"),
-        ("parse p99 (ms, 1 thread)", latency["p99_ms"], ""),
-        ("model size on disk (MB)", size_mb, ""),
-        ("peak memory, training process (MB)", train_peak_mb, ""),
-        ("peak memory, serving process (MB)", serve_mb, ""),
-    ]
-    print(format_table([{"metric": m, "value": v, "target": t} for m, v, t in rows], ["metric", "value", "target"]))
+    def evaluate(trained: up.Trained) -> tuple[dict[str, Any], float]:
+        results, seconds = up.parse(trained.model, texts + data["ood_test"], timeout=args.timeout)
+        latency = up.latency_ms(trained.model, texts[::13])
+        memory = up.loaded_model_memory(trained.model, "ko", "내일 서울 날씨 알려줘")
+        return {**figures(results, data), "parse_p50_ms": latency["p50_ms"], "parse_p99_ms": latency["p99_ms"],
+                "latency": latency, "model_mb": up.directory_mb(trained.model), "model_rss_mb": memory["model_rss_mb"],
+                "memory": memory}, seconds
 
-    # Per-loss table: the default run is reused for its loss; every other loss trains anew.
-    default_loss = config.settings.intent.loss
-    per_loss = []
-    for loss in [] if args.losses == "none" else [x for x in args.losses.split(",") if x]:
-        if loss == default_loss:
-            per_loss.append(loss_row(f"malmoi {loss} (default)", metrics, train_seconds))
-            continue
-        loss_config = BotConfig.model_validate(
-            {"name": "kochat-demo", "language": "ko", "settings": {"intent": {"loss": loss}}}
-        )
-        torch.set_num_threads(os.cpu_count() or 1)
-        started = time.perf_counter()
-        loss_model = malmoi.train((loss_config, train_data), progress=sys.stderr.isatty())
-        loss_seconds = time.perf_counter() - started
-        loss_metrics = evaluate(loss_model, test_data.examples, test_data.ood)
-        per_loss.append(loss_row(f"malmoi {loss}", loss_metrics, loss_seconds))
-    if args.baseline:
-        per_loss.append(baseline_row(train_data, test_data, args.seed))
-    if per_loss:
-        result["per_loss"] = per_loss
-        print()
-        print(format_table(per_loss, LOSS_COLUMNS))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    print(f"\nsaved {args.out}")
+    rows = up.run_all(up.workdir("kochat-demo"), up.runs(args.variant), write_bot, evaluate, timeout=args.timeout)
+
+    print()
+    print(up.format_table([r for r in rows if "error" not in r], COLUMNS))
+    default = rows[0]
+    print()
+    print(up.format_table([{"type": t, **m} for t, m in default["entity_per_type"].items()],
+                          ["type", "precision", "recall", "f1", "support"]))
+    if default["rows_dropped"]:
+        print(f"\nmalmoi refused {len(default['rows_dropped'])} rows; dropped as `malmoi validate` named them: "
+              + ", ".join(default["rows_dropped"]))
+    up.save(args.out, up.result(
+        "kochat-demo",
+        "intent files: row index % 5 == 2 tests, the rest train; ood file: even rows are the bot's "
+        "out-of-domain data, odd rows test; rows malmoi refuses are dropped as `malmoi validate` names them; "
+        "intent accuracy = top intent right (fallback or not); entity F1 = exact character spans; latency "
+        "and memory through the Python API, one thread",
+        args,
+        data={"train": len(data["train"]), "train_ood": len(data["ood"]), "test": len(data["test"]),
+              "ood_test": len(data["ood_test"]), "rows_left_out_tag_count": data["mismatched"]},
+        rows=rows,
+    ))
 
 
 if __name__ == "__main__":
