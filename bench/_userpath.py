@@ -14,6 +14,7 @@ repository, and the default row of each benchmark reproduces the check's figures
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib.metadata
 import json
@@ -63,7 +64,8 @@ def variant_type(value: str) -> tuple[str, dict[str, Any]]:
     if not sep or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name) or name == "default":
         raise argparse.ArgumentTypeError(
             f"expected NAME=JSON with NAME of letters, digits and _.+- (not 'default'), like "
-            f"bilstm='{{\"encoder\": {{\"type\": \"bilstm\"}}}}'; got {value!r}")
+            f'bilstm=\'{{"encoder": {{"type": "bilstm"}}}}\'; got {value!r}'
+        )
     try:
         settings = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -76,16 +78,32 @@ def variant_type(value: str) -> tuple[str, dict[str, Any]]:
 def parser(doc: str | None, name: str, *, baseline: str | None = None) -> argparse.ArgumentParser:
     """The options every benchmark shares: --limit, --out, --variant, --timeout (and --no-baseline)."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--limit", type=limit_type, metavar="N",
-                   help="smoke test: only N training utterances of each intent (and N out-of-domain ones) and N "
-                   "test utterances (and N out-of-domain ones), each evenly spaced through its rows")
-    p.add_argument("--out", type=Path, default=RESULTS / f"{name}.json", help=f"result JSON (default bench/results/{name}.json)")
-    p.add_argument("--variant", type=variant_type, action="append", default=[], metavar="NAME=JSON",
-                   help="repeatable: one more row, trained with this JSON as bot.yaml's `settings:` "
-                   "(the default row, without settings, always comes first)")
-    p.add_argument("--timeout", type=float, default=4 * 3600, metavar="SECONDS", help="for each malmoi command (default 4 h)")
+    p.add_argument(
+        "--limit",
+        type=limit_type,
+        metavar="N",
+        help="smoke test: only N training utterances of each intent (and N out-of-domain ones) and N "
+        "test utterances (and N out-of-domain ones), each evenly spaced through its rows",
+    )
+    p.add_argument(
+        "--out", type=Path, default=RESULTS / f"{name}.json", help=f"result JSON (default bench/results/{name}.json)"
+    )
+    p.add_argument(
+        "--variant",
+        type=variant_type,
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="repeatable: one more row, trained with this JSON as bot.yaml's `settings:` "
+        "(the default row, without settings, always comes first)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=4 * 3600, metavar="SECONDS", help="for each malmoi command (default 4 h)"
+    )
     if baseline:
-        p.add_argument("--no-baseline", dest="baseline", action="store_false", help=f"skip the classical floor ({baseline})")
+        p.add_argument(
+            "--no-baseline", dest="baseline", action="store_false", help=f"skip the classical floor ({baseline})"
+        )
     return p
 
 
@@ -148,8 +166,15 @@ def write_config(bot: Path, *, name: str, language: str, settings: dict[str, Any
     (bot / "bot.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def write_bot_csv(bot: Path, examples: Iterable[Example], ood: Iterable[str] = (), *, language: str, name: str,
-                  settings: dict[str, Any]) -> None:
+def write_bot_csv(
+    bot: Path,
+    examples: Iterable[Example],
+    ood: Iterable[str] = (),
+    *,
+    language: str,
+    name: str,
+    settings: dict[str, Any],
+) -> None:
     """Kochat-style bot: ``data/intents/<intent>.csv`` (question, label: one tag per word; all ``O``
     when the data has no entities) and, when given, ``data/ood/ood.csv``."""
     write_config(bot, name=name, language=language, settings=settings)
@@ -177,8 +202,14 @@ def _yaml_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_bot_inline(bot: Path, examples: Iterable[tuple[str, str, Sequence[Span]]], *, language: str, name: str,
-                     settings: dict[str, Any]) -> int:
+def write_bot_inline(
+    bot: Path,
+    examples: Iterable[tuple[str, str, Sequence[Span]]],
+    *,
+    language: str,
+    name: str,
+    settings: dict[str, Any],
+) -> int:
     """Inline-annotated YAML bot (``[value](TYPE)``). examples: (text, intent, spans). Returns the rows
     skipped because their text holds ``[`` or ``]`` (reserved by the inline format) or a newline."""
     write_config(bot, name=name, language=language, settings=settings)
@@ -275,8 +306,10 @@ def train(bot: Path, model: Path, *, timeout: float) -> Trained:
         dropped = drop_error_rows(bot, timeout)
         if not dropped:
             raise BenchError(f"malmoi train failed ({p.returncode}): {_tail(p)}")
-        print(f"  malmoi refused the data; dropped the {len(dropped)} rows that `malmoi validate` named as errors",
-              flush=True)
+        print(
+            f"  malmoi refused the data; dropped the {len(dropped)} rows that `malmoi validate` named as errors",
+            flush=True,
+        )
         refused = secs
         secs, p = malmoi_cli(*args, timeout=timeout)
         if p.returncode != 0:
@@ -391,7 +424,7 @@ def inline_spans(marked: str, pattern: str = r"<([^<>:]+):([A-Z]{2})>") -> tuple
     spans: list[Span] = []
     pos = n = 0
     for m in re.finditer(pattern, marked):
-        chunk = marked[pos:m.start()]
+        chunk = marked[pos : m.start()]
         text.append(chunk)
         n += len(chunk)
         spans.append((n, n + len(m.group(1)), m.group(2)))
@@ -429,7 +462,14 @@ def span_scores(predicted: Iterable[set[Span]], gold: Iterable[set[Span]]) -> di
     for typ, (t, np_, ng) in sorted(counts.items()):
         tp_p, tp_r, tp_f = prf(t, np_, ng)
         per_type[typ] = {"precision": tp_p, "recall": tp_r, "f1": tp_f, "support": ng, "predicted": np_}
-    return {"precision": precision, "recall": recall, "f1": f1, "gold": n_gold, "predicted": n_pred, "per_type": per_type}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "gold": n_gold,
+        "predicted": n_pred,
+        "per_type": per_type,
+    }
 
 
 def fallback_scores(in_domain: Sequence[dict[str, Any]], out_of_domain: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -444,7 +484,9 @@ def fallback_scores(in_domain: Sequence[dict[str, Any]], out_of_domain: Sequence
         "oos_precision": precision,
         "oos_f1": f1,
         "false_fallback_rate": false_alarms / len(in_domain) if in_domain else float("nan"),
-        "auroc_top_confidence": auroc([top_confidence(r) for r in in_domain], [top_confidence(r) for r in out_of_domain]),
+        "auroc_top_confidence": auroc(
+            [top_confidence(r) for r in in_domain], [top_confidence(r) for r in out_of_domain]
+        ),
     }
 
 
@@ -507,8 +549,14 @@ def _json_file(value: Any) -> str:
 
 
 def _python(code: str, args: list[str], timeout: float) -> dict[str, Any]:
-    p = subprocess.run([sys.executable, "-c", code, *args], check=False, capture_output=True, text=True,
-                       timeout=timeout, env=_env(threads=1))
+    p = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(threads=1),
+    )
     if p.returncode != 0:
         raise BenchError(f"measurement process failed: {_tail(p)}")
     result: dict[str, Any] = json.loads(p.stdout.strip().splitlines()[-1])
@@ -517,8 +565,10 @@ def _python(code: str, args: list[str], timeout: float) -> dict[str, Any]:
 
 # --- the classical floor --------------------------------------------------------------------------
 
-CLASSICAL_INTENT = ("TF-IDF of word 1-2-grams and character 1-4-grams (char_wb, sublinear tf, L2 rows), "
-                    "one-vs-rest logistic regression (liblinear, C=10); the intent is the arg-max probability")
+CLASSICAL_INTENT = (
+    "TF-IDF of word 1-2-grams and character 1-4-grams (char_wb, sublinear tf, L2 rows), "
+    "one-vs-rest logistic regression (liblinear, C=10); the intent is the arg-max probability"
+)
 
 
 def classical_intent_model() -> Any:
@@ -553,14 +603,19 @@ def machine() -> dict[str, Any]:
             return None
 
     cpu = ""
-    try:
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), "")
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
     git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=False, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"], check=False,
-                           capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"], check=False, capture_output=True, text=True
+    )
     return {
         "platform": platform.platform(),
         "cpu": cpu,
@@ -583,8 +638,9 @@ def command_line() -> str:
     return shlex.join(["python", *sys.argv])
 
 
-def run_record(name: str, settings: dict[str, Any], trained: Trained, parse_seconds: float,
-               figures: dict[str, Any]) -> dict[str, Any]:
+def run_record(
+    name: str, settings: dict[str, Any], trained: Trained, parse_seconds: float, figures: dict[str, Any]
+) -> dict[str, Any]:
     """One row of a result file: the settings written to bot.yaml, the figures, the times."""
     return {
         "name": name,
@@ -598,8 +654,14 @@ def run_record(name: str, settings: dict[str, Any], trained: Trained, parse_seco
     }
 
 
-def run_all(work: Path, plan: Sequence[tuple[str, dict[str, Any]]], write_bot: Callable[[Path, dict[str, Any]], None],
-            evaluate: Callable[[Trained], tuple[dict[str, Any], float]], *, timeout: float) -> list[dict[str, Any]]:
+def run_all(
+    work: Path,
+    plan: Sequence[tuple[str, dict[str, Any]]],
+    write_bot: Callable[[Path, dict[str, Any]], None],
+    evaluate: Callable[[Trained], tuple[dict[str, Any], float]],
+    *,
+    timeout: float,
+) -> list[dict[str, Any]]:
     """Train and score each (name, settings) row: ``write_bot(bot_dir, settings)`` writes the bot,
     ``evaluate(trained)`` parses the test split and returns (figures, parse seconds). A variant that
     fails is recorded with its error; the default row failing stops the benchmark."""
@@ -638,8 +700,9 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     left = [all(isinstance(r.get(c), str) or r.get(c) is None for r in rows) for c in columns]  # text columns
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) if lj else v.rjust(w) for v, w, lj in zip(row, widths, left)).rstrip()
-              for row in cells]
+    lines += [
+        "  ".join(v.ljust(w) if lj else v.rjust(w) for v, w, lj in zip(row, widths, left)).rstrip() for row in cells
+    ]
     return "\n".join(lines)
 
 

@@ -59,8 +59,17 @@ PUBLISHED = [
     ("CNN (Larson et al. 2019)", 0.912, 0.189),
     ("FastText (Larson et al. 2019)", 0.890, 0.097),
 ]
-COLUMNS = ["name", "in_scope_accuracy", "oos_recall", "oos_precision", "oos_f1", "false_fallback_rate",
-           "auroc_top_confidence", "top1_accuracy", "train_seconds"]
+COLUMNS = [
+    "name",
+    "in_scope_accuracy",
+    "oos_recall",
+    "oos_precision",
+    "oos_f1",
+    "false_fallback_rate",
+    "auroc_top_confidence",
+    "top1_accuracy",
+    "train_seconds",
+]
 
 
 def load(intents: int | None, limit: int | None, no_ood: bool) -> dict[str, list[Any]]:
@@ -81,7 +90,7 @@ def load(intents: int | None, limit: int | None, no_ood: bool) -> dict[str, list
 
 
 def figures(results: list[dict[str, Any]], data: dict[str, list[Any]]) -> dict[str, Any]:
-    ins, oos = results[: len(data["test"])], results[len(data["test"]):]
+    ins, oos = results[: len(data["test"])], results[len(data["test"]) :]
     labels = [label for _, label in data["test"]]
     return {
         "in_scope_accuracy": sum(up.intent_of(r) == label for r, label in zip(ins, labels)) / len(ins),
@@ -161,8 +170,11 @@ def classical_floor(data: dict[str, list[Any]], folds: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = up.parser(__doc__, "clinc150", baseline="TF-IDF + logistic regression")
-    parser.add_argument("--no-ood", action="store_true",
-                        help="the bot (and the floor) get no out-of-domain data; default --out bench/results/clinc150-no-ood.json")
+    parser.add_argument(
+        "--no-ood",
+        action="store_true",
+        help="the bot (and the floor) get no out-of-domain data; default --out bench/results/clinc150-no-ood.json",
+    )
     parser.add_argument("--intents", type=int, metavar="K", help="smoke test: only the first K intents (by name)")
     parser.add_argument("--cv-folds", type=int, default=5, help="folds for the floor's threshold (default 5)")
     parser.set_defaults(out=None)
@@ -170,8 +182,11 @@ def main() -> None:
     out: Path = args.out or up.RESULTS / ("clinc150-no-ood.json" if args.no_ood else "clinc150.json")
 
     data = load(args.intents, args.limit, args.no_ood)
-    print(f"CLINC150: {len(data['train'])} training utterances, {len(data['ood'])} out-of-domain; "
-          f"test {len(data['test'])} in-scope + {len(data['oos_test'])} out-of-scope", flush=True)
+    print(
+        f"CLINC150: {len(data['train'])} training utterances, {len(data['ood'])} out-of-domain; "
+        f"test {len(data['test'])} in-scope + {len(data['oos_test'])} out-of-scope",
+        flush=True,
+    )
     texts = [t for t, _ in data["test"]] + data["oos_test"]
 
     def write_bot(bot: Path, settings: dict[str, Any]) -> None:
@@ -187,18 +202,26 @@ def main() -> None:
 
     print()
     print(up.format_table([r for r in rows if "error" not in r] + ([floor] if floor else []) + published, COLUMNS))
-    up.save(out, up.result(
-        "clinc150-full" + ("-no-ood" if args.no_ood else ""),
-        "bot: train+val as intents, oos_train+oos_val as out-of-domain data (none with --no-ood), bot.yaml "
-        "settings per row; test: test + oos_test through `malmoi parse`; in-scope accuracy = right intent "
-        "and no fallback; out-of-scope = fallback; AUROC of intent_ranking[0].confidence",
-        args,
-        data={"train": len(data["train"]), "train_ood": len(data["ood"]), "test": len(data["test"]),
-              "oos_test": len(data["oos_test"]), "intents": len({x[1] for x in data["train"]})},
-        rows=rows,
-        classical_floor=floor,
-        published=published,
-    ))
+    up.save(
+        out,
+        up.result(
+            "clinc150-full" + ("-no-ood" if args.no_ood else ""),
+            "bot: train+val as intents, oos_train+oos_val as out-of-domain data (none with --no-ood), bot.yaml "
+            "settings per row; test: test + oos_test through `malmoi parse`; in-scope accuracy = right intent "
+            "and no fallback; out-of-scope = fallback; AUROC of intent_ranking[0].confidence",
+            args,
+            data={
+                "train": len(data["train"]),
+                "train_ood": len(data["ood"]),
+                "test": len(data["test"]),
+                "oos_test": len(data["oos_test"]),
+                "intents": len({x[1] for x in data["train"]}),
+            },
+            rows=rows,
+            classical_floor=floor,
+            published=published,
+        ),
+    )
 
 
 if __name__ == "__main__":

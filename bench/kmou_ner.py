@@ -55,9 +55,14 @@ def load(split: str) -> list[Sentence]:
 
 def figures(results: list[dict[str, Any]], test: list[Sentence]) -> dict[str, Any]:
     scores = up.span_scores([up.predicted_spans(r) for r in results], [set(s) for _, _, s in test])
-    return {"entity_f1": scores["f1"], "entity_precision": scores["precision"], "entity_recall": scores["recall"],
-            "entities_gold": scores["gold"], "entities_predicted": scores["predicted"],
-            "entity_per_type": scores["per_type"]}
+    return {
+        "entity_f1": scores["f1"],
+        "entity_precision": scores["precision"],
+        "entity_recall": scores["recall"],
+        "entities_gold": scores["gold"],
+        "entities_predicted": scores["predicted"],
+        "entity_per_type": scores["per_type"],
+    }
 
 
 # --- the classical CRF floor ----------------------------------------------------------------------
@@ -82,9 +87,20 @@ def features(text: str, morphs: list[Morpheme]) -> list[dict[str, Any]]:
     own: list[dict[str, Any]] = []
     for start, end, form, tag in morphs:
         word, first, last = word_of(start, end)
-        own.append({"form": form, "tag": tag, "tag2": tag[:2], "suffix1": form[-1:], "suffix2": form[-2:],
-                    "surface": text[start:end], "word": word, "word_first": first, "word_last": last,
-                    "digit": form.isdigit()})
+        own.append(
+            {
+                "form": form,
+                "tag": tag,
+                "tag2": tag[:2],
+                "suffix1": form[-1:],
+                "suffix2": form[-2:],
+                "surface": text[start:end],
+                "word": word,
+                "word_first": first,
+                "word_last": last,
+                "digit": form.isdigit(),
+            }
+        )
     rows = []
     for i, f in enumerate(own):
         row: dict[str, Any] = {"bias": 1.0, **f}
@@ -138,20 +154,27 @@ def crf_floor(train: list[Sentence], test: list[Sentence]) -> dict[str, Any] | N
     started = time.perf_counter()
     train_morphs = morphemes([t for t, _, _ in train])
     crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.1, c2=0.1, max_iterations=100, all_possible_transitions=True)
-    crf.fit([features(t, m) for (t, _, _), m in zip(train, train_morphs)],
-            [bio(m, s) for (_, _, s), m in zip(train, train_morphs)])
+    crf.fit(
+        [features(t, m) for (t, _, _), m in zip(train, train_morphs)],
+        [bio(m, s) for (_, _, s), m in zip(train, train_morphs)],
+    )
     seconds = time.perf_counter() - started
     test_morphs = morphemes([t for t, _, _ in test])
     predicted = crf.predict([features(t, m) for (t, _, _), m in zip(test, test_morphs)])
     scores = up.span_scores([decode(m, p) for m, p in zip(test_morphs, predicted)], [set(s) for _, _, s in test])
     # The floor's ceiling: gold spans that Kiwi's morpheme boundaries can express at all.
     reachable = sum(len(decode(m, bio(m, s)) & set(s)) for m, (_, _, s) in zip(test_morphs, test))
-    return {"name": "crf on kiwi morphemes (floor)",
-            "model": "sklearn-crfsuite lbfgs c1=0.1 c2=0.1 100 iterations; BIO on Kiwi morphemes; form, POS, "
-                     "suffixes, word, position in word, neighbours within 2",
-            "entity_f1": scores["f1"], "entity_precision": scores["precision"], "entity_recall": scores["recall"],
-            "entity_per_type": scores["per_type"], "gold_spans_reachable_by_morphemes": reachable / max(scores["gold"], 1),
-            "train_seconds": round(seconds, 2)}
+    return {
+        "name": "crf on kiwi morphemes (floor)",
+        "model": "sklearn-crfsuite lbfgs c1=0.1 c2=0.1 100 iterations; BIO on Kiwi morphemes; form, POS, "
+        "suffixes, word, position in word, neighbours within 2",
+        "entity_f1": scores["f1"],
+        "entity_precision": scores["precision"],
+        "entity_recall": scores["recall"],
+        "entity_per_type": scores["per_type"],
+        "gold_spans_reachable_by_morphemes": reachable / max(scores["gold"], 1),
+        "train_seconds": round(seconds, 2),
+    }
 
 
 def main() -> None:
@@ -161,8 +184,11 @@ def main() -> None:
     train = up.per_intent(load("train") + load("dev"), lambda x: x[1], args.limit)
     test = up.spread(load("test"), args.limit)
     trainable = [x for x in train if not any(c in x[0] for c in "[]\n")]  # what the inline bot keeps
-    print(f"KMOU NER: {len(train)} training sentences ({len(train) - len(trainable)} with brackets left out), "
-          f"{len(test)} test", flush=True)
+    print(
+        f"KMOU NER: {len(train)} training sentences ({len(train) - len(trainable)} with brackets left out), "
+        f"{len(test)} test",
+        flush=True,
+    )
 
     def write_bot(bot: Path, settings: dict[str, Any]) -> None:
         up.write_bot_inline(bot, train, language="ko", name="kmou-ner", settings=settings)
@@ -179,22 +205,37 @@ def main() -> None:
     print(up.format_table(shown, COLUMNS))
     types = sorted({t for r in shown for t in r["entity_per_type"]})
     print()
-    print(up.format_table(
-        [{"type": t, "support": shown[0]["entity_per_type"].get(t, {}).get("support"),
-          **{f"F1 {r['name']}": r["entity_per_type"].get(t, {}).get("f1", float("nan")) for r in shown}}
-         for t in types],
-        ["type", "support", *(f"F1 {r['name']}" for r in shown)]))
-    up.save(args.out, up.result(
-        "kmou-ner",
-        "bot: ner.train+ner.dev as inline YAML ([value](TYPE)), intent = length class (not scored), no "
-        "out-of-domain data, bot.yaml settings per row; ner.test through `malmoi parse`; exact character-span "
-        "P/R/F1, micro, and per type",
-        args,
-        data={"train": len(train), "train_left_out_brackets": len(train) - len(trainable), "test": len(test),
-              "test_entities": sum(len(s) for _, _, s in test)},
-        rows=rows,
-        classical_floor=floor,
-    ))
+    print(
+        up.format_table(
+            [
+                {
+                    "type": t,
+                    "support": shown[0]["entity_per_type"].get(t, {}).get("support"),
+                    **{f"F1 {r['name']}": r["entity_per_type"].get(t, {}).get("f1", float("nan")) for r in shown},
+                }
+                for t in types
+            ],
+            ["type", "support", *(f"F1 {r['name']}" for r in shown)],
+        )
+    )
+    up.save(
+        args.out,
+        up.result(
+            "kmou-ner",
+            "bot: ner.train+ner.dev as inline YAML ([value](TYPE)), intent = length class (not scored), no "
+            "out-of-domain data, bot.yaml settings per row; ner.test through `malmoi parse`; exact character-span "
+            "P/R/F1, micro, and per type",
+            args,
+            data={
+                "train": len(train),
+                "train_left_out_brackets": len(train) - len(trainable),
+                "test": len(test),
+                "test_entities": sum(len(s) for _, _, s in test),
+            },
+            rows=rows,
+            classical_floor=floor,
+        ),
+    )
 
 
 if __name__ == "__main__":

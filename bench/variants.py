@@ -54,8 +54,14 @@ VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
-def run(script: str, names: list[str], extra: list[tuple[str, dict[str, Any]]], baseline: bool,
-        out: Path | None, passthrough: list[str]) -> int:
+def run(
+    script: str,
+    names: list[str],
+    extra: list[tuple[str, dict[str, Any]]],
+    baseline: bool,
+    out: Path | None,
+    passthrough: list[str],
+) -> int:
     variants = [(n, VARIANTS[n][0]) for n in names] + extra
     if not variants:
         raise SystemExit("name at least one variant (see --list) or give --variant NAME=JSON")
@@ -87,21 +93,31 @@ def summary(results: Path, out: Path) -> None:
         columns.setdefault(saved["benchmark"], ["file", "limit", *module.COLUMNS, "date"])
         floor = saved.get("classical_floor")
         for row in [*saved["rows"], *([floor] if floor else [])]:
-            tables.setdefault(saved["benchmark"], []).append({
-                **row, "file": str(path.relative_to(results)), "limit": saved.get("limit"),
-                "date": saved["machine"].get("date", "")[:10],
-                "name": row["name"] + (" (failed: see the file)" if "error" in row else ""),
-            })
+            tables.setdefault(saved["benchmark"], []).append(
+                {
+                    **row,
+                    "file": str(path.relative_to(results)),
+                    "limit": saved.get("limit"),
+                    "date": saved["machine"].get("date", "")[:10],
+                    "name": row["name"] + (" (failed: see the file)" if "error" in row else ""),
+                }
+            )
     text = []
     for benchmark, rows in tables.items():
         text += [f"## {benchmark}", "", up.format_table(rows, columns[benchmark]), ""]
     if skipped:
-        text.append("not benchmark results of bench/*.py (older format or other files): "
-                    + ", ".join(str(p.relative_to(results)) for p in skipped))
+        text.append(
+            "not benchmark results of bench/*.py (older format or other files): "
+            + ", ".join(str(p.relative_to(results)) for p in skipped)
+        )
     print("\n".join(text))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("# Saved benchmark results\n\n" + "\n".join(
-        f"```\n{line}\n```" if "\n" in line else line for line in text) + "\n", encoding="utf-8")
+    out.write_text(
+        "# Saved benchmark results\n\n"
+        + "\n".join(f"```\n{line}\n```" if "\n" in line else line for line in text)
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"\nsaved {out}")
 
 
@@ -109,15 +125,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("script", nargs="?", choices=list(SCRIPTS), help="the benchmark to run")
     parser.add_argument("names", nargs="*", metavar="VARIANT", help="named variants (see --list)")
-    parser.add_argument("--variant", type=up.variant_type, action="append", default=[], metavar="NAME=JSON",
-                        help="repeatable: an unnamed variant, as in the benchmarks")
+    parser.add_argument(
+        "--variant",
+        type=up.variant_type,
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="repeatable: an unnamed variant, as in the benchmarks",
+    )
     parser.add_argument("--baseline", action="store_true", help="also run the benchmark's classical floor")
-    parser.add_argument("--out", type=Path, help="result JSON (default bench/results/variants/<benchmark>+<names>.json)")
+    parser.add_argument(
+        "--out", type=Path, help="result JSON (default bench/results/variants/<benchmark>+<names>.json)"
+    )
     parser.add_argument("--list", action="store_true", help="the named variants and their settings")
     parser.add_argument("--summary", action="store_true", help="print and save a table of every saved result")
-    parser.add_argument("--results", type=Path, default=up.RESULTS, help="where --summary looks (default bench/results)")
-    parser.add_argument("--summary-out", type=Path, default=up.RESULTS / "summary.md",
-                        help="where --summary writes (default bench/results/summary.md)")
+    parser.add_argument(
+        "--results", type=Path, default=up.RESULTS, help="where --summary looks (default bench/results)"
+    )
+    parser.add_argument(
+        "--summary-out",
+        type=Path,
+        default=up.RESULTS / "summary.md",
+        help="where --summary writes (default bench/results/summary.md)",
+    )
     args, passthrough = parser.parse_known_args()
     unknown = [n for n in args.names if n not in VARIANTS]
     if unknown:

@@ -36,20 +36,10 @@ SOURCE = Path(malmoi.__file__).resolve().parent
 KNOWN_MODULE_CYCLES = [
     # Model.fit imports training.fit in a function; training imports Model in a function too.
     ("malmoi.model.model", "malmoi.model.training", "malmoi.model.model"),
-    # encode.runtime imports malmoi.model.artifact, which runs malmoi/model/__init__.py, which
-    # imports model.model, which imports encode.runtime: importing encode.runtime (or a module
-    # that does) before malmoi.model fails with "partially initialized module".
-    ("malmoi.encode.runtime", "malmoi.model", "malmoi.model.model", "malmoi.encode.runtime"),
-    ("malmoi.encode.runtime", "malmoi.model", "malmoi.model.model", "malmoi.model.training", "malmoi.encode.runtime"),
 ]
-KNOWN_PACKAGE_CYCLES = [
-    # model.model -> encode.runtime (load an encoder) and encode.runtime -> model.artifact (files).
-    ("malmoi.encode", "malmoi.model", "malmoi.encode"),
-]
-# Modules that fail to import today, and why; they must still fail (xfail strict).
-KNOWN_BROKEN = {
-    "malmoi.model.pipeline": "imports malmoi.encode.features, which does not exist",
-}
+KNOWN_PACKAGE_CYCLES: list[tuple[str, ...]] = []
+# Modules that fail to import today, and why; they must still fail.
+KNOWN_BROKEN: dict[str, str] = {}
 
 # Modules that import nothing of malmoi, so that anything may import them.
 LEAVES = [

@@ -94,7 +94,9 @@ class NgramSettings(ComponentSettings):
     def _char_range(self) -> NgramSettings:
         low, high = self.char_ngrams
         if not 0 <= low <= high <= 8 or (low == 0 and high != 0):
-            raise ValueError(f"char_ngrams is [shortest, longest] within 1..8, or [0, 0] for none; got {list(self.char_ngrams)}")
+            raise ValueError(
+                f"char_ngrams is [shortest, longest] within 1..8, or [0, 0] for none; got {list(self.char_ngrams)}"
+            )
         if self.word_ngrams == 0 and high == 0:
             raise ValueError("word_ngrams 0 and char_ngrams [0, 0] leave no features; use `lexical: none` instead")
         return self
@@ -116,7 +118,10 @@ def register_builtins() -> None:
         return
     _registered = True
     registry.encoders.add(
-        "cnn.v1", "malmoi.encode.encoders:CNNEncoder", settings=CNNSettings, inference="malmoi.encode.inference:CNNInference"
+        "cnn.v1",
+        "malmoi.encode.encoders:CNNEncoder",
+        settings=CNNSettings,
+        inference="malmoi.encode.inference:CNNInference",
     )
     registry.encoders.add("bilstm.v1", "malmoi.encode.encoders:BiLSTMEncoder", settings=BiLSTMSettings)
     registry.encoders.add("shared.v1", "malmoi.encode.shared:load_shared_encoder", settings=SharedEncoderSettings)

@@ -109,7 +109,9 @@ class Registry(Generic[T]):
         """The versioned name for ``name``: itself if versioned, else its newest version."""
         if name in self._entries:
             return name
-        versions = [(int(m["version"]), full) for full in self._entries if (m := _NAME.match(full)) and m["base"] == name]
+        versions = [
+            (int(m["version"]), full) for full in self._entries if (m := _NAME.match(full)) and m["base"] == name
+        ]
         if not versions:
             known = ", ".join(self.names()) or "none"
             raise RegistryError(
@@ -146,11 +148,12 @@ def _same_definition(a: object, b: object) -> bool:
     if isinstance(a, str) or isinstance(b, str):
         where = a if isinstance(a, str) else b
         other = b if isinstance(a, str) else a
-        return isinstance(other, str) and other == where or (
+        return (isinstance(other, str) and other == where) or (
             f"{getattr(other, '__module__', '')}:{getattr(other, '__qualname__', '')}" == where
         )
     return (getattr(a, "__module__", None), getattr(a, "__qualname__", None)) == (
-        getattr(b, "__module__", ""), getattr(b, "__qualname__", "")
+        getattr(b, "__module__", ""),
+        getattr(b, "__qualname__", ""),
     )
 
 

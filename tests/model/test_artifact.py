@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import malmoi
 from malmoi import cli
-from malmoi.errors import ModelLoadError, ModelSaveError
 from malmoi.artifact import MODEL_FILE, WEIGHTS_FILE
+from malmoi.errors import ModelLoadError, ModelSaveError
 
 
 @pytest.fixture

@@ -124,7 +124,10 @@ def test_surface_tokens_merge_overlapping_morphemes():
     morphemes = [(11, 13, "VV", "알리", 601), (12, 13, "EC", "어", 108), (13, 14, "VX", "주", 155),
                  (13, 14, "EF", "어", 178)]  # fmt: skip
     tokens = _surface_tokens(text, morphemes)
-    assert tokens == [Token("알려", 11, 13, "VV+EC", "알리+어", (601, 108)), Token("줘", 13, 14, "VX+EF", "주+어", (155, 178))]
+    assert tokens == [
+        Token("알려", 11, 13, "VV+EC", "알리+어", (601, 108)),
+        Token("줘", 13, 14, "VX+EF", "주+어", (155, 178)),
+    ]
 
 
 def test_surface_tokens_attach_zero_width_morpheme_to_next():

@@ -58,8 +58,11 @@ def collate_tokens(items: Sequence[TokenInputs]) -> TokenBatch:
         if morphemes is not None and item.morpheme_vectors is not None:
             morphemes[row, : len(item.morpheme_vectors)] = item.morpheme_vectors
     return TokenBatch(
-        torch.tensor(bag_ids, dtype=torch.long), torch.tensor(bag_offsets, dtype=torch.long),
-        torch.tensor(token_index, dtype=torch.long), pos, mask,
+        torch.tensor(bag_ids, dtype=torch.long),
+        torch.tensor(bag_offsets, dtype=torch.long),
+        torch.tensor(token_index, dtype=torch.long),
+        pos,
+        mask,
         torch.from_numpy(morphemes) if morphemes is not None else None,
     )
 
@@ -71,7 +74,9 @@ class TokenEmbedding(nn.Module):
     text has Kiwi morphemes (Korean); a bot in another language ignores it.
     """
 
-    def __init__(self, dim: int, buckets: int, pos_tags: Sequence[str] = (PAD, UNKNOWN), *, morpheme_vectors: bool = False):
+    def __init__(
+        self, dim: int, buckets: int, pos_tags: Sequence[str] = (PAD, UNKNOWN), *, morpheme_vectors: bool = False
+    ):
         super().__init__()
         self.buckets = buckets
         self.want_morphemes = morpheme_vectors
@@ -105,11 +110,18 @@ class TokenEmbedding(nn.Module):
 
     def export(self, prefix: str) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         table = CompactTable.from_dense(self.pieces.weight.detach().numpy())
-        arrays = {f"{prefix}keys": table.keys, f"{prefix}rows": table.rows[:-1], f"{prefix}pos": self.pos.weight.detach().numpy()}
+        arrays = {
+            f"{prefix}keys": table.keys,
+            f"{prefix}rows": table.rows[:-1],
+            f"{prefix}pos": self.pos.weight.detach().numpy(),
+        }
         if self.morphemes is not None:
             arrays[f"{prefix}morphemes"] = self.morphemes.weight.detach().numpy()  # (dim, DIM)
-        state = {"pos_tags": self.featurizer.pos_tags, "buckets": self.buckets,
-                 "morpheme_vectors": morpheme_vectors_version() if self.morphemes is not None else None}
+        state = {
+            "pos_tags": self.featurizer.pos_tags,
+            "buckets": self.buckets,
+            "morpheme_vectors": morpheme_vectors_version() if self.morphemes is not None else None,
+        }
         return state, arrays
 
     def load_export(self, prefix: str, state: dict[str, object], arrays: dict[str, np.ndarray]) -> None:

@@ -63,7 +63,9 @@ class _TokenEncoder(Encoder):
         missing = [k for k in encoder.state_dict() if not k.startswith("embedding.") and k not in own]
         if missing:
             raise ValueError(f"the encoder's weights lack {missing[:3]}")
-        encoder.load_state_dict({**{k: v for k, v in encoder.state_dict().items() if k.startswith("embedding.")}, **own})
+        encoder.load_state_dict(
+            {**{k: v for k, v in encoder.state_dict().items() if k.startswith("embedding.")}, **own}
+        )
         return encoder.eval()
 
 
@@ -99,7 +101,11 @@ class BiLSTMEncoder(_TokenEncoder):
     def __init__(self, settings: Any):
         super().__init__(settings)
         self.lstm = nn.LSTM(
-            settings.dim, settings.dim // 2, num_layers=settings.layers, bidirectional=True, batch_first=True,
+            settings.dim,
+            settings.dim // 2,
+            num_layers=settings.layers,
+            bidirectional=True,
+            batch_first=True,
             dropout=settings.dropout if settings.layers > 1 else 0.0,
         )
 

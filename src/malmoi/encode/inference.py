@@ -34,7 +34,12 @@ def token_pieces(token: Token) -> list[str]:
     pieces = ["w:" + word]
     if token.form:
         pieces += ["f:" + f for f in token.form.lower().split("+") if f]
-    pieces += ["c:" + marked[i : i + n] for n in (1, 2, 3) for i in range(len(marked) - n + 1) if marked[i : i + n] not in ("<", ">")]
+    pieces += [
+        "c:" + marked[i : i + n]
+        for n in (1, 2, 3)
+        for i in range(len(marked) - n + 1)
+        if marked[i : i + n] not in ("<", ">")
+    ]
     return pieces
 
 
@@ -103,7 +108,9 @@ class EmbeddingInference:
         self.table = CompactTable(arrays[f"{prefix}keys"], arrays[f"{prefix}rows"])
         self.pos = np.asarray(arrays[f"{prefix}pos"], np.float32)
         if self.pos.shape != (len(pos_tags), self.table.dim):
-            raise ValueError(f"part-of-speech table {self.pos.shape} does not match {len(pos_tags)} tags of dim {self.table.dim}")
+            raise ValueError(
+                f"part-of-speech table {self.pos.shape} does not match {len(pos_tags)} tags of dim {self.table.dim}"
+            )
         self.morphemes = None
         if trained_with is not None:
             self.morphemes = np.ascontiguousarray(np.asarray(arrays[f"{prefix}morphemes"], np.float32).T)  # (DIM, dim)
@@ -122,8 +129,12 @@ class EmbeddingInference:
             key = (token.text, token.form, token.pos)
             vector = cache.get(key)
             if vector is None:
-                morphemes = morpheme_vectors().token_vector(token.morphemes)[None] if self.morphemes is not None else None
-                vector = self._compute(TokenInputs([self.featurizer.piece_ids(token)], [self.featurizer.pos_id(token.pos)], morphemes))[0]
+                morphemes = (
+                    morpheme_vectors().token_vector(token.morphemes)[None] if self.morphemes is not None else None
+                )
+                vector = self._compute(
+                    TokenInputs([self.featurizer.piece_ids(token)], [self.featurizer.pos_id(token.pos)], morphemes)
+                )[0]
                 if len(cache) < _CACHE_LIMIT:
                     cache[key] = vector
             vectors.append(vector)
@@ -151,10 +162,15 @@ class CNNInference:
             out_dim, in_dim, kernel = weight.shape
             # (kernel * in, out): row (j, i) multiplies input channel i at offset j of the window.
             unfolded = np.ascontiguousarray(weight.transpose(2, 1, 0).reshape(kernel * in_dim, out_dim))
-            self.layers.append((
-                kernel, unfolded, np.asarray(arrays[f"convs.{i}.bias"], np.float32),
-                np.asarray(arrays[f"norms.{i}.weight"], np.float32), np.asarray(arrays[f"norms.{i}.bias"], np.float32),
-            ))
+            self.layers.append(
+                (
+                    kernel,
+                    unfolded,
+                    np.asarray(arrays[f"convs.{i}.bias"], np.float32),
+                    np.asarray(arrays[f"norms.{i}.weight"], np.float32),
+                    np.asarray(arrays[f"norms.{i}.bias"], np.float32),
+                )
+            )
 
     def __call__(self, doc: Doc) -> np.ndarray:
         x = self.embed(doc)  # (tokens, dim)
@@ -165,7 +181,9 @@ class CNNInference:
             padded[pad : pad + length] = x
             # Each row of `windows` is `kernel` consecutive tokens side by side: one matrix
             # product does the whole convolution (numpy's cost here is per call, not per flop).
-            windows = np.lib.stride_tricks.as_strided(padded, (length, kernel * dim), (padded.strides[0], padded.strides[1]))
+            windows = np.lib.stride_tricks.as_strided(
+                padded, (length, kernel * dim), (padded.strides[0], padded.strides[1])
+            )
             h = windows @ unfolded
             h += bias
             np.maximum(h, 0.0, out=h)
@@ -186,6 +204,3 @@ def _layer_norm(x: np.ndarray, gain: np.ndarray, shift: np.ndarray) -> np.ndarra
     centred *= gain
     centred += shift
     return centred
-
-
-

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from malmoi._version import __version__
-from malmoi.errors import ModelLoadError
 from malmoi.artifact import (
     ENCODER_FILE,
     EncoderMeta,
@@ -34,6 +33,7 @@ from malmoi.artifact import (
     validate,
     weights_file,
 )
+from malmoi.errors import ModelLoadError
 from malmoi.text.doc import Doc
 
 __all__ = ["EncoderRuntime", "encoder_files", "load_encoder", "loaded_encoders"]
@@ -92,13 +92,26 @@ class EncoderRuntime:
 
 
 def encoder_files(
-    *, name: str, type_: str, settings: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray], output_dim: int
+    *,
+    name: str,
+    type_: str,
+    settings: dict[str, Any],
+    state: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    output_dim: int,
 ) -> tuple[EncoderMeta, dict[str, bytes]]:
     """The metadata and files of an encoder exported from training."""
     weights, ref = weights_file(arrays)
     meta = EncoderMeta(
-        format="malmoi-encoder", format_version=ENCODER_FORMAT_VERSION, malmoi_version=__version__,
-        name=name, type=type_, settings=settings, state=state, output_dim=output_dim, weights=ref,
+        format="malmoi-encoder",
+        format_version=ENCODER_FORMAT_VERSION,
+        malmoi_version=__version__,
+        name=name,
+        type=type_,
+        settings=settings,
+        state=state,
+        output_dim=output_dim,
+        weights=ref,
     )
     return meta, {ENCODER_FILE: json_bytes(meta.model_dump(mode="json")), ref.file: weights}
 
@@ -146,7 +159,9 @@ def load_encoder(directory: str | Path, *, expected_sha256: str | None = None) -
     try:
         runtime = EncoderRuntime(meta, arrays, path=str(directory))
     except (KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise ModelLoadError(f"{directory}: the encoder's weights do not fit its settings ({exc}); train it again") from None
+        raise ModelLoadError(
+            f"{directory}: the encoder's weights do not fit its settings ({exc}); train it again"
+        ) from None
     return adopt(runtime)
 
 

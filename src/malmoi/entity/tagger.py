@@ -24,8 +24,11 @@ class EntityTagger:
         sentence_tags = arrays.get("sentence_tags.weight")
         self.sentence_tags = None if sentence_tags is None else np.asarray(sentence_tags, np.float32)
         if (
-            self.weight.shape[0] != num_tags or self.bias.shape != (num_tags,)
-            or self.transitions.shape != (num_tags, num_tags) or self.start.shape != (num_tags,) or self.end.shape != (num_tags,)
+            self.weight.shape[0] != num_tags
+            or self.bias.shape != (num_tags,)
+            or self.transitions.shape != (num_tags, num_tags)
+            or self.start.shape != (num_tags,)
+            or self.end.shape != (num_tags,)
         ):
             raise ValueError(f"entity head shapes do not fit {num_tags} tags")
 

@@ -38,7 +38,9 @@ class LexicalFeaturizer:
     the ``size`` rows the intent head learns one vector for, and their weights.
     """
 
-    size: int
+    @property
+    def size(self) -> int:
+        raise NotImplementedError
 
     def fit(self, docs: Sequence[Doc]) -> LexicalFeaturizer:
         raise NotImplementedError
@@ -104,12 +106,20 @@ class NgramFeaturizer(LexicalFeaturizer):
         if not high:
             return []
         marked = f" {word} "
-        return ["c:" + marked[i : i + n] for n in range(low, high + 1) for i in range(len(marked) - n + 1)
-                if not marked[i : i + n].isspace()]
+        return [
+            "c:" + marked[i : i + n]
+            for n in range(low, high + 1)
+            for i in range(len(marked) - n + 1)
+            if not marked[i : i + n].isspace()
+        ]
 
     def _buckets(self, doc: Doc) -> Counter[int]:
         buckets = self.settings.buckets
-        counts: Counter[int] = Counter(stable_hash(f) % buckets for f in self._word_features(doc)) if self.settings.word_ngrams else Counter()
+        counts: Counter[int] = (
+            Counter(stable_hash(f) % buckets for f in self._word_features(doc))
+            if self.settings.word_ngrams
+            else Counter()
+        )
         cache = self._word_cache
         for word in doc.normalized.lower().split():
             ids = cache.get(word)

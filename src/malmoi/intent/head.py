@@ -62,7 +62,9 @@ class IntentHead(nn.Module):
             cannot lean on the n-grams alone.
     """
 
-    def __init__(self, input_dim: int, num_intents: int, settings: Any, *, lexical_size: int = 0, lexical_dropout: float = 0.0):
+    def __init__(
+        self, input_dim: int, num_intents: int, settings: Any, *, lexical_size: int = 0, lexical_dropout: float = 0.0
+    ):
         super().__init__()
         dim = input_dim
         self.project = nn.Linear(2 * input_dim, dim)

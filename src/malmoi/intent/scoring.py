@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IntentScorer", "IntentScores", "METRICS"]
+__all__ = ["METRICS", "IntentScorer", "IntentScores"]
 
 METRICS = ("cosine", "euclidean", "linear")
 
@@ -53,7 +53,9 @@ class IntentScorer:
         self.lexical = None if lexical is None else np.asarray(lexical, np.float32)
         dim = self.project_weight.shape[0]
         if self.centres.ndim != 2 or self.centres.shape[1] != dim or self.project_bias.shape != (dim,):
-            raise ValueError(f"intent head shapes do not fit: centres {self.centres.shape}, projection {self.project_weight.shape}")
+            raise ValueError(
+                f"intent head shapes do not fit: centres {self.centres.shape}, projection {self.project_weight.shape}"
+            )
         if self.lexical is not None and (self.lexical.ndim != 2 or self.lexical.shape[1] != dim):
             raise ValueError(f"lexical table {self.lexical.shape} does not fit sentence vectors of {dim}")
         self._unit_centres = self.centres / np.maximum(np.linalg.norm(self.centres, axis=1, keepdims=True), 1e-12)

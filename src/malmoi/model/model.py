@@ -30,10 +30,6 @@ import numpy as np
 from pydantic import ValidationError
 
 from malmoi._version import __version__
-from malmoi.encode.runtime import EncoderRuntime, load_encoder
-from malmoi.entity.tagger import EntityTagger
-from malmoi.errors import ModelLoadError
-from malmoi.intent.scoring import IntentScorer
 from malmoi.artifact import (
     ENCODER_DIR,
     MODEL_FILE,
@@ -49,6 +45,10 @@ from malmoi.artifact import (
     weights_file,
     write_directory,
 )
+from malmoi.encode.runtime import EncoderRuntime, load_encoder
+from malmoi.entity.tagger import EntityTagger
+from malmoi.errors import ModelLoadError
+from malmoi.intent.scoring import IntentScorer
 from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
 from malmoi.settings import BotConfig, Settings
 from malmoi.text import tags_to_entities
@@ -114,7 +114,11 @@ class Model:
     # -- training ----------------------------------------------------------------------------
 
     def fit(
-        self, examples: Sequence[Example], ood: Sequence[Example] = (), *, random_state: int | None = None,
+        self,
+        examples: Sequence[Example],
+        ood: Sequence[Example] = (),
+        *,
+        random_state: int | None = None,
         progress: bool = False,
     ) -> Model:
         """Learn from labelled examples (and out-of-domain ones); returns ``self``.
@@ -147,12 +151,19 @@ class Model:
         threshold, method = choose_threshold(
             self.in_domain_scores(texts, batch_size=batch_size),
             self.in_domain_scores(ood_texts, batch_size=batch_size) if ood_texts else None,
-            criterion=intent.threshold, target_ood_recall=intent.target_ood_recall,
-            false_fallback_rate=intent.false_fallback_rate, ood_share=intent.expected_ood_share,
+            criterion=intent.threshold,
+            target_ood_recall=intent.target_ood_recall,
+            false_fallback_rate=intent.false_fallback_rate,
+            ood_share=intent.expected_ood_share,
         )
         self.threshold = threshold
-        self.report["calibration"] = {"method": method, "threshold": threshold, "held_out_in_domain": len(texts),
-                                      "held_out_ood": len(ood_texts), "source": "Model.calibrate"}
+        self.report["calibration"] = {
+            "method": method,
+            "threshold": threshold,
+            "held_out_in_domain": len(texts),
+            "held_out_ood": len(ood_texts),
+            "source": "Model.calibrate",
+        }
         return threshold
 
     # -- parsing -----------------------------------------------------------------------------
@@ -179,22 +190,28 @@ class Model:
     def intent_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """``(len(texts), len(intents))`` probabilities over intents, columns in ``intents`` order."""
         _, scorer = self._require_fitted()
-        parts = [scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).probabilities
-                 for i in range(0, len(texts), batch_size)]
+        parts = [
+            scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).probabilities
+            for i in range(0, len(texts), batch_size)
+        ]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.intents)))
 
     def in_domain_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """``(len(texts),)`` in-domain scores (nearness to the nearest intent's centre)."""
         _, scorer = self._require_fitted()
-        parts = [scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).in_domain
-                 for i in range(0, len(texts), batch_size)]
+        parts = [
+            scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).in_domain
+            for i in range(0, len(texts), batch_size)
+        ]
         return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
 
     def _sentences(self, docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray]:
         encoder, scorer = self._require_fitted()
         vectors = encoder.vectors(docs)
         lexical = self.lexical
-        sentences = [scorer.sentence(v, lexical.transform(d) if lexical is not None else None) for v, d in zip(vectors, docs)]
+        sentences = [
+            scorer.sentence(v, lexical.transform(d) if lexical is not None else None) for v, d in zip(vectors, docs)
+        ]
         return vectors, np.stack(sentences) if sentences else np.zeros((0, 1), np.float32)
 
     def parse_docs(self, docs: Sequence[Doc]) -> list[ParseResult]:
@@ -214,8 +231,12 @@ class Model:
             fallback = fallback_on and (in_domain < self.threshold or not doc.has_word)
             nearest = int(scores.predicted[i])
             order = [nearest, *(j for j in np.argsort(-probabilities, kind="stable").tolist() if j != nearest)]
-            ranking = [IntentScore.model_construct(name=self.intents[j], confidence=float(probabilities[j])) for j in order]
-            top = IntentScore.model_construct(name=FALLBACK, confidence=ranking[0].confidence) if fallback else ranking[0]
+            ranking = [
+                IntentScore.model_construct(name=self.intents[j], confidence=float(probabilities[j])) for j in order
+            ]
+            top = (
+                IntentScore.model_construct(name=FALLBACK, confidence=ranking[0].confidence) if fallback else ranking[0]
+            )
             entities = self._entities(doc, vectors[i], sentences[i])
             result = ParseResult.model_construct(
                 text=doc.text, intent=top, intent_ranking=ranking, fallback=fallback, entities=entities
@@ -232,7 +253,9 @@ class Model:
         entities = []
         for ent in tags_to_entities(doc.tokens, [self.tags[t] for t in path], doc.normalized):
             start, end = doc.to_original(ent.start, ent.end)
-            entities.append(EntitySpan.model_construct(entity=ent.type, value=doc.text[start:end], start=start, end=end))
+            entities.append(
+                EntitySpan.model_construct(entity=ent.type, value=doc.text[start:end], start=start, end=end)
+            )
         return entities
 
     # -- persistence -------------------------------------------------------------------------
@@ -242,18 +265,27 @@ class Model:
         encoder, _ = self._require_fitted()
         weights, ref = weights_file(self._head_arrays)
         encoder_ref = EncoderRef(
-            name=encoder.name, type=encoder.type, sha256=encoder.sha256, bundled=self.encoder_bundled,
+            name=encoder.name,
+            type=encoder.type,
+            sha256=encoder.sha256,
+            bundled=self.encoder_bundled,
             path=ENCODER_DIR if self.encoder_bundled else encoder.path,
         )
         states = self._component_states
         meta = ModelMeta(
-            format="malmoi-model", format_version=FORMAT_VERSION, malmoi_version=__version__,
-            config=self.config.model_dump(mode="json"), intents=self.intents, tags=self.tags,
-            threshold=float(self.threshold), encoder=encoder_ref,
+            format="malmoi-model",
+            format_version=FORMAT_VERSION,
+            malmoi_version=__version__,
+            config=self.config.model_dump(mode="json"),
+            intents=self.intents,
+            tags=self.tags,
+            threshold=float(self.threshold),
+            encoder=encoder_ref,
             lexical=ComponentMeta(type=self.settings.lexical.type, state=states.get("lexical", {})),
             intent=ComponentMeta(type=self.settings.intent.loss, state=states.get("intent", {})),
             entity=ComponentMeta(type="crf.v1", state=states.get("entity", {})) if self.tagger is not None else None,
-            weights=ref, report=self.report,
+            weights=ref,
+            report=self.report,
         )
         files = {MODEL_FILE: json_bytes(meta.model_dump(mode="json")), WEIGHTS_FILE: weights}
         if self.encoder_bundled:
@@ -292,7 +324,9 @@ class Model:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise ModelLoadError(f"{meta_path}: `config.{field}` {first['msg'].lower()}; train the model again") from None
+            raise ModelLoadError(
+                f"{meta_path}: `config.{field}` {first['msg'].lower()}; train the model again"
+            ) from None
         model = cls(config)
         model.intents, model.tags, model.threshold, model.report = meta.intents, meta.tags, meta.threshold, meta.report
         arrays = read_weights(model_dir, meta.weights)
@@ -301,7 +335,9 @@ class Model:
         try:
             model._set_heads(meta, arrays)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
-            raise ModelLoadError(f"{model_dir}: the weights do not fit the model description ({exc}); train it again") from None
+            raise ModelLoadError(
+                f"{model_dir}: the weights do not fit the model description ({exc}); train it again"
+            ) from None
         return model
 
     def _set_heads(self, meta: ModelMeta, arrays: dict[str, np.ndarray]) -> None:
@@ -310,19 +346,27 @@ class Model:
         components.register_builtins()
         assert self.encoder is not None
         self._head_arrays = arrays
-        self._component_states = {"lexical": meta.lexical.state, "intent": meta.intent.state,
-                                  "entity": meta.entity.state if meta.entity else {}}
+        self._component_states = {
+            "lexical": meta.lexical.state,
+            "intent": meta.intent.state,
+            "entity": meta.entity.state if meta.entity else {},
+        }
         lexical = registry.lexical.get(self.settings.lexical.type).factory(self.settings.lexical)
         self.lexical = None if lexical is None else lexical.load_export(meta.lexical.state, subset(arrays, "lexical."))
         self.scorer = IntentScorer(meta.intent.state, subset(arrays, "intent."))
         if self.scorer.num_intents != len(self.intents):
             raise ValueError(f"{self.scorer.num_intents} intent centres for {len(self.intents)} intents")
         if self.scorer.project_weight.shape[1] != 2 * self.encoder.output_dim:
-            raise ValueError(f"the intent head reads vectors of {self.scorer.project_weight.shape[1] // 2}, the encoder gives {self.encoder.output_dim}")
+            raise ValueError(
+                f"the intent head reads vectors of {self.scorer.project_weight.shape[1] // 2}, "
+                f"the encoder gives {self.encoder.output_dim}"
+            )
         lexical_rows = 0 if self.scorer.lexical is None else len(self.scorer.lexical)
         if lexical_rows != (self.lexical.size if self.lexical is not None else 0):
             raise ValueError(f"{lexical_rows} lexical rows for {self.lexical.size if self.lexical else 0} n-grams")
-        self.tagger = EntityTagger(meta.entity.state, subset(arrays, "entity."), len(self.tags)) if meta.entity else None
+        self.tagger = (
+            EntityTagger(meta.entity.state, subset(arrays, "entity."), len(self.tags)) if meta.entity else None
+        )
 
     @property
     def nbytes(self) -> int:

@@ -48,7 +48,8 @@ class Network(nn.Module):
 
     def trainable_parameters(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         """Sparse (embedding tables with sparse gradients) and dense trainable parameters."""
-        sparse, dense = [], []
+        sparse: list[nn.Parameter] = []
+        dense: list[nn.Parameter] = []
         for module_name, module in self.named_modules():
             if module_name.startswith("encoder") and not self.encoder.trainable:
                 continue

@@ -81,7 +81,9 @@ class _Item:
     gold_spans: set[tuple[int, int, str]] = field(default_factory=set)
 
 
-def _prepare(model: Model, examples: Sequence[Example], intents: dict[str, int], tag_index: dict[str, int]) -> list[_Item]:
+def _prepare(
+    model: Model, examples: Sequence[Example], intents: dict[str, int], tag_index: dict[str, int]
+) -> list[_Item]:
     scheme = model.settings.entity.scheme
     items = []
     for example, doc in zip(examples, model.analyzer.many([e.text for e in examples])):
@@ -116,8 +118,14 @@ def _split(items: list[_Item], fraction: float, rng: np.random.Generator) -> tup
     return train, valid
 
 
-def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), *, random_state: int | None = None,
-        progress: bool = False) -> Model:
+def fit(
+    model: Model,
+    examples: Sequence[Example],
+    ood: Sequence[Example] = (),
+    *,
+    random_state: int | None = None,
+    progress: bool = False,
+) -> Model:
     """Fit ``model`` (see :meth:`malmoi.model.Model.fit`)."""
     settings = model.settings
     training = settings.training
@@ -133,7 +141,9 @@ def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), 
     tags = tag_labels(sorted({ent.type for e in examples for ent in e.entities}), settings.entity.scheme)
     intent_index = {name: i for i, name in enumerate(intents)}
     tag_index = {t: i for i, t in enumerate(tags)}
-    train_items, valid_items = _split(_prepare(model, examples, intent_index, tag_index), training.validation_split, rng)
+    train_items, valid_items = _split(
+        _prepare(model, examples, intent_index, tag_index), training.validation_split, rng
+    )
     ood_items = _prepare(model, ood, intent_index, tag_index)
     ood_share = max(training.validation_split, _CALIBRATION_OOD_SHARE) if training.validation_split > 0 else 0.0
     train_ood, valid_ood = _split(ood_items, ood_share, rng)
@@ -149,7 +159,9 @@ def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), 
         renumber = {intent_index[name]: i for i, name in enumerate(first_intents)}
         first_train = [replace(it, intent=renumber[it.intent]) for it in train_items if it.intent in renumber]
         first_valid = [replace(it, intent=renumber[it.intent]) for it in valid_items if it.intent in renumber]
-        stand_ins = [replace(it, intent=OUT_OF_DOMAIN) for it in (*train_items, *valid_items) if it.intent not in renumber]
+        stand_ins = [
+            replace(it, intent=OUT_OF_DOMAIN) for it in (*train_items, *valid_items) if it.intent not in renumber
+        ]
 
     # torch draws initial weights and dropout masks from its global generator: fork it, so this
     # fit is reproducible and leaves the caller's random state as it found it.
@@ -175,20 +187,34 @@ def fit(model: Model, examples: Sequence[Example], ood: Sequence[Example] = (), 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(2**31)))
             network, lexical, _, _ = _train_network(
-                model, [*train_items, *valid_items], [*train_ood, *valid_ood], [], intents, tags, rng, progress,
+                model,
+                [*train_items, *valid_items],
+                [*train_ood, *valid_ood],
+                [],
+                intents,
+                tags,
+                rng,
+                progress,
                 epochs=best_epoch or len(history),
             )
         _export(model, network, lexical, intents, tags)
     model.report = {
         "train_seconds": round(time.perf_counter() - started, 2),
-        "seconds": {"analysis": round(analysed - started, 2), "training": round(trained - analysed, 2),
-                    "calibration": round(calibrated - trained, 2),
-                    **({"refit": round(time.perf_counter() - calibrated, 2)} if refit else {})},
+        "seconds": {
+            "analysis": round(analysed - started, 2),
+            "training": round(trained - analysed, 2),
+            "calibration": round(calibrated - trained, 2),
+            **({"refit": round(time.perf_counter() - calibrated, 2)} if refit else {}),
+        },
         "refit": refit,
         "epochs_run": len(history),
         "best_epoch": best_epoch or len(history),
-        "examples": {"train": len(train_items), "train_ood": len(train_ood),
-                     "validation": len(valid_items), "validation_ood": len(valid_ood)},
+        "examples": {
+            "train": len(train_items),
+            "train_ood": len(train_ood),
+            "validation": len(valid_items),
+            "validation_ood": len(valid_ood),
+        },
         "validation": next((h for h in history if h["epoch"] == best_epoch), history[-1] if history else {}),
         "history": history,
         "calibration": calibration,
@@ -222,13 +248,23 @@ def _build_encoder(model: Model) -> Encoder:
     components.register_builtins()
     encoder = registry.encoders.get(model.settings.encoder.type).factory(model.settings.encoder)
     if not isinstance(encoder, Encoder):
-        raise TypeError(f"encoder {model.settings.encoder.type!r} built a {type(encoder).__name__}, not a malmoi Encoder")
+        raise TypeError(
+            f"encoder {model.settings.encoder.type!r} built a {type(encoder).__name__}, not a malmoi Encoder"
+        )
     return encoder
 
 
 def _train_network(
-    model: Model, train_items: list[_Item], train_ood: list[_Item], valid_items: list[_Item],
-    intents: list[str], tags: list[str], rng: np.random.Generator, progress: bool, *, epochs: int | None = None,
+    model: Model,
+    train_items: list[_Item],
+    train_ood: list[_Item],
+    valid_items: list[_Item],
+    intents: list[str],
+    tags: list[str],
+    rng: np.random.Generator,
+    progress: bool,
+    *,
+    epochs: int | None = None,
 ) -> tuple[Network, Any, list[dict[str, float]], int]:
     from malmoi import components, registry
 
@@ -248,7 +284,9 @@ def _train_network(
         item.encoder_input = encoder.featurize(item.doc)
 
     intent_head = IntentHead(
-        encoder.output_dim, len(intents), settings.intent,
+        encoder.output_dim,
+        len(intents),
+        settings.intent,
         lexical_size=lexical.size if lexical is not None else 0,
         lexical_dropout=getattr(settings.lexical, "dropout", 0.0),
     )
@@ -256,7 +294,9 @@ def _train_network(
     network = Network(encoder, intent_head, entity_head)
     sparse, dense = network.trainable_parameters()
     # fused: one kernel for every dense parameter instead of one per parameter (5x faster a step).
-    optimizers: list[torch.optim.Optimizer] = [torch.optim.AdamW(dense, lr=training.learning_rate, weight_decay=1e-4, fused=True)]
+    optimizers: list[torch.optim.Optimizer] = [
+        torch.optim.AdamW(dense, lr=training.learning_rate, weight_decay=1e-4, fused=True)
+    ]
     if sparse:
         optimizers.append(torch.optim.SparseAdam(sparse, lr=training.learning_rate))
     items = train_items + train_ood
@@ -264,8 +304,12 @@ def _train_network(
     epochs = epochs or epoch_count(training.epochs, steps_per_epoch)
     total_steps = steps_per_epoch * epochs
     # Cosine decay: large steps early, fine adjustment late, no schedule to tune per bot.
-    schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0))))
-                  for o in optimizers]
+    schedulers = [
+        torch.optim.lr_scheduler.LambdaLR(
+            o, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
+        )
+        for o in optimizers
+    ]
 
     best_score: tuple[float, float] = (-1.0, 0.0)
     best_state: dict[str, torch.Tensor] | None = None
@@ -325,10 +369,10 @@ def _batches(items: list[_Item], size: int, rng: np.random.Generator) -> list[li
 
 
 def _batch(network: Network, chunk: Sequence[_Item]) -> Batch:
-    lexical = [it.lexical_input for it in chunk]
+    lexical = [it.lexical_input for it in chunk if it.lexical_input is not None]
     return Batch(
         network.encoder.collate([it.encoder_input for it in chunk]),
-        collate_lexical(lexical) if network.intent.lexical is not None and all(x is not None for x in lexical) else None,  # type: ignore[arg-type]
+        collate_lexical(lexical) if network.intent.lexical is not None and len(lexical) == len(chunk) else None,
     )
 
 
@@ -356,7 +400,8 @@ def _loss(network: Network, chunk: Sequence[_Item]) -> torch.Tensor:
 def _validate(network: Network, items: list[_Item], tags: list[str]) -> dict[str, float]:
     network.eval()
     total, correct = 0.0, 0
-    gold, predicted = [], []
+    gold: list[set[tuple[int, int, str]]] = []
+    predicted: list[set[tuple[int, int, str]]] = []
     decode = network.entity.crf.decode_numpy() if network.entity is not None else None
     with torch.inference_mode():
         for start in range(0, len(items), 256):
@@ -388,8 +433,11 @@ def _export(model: Model, network: Network, lexical: Any, intents: list[str], ta
     if encoder.trainable:
         state, arrays = encoder.export()
         meta, _ = encoder_files(
-            name=model.config.name, type_=model.settings.encoder.type,
-            settings=model.settings.encoder.model_dump(mode="json"), state=state, arrays=arrays,
+            name=model.config.name,
+            type_=model.settings.encoder.type,
+            settings=model.settings.encoder.model_dump(mode="json"),
+            state=state,
+            arrays=arrays,
             output_dim=encoder.output_dim,
         )
         model.encoder = adopt(EncoderRuntime(meta, arrays, path="encoder"))
@@ -413,10 +461,15 @@ def _export(model: Model, network: Network, lexical: Any, intents: list[str], ta
     model.lexical = lexical
     model._head_arrays = arrays
     model._component_states = {"lexical": lexical_state, "intent": intent_state, "entity": entity_state}
-    model.scorer = IntentScorer(intent_state, {k[len("intent.") :]: v for k, v in arrays.items() if k.startswith("intent.")})
+    model.scorer = IntentScorer(
+        intent_state, {k[len("intent.") :]: v for k, v in arrays.items() if k.startswith("intent.")}
+    )
     model.tagger = (
-        EntityTagger(entity_state, {k[len("entity.") :]: v for k, v in arrays.items() if k.startswith("entity.")}, len(tags))
-        if network.entity is not None else None
+        EntityTagger(
+            entity_state, {k[len("entity.") :]: v for k, v in arrays.items() if k.startswith("entity.")}, len(tags)
+        )
+        if network.entity is not None
+        else None
     )
 
 
@@ -432,12 +485,20 @@ def _calibrate(model: Model, held_out: list[_Item], held_out_ood: list[_Item]) -
         return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
 
     threshold, method = choose_threshold(
-        scores(held_out), scores(held_out_ood) if held_out_ood else None, criterion=intent.threshold,
-        target_ood_recall=intent.target_ood_recall, false_fallback_rate=intent.false_fallback_rate,
+        scores(held_out),
+        scores(held_out_ood) if held_out_ood else None,
+        criterion=intent.threshold,
+        target_ood_recall=intent.target_ood_recall,
+        false_fallback_rate=intent.false_fallback_rate,
         ood_share=intent.expected_ood_share,
     )
     model.threshold = threshold
-    return {"method": method, "threshold": threshold, "held_out_in_domain": len(held_out), "held_out_ood": len(held_out_ood)}
+    return {
+        "method": method,
+        "threshold": threshold,
+        "held_out_in_domain": len(held_out),
+        "held_out_ood": len(held_out_ood),
+    }
 
 
 def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True, skip_invalid: bool = False) -> Model:

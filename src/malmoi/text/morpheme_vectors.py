@@ -32,7 +32,7 @@ def version() -> str:
     import kiwipiepy
 
     try:
-        import kiwipiepy_model
+        import kiwipiepy_model  # type: ignore[import-untyped]
 
         model = getattr(kiwipiepy_model, "__version__", "?")
     except ImportError:  # pragma: no cover - kiwipiepy depends on it

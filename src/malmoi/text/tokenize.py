@@ -194,10 +194,10 @@ def _surface_tokens(text: str, morphemes: list[tuple[int, int, str, str, int]]) 
             group = [start, end, [], [], []]
             groups.append(group)
         if pending:
-            for pos, ptag, pform, pid in pending:
-                if pos == start:  # contracted into this morpheme: 이모/NNG 이/VCP(0 chars) 지/EF
+            for at, ptag, pform, pid in pending:
+                if at == start:  # contracted into this morpheme: 이모/NNG 이/VCP(0 chars) 지/EF
                     target = group
-                elif last is not None and last[0] <= pos <= last[1]:
+                elif last is not None and last[0] <= at <= last[1]:
                     target = last
                 else:
                     continue
@@ -210,8 +210,8 @@ def _surface_tokens(text: str, morphemes: list[tuple[int, int, str, str, int]]) 
         group[4].append(ident)
         last = group
     if pending and last is not None:
-        for pos, ptag, pform, pid in pending:
-            if last[0] <= pos <= last[1]:
+        for at, ptag, pform, pid in pending:
+            if last[0] <= at <= last[1]:
                 last[2].append(ptag)
                 last[3].append(pform)
                 last[4].append(pid)
