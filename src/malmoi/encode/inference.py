@@ -124,21 +124,29 @@ class EmbeddingInference:
         if not doc.tokens:
             return self._compute(self.featurizer(doc))
         cache = self._vectors
-        vectors = []
-        for token in doc.tokens:
-            key = (token.text, token.form, token.pos)
-            vector = cache.get(key)
-            if vector is None:
-                morphemes = (
-                    morpheme_vectors().token_vector(token.morphemes)[None] if self.morphemes is not None else None
+        keys = [(token.text, token.form, token.pos) for token in doc.tokens]
+        vectors = [cache.get(key) for key in keys]
+        missing = [i for i, vector in enumerate(vectors) if vector is None]
+        if missing:
+            # The tokens not seen before, in one pass: numpy's cost is per call, not per row.
+            tokens = [doc.tokens[i] for i in missing]
+            morphemes = (
+                np.stack([morpheme_vectors().token_vector(token.morphemes) for token in tokens])
+                if self.morphemes is not None
+                else None
+            )
+            computed = self._compute(
+                TokenInputs(
+                    [self.featurizer.piece_ids(token) for token in tokens],
+                    [self.featurizer.pos_id(token.pos) for token in tokens],
+                    morphemes,
                 )
-                vector = self._compute(
-                    TokenInputs([self.featurizer.piece_ids(token)], [self.featurizer.pos_id(token.pos)], morphemes)
-                )[0]
+            )
+            for row, i in enumerate(missing):
+                vectors[i] = computed[row]
                 if len(cache) < _CACHE_LIMIT:
-                    cache[key] = vector
-            vectors.append(vector)
-        return np.stack(vectors)
+                    cache[keys[i]] = computed[row]
+        return np.stack(vectors)  # type: ignore[arg-type]
 
     def _compute(self, inputs: TokenInputs) -> np.ndarray:
         lengths = [len(ids) for ids in inputs.piece_ids]
@@ -181,9 +189,8 @@ class CNNInference:
             padded[pad : pad + length] = x
             # Each row of `windows` is `kernel` consecutive tokens side by side: one matrix
             # product does the whole convolution (numpy's cost here is per call, not per flop).
-            windows = np.lib.stride_tricks.as_strided(
-                padded, (length, kernel * dim), (padded.strides[0], padded.strides[1])
-            )
+            # (A read-only view straight on the buffer: as_strided costs more than the product.)
+            windows = np.ndarray((length, kernel * dim), np.float32, padded, 0, (padded.strides[0], padded.itemsize))
             h = windows @ unfolded
             h += bias
             np.maximum(h, 0.0, out=h)

@@ -14,6 +14,7 @@ Vectors depend on the installed kiwipiepy and its model; a trained model records
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 
@@ -50,7 +51,13 @@ class MorphemeVectors:
         from malmoi.text.tokenize import _kiwi
 
         kiwi = _kiwi()
-        self._similarity = kiwi.morpheme_similarity
+        # Kiwi's Python wrapper only turns Token arguments into ids before calling its compiled
+        # base class; with ids, calling the base directly is the same function at 0.2 µs instead
+        # of 0.5 µs a pair, which matters at 320 pairs for each morpheme first seen at parse time.
+        compiled = getattr(type(kiwi).__mro__[1], "morpheme_similarity", None)
+        self._similarity = (
+            functools.partial(compiled, kiwi) if callable(compiled) else kiwi.morpheme_similarity
+        )
         vocabulary = np.array(sorted(m.id for m in kiwi.most_similar_morphemes(0, top_n=10**6)), dtype=np.int64)
         self.size = int(vocabulary.max()) + 1
         anchors = np.random.default_rng(_SEED).choice(vocabulary, _ANCHORS, replace=False)
@@ -70,7 +77,7 @@ class MorphemeVectors:
         vector = np.zeros(DIM, np.float32)
         if 0 <= morpheme < self.size:
             similarity = self._similarity
-            similarities = np.fromiter((similarity(morpheme, a) for a in self._anchors), np.float32, _ANCHORS)
+            similarities = np.array([similarity(morpheme, a) for a in self._anchors], np.float32)
             # Some analyses use morphemes the language model has no vector for (NaN similarities).
             if np.isfinite(similarities).all():
                 vector = self._project @ similarities
