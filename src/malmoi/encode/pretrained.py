@@ -128,7 +128,7 @@ class PretrainedRuntime(EncoderRuntime):
     bundled into a model, only referenced.
     """
 
-    def __init__(self, path: Path, sha256: str, *, max_seq_length: int | None = None):  # noqa: D107
+    def __init__(self, path: Path, sha256: str, *, max_seq_length: int | None = None):
         # Deliberately not EncoderRuntime.__init__: there is no malmoi encoder.json to read.
         SentenceTransformer = _sentence_transformer_class()
         for noisy in ("transformers", "sentence_transformers"):
@@ -210,7 +210,9 @@ class PretrainedRuntime(EncoderRuntime):
         ]
 
 
-def _token_rows(doc: Doc, pieces: np.ndarray, offsets: np.ndarray, mask: np.ndarray, sentence: np.ndarray) -> np.ndarray:
+def _token_rows(
+    doc: Doc, pieces: np.ndarray, offsets: np.ndarray, mask: np.ndarray, sentence: np.ndarray
+) -> np.ndarray:
     """Word pieces → one row per malmoi token: the mean of the pieces that overlap it."""
     real = mask & (offsets[:, 1] > offsets[:, 0])  # special tokens and padding have empty spans
     spans, vectors = offsets[real], pieces[real]
@@ -232,7 +234,9 @@ _loaded: weakref.WeakValueDictionary[tuple[str, str, int], PretrainedRuntime] = 
 _loading = threading.Lock()
 
 
-def _runtime(path: Path, *, expected_sha256: str | None, max_seq_length: int | None, batch_size: int) -> PretrainedRuntime:
+def _runtime(
+    path: Path, *, expected_sha256: str | None, max_seq_length: int | None, batch_size: int
+) -> PretrainedRuntime:
     path = path.resolve()
     sha256 = folder_hash(path)
     if expected_sha256 is not None and sha256 != expected_sha256:
@@ -272,7 +276,9 @@ def load_pretrained_encoder(settings: Any) -> PretrainedEncoder:
     """``registry.encoders`` factory: the encoder that training uses."""
     path = Path(settings.path).expanduser()
     _check_folder(path.resolve() if path.exists() else path, "the sentence-transformers folder (`encoder.path`)")
-    runtime = _runtime(path, expected_sha256=None, max_seq_length=settings.max_seq_length, batch_size=settings.batch_size)
+    runtime = _runtime(
+        path, expected_sha256=None, max_seq_length=settings.max_seq_length, batch_size=settings.batch_size
+    )
     return PretrainedEncoder(settings, runtime)
 
 
