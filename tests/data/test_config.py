@@ -46,7 +46,7 @@ def test_bot_yml_gets_a_rename_hint(make_bot):
         ("name: test\nsettings:\n  encoder: {dim: 3}\n", 3,
          "`settings.encoder.dim: 3`", "greater than or equal to 8", ""),
         ("name: test\nsettings:\n  encoder:\n    kind: lstm\n", 4,
-         "`settings.encoder: {'kind': 'lstm'}`", "no encoder named 'lstm'; registered: bilstm, cnn, shared", ""),
+         "`settings.encoder: {'kind': 'lstm'}`", "no encoder named 'lstm'; registered: bilstm, cnn, sentence-transformers, shared", ""),
         ("name: test\nsettings:\n  encoder:\n    type: bilstm\n    kernel_size: 3\n", 5,
          "the unknown key `settings.encoder.kernel_size`", "one of the keys type, dim", ""),
         ("name: test\nsettings:\n  encoder: {kernel_size: 4}\n", 3,
