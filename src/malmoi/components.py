@@ -7,6 +7,8 @@ the class itself (see :mod:`malmoi.registry` and docs/components.md).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 
 from malmoi import registry
@@ -17,6 +19,7 @@ __all__ = [
     "CNNSettings",
     "NgramSettings",
     "NoLexicalSettings",
+    "SentenceTransformerSettings",
     "SharedEncoderSettings",
     "register_builtins",
 ]
@@ -77,6 +80,25 @@ class SharedEncoderSettings(ComponentSettings):
     path: str = Field(min_length=1)
 
 
+class SentenceTransformerSettings(ComponentSettings):
+    """``sentence-transformers``: a frozen pretrained sentence-transformers model (a local folder).
+
+    Each malmoi token's vector is the mean of the word pieces it overlaps, beside the model's own
+    normalized sentence embedding. The bot's model stores the folder's name and content hash,
+    never the weights. Needs ``pip install 'malmoi[pretrained]'``; nothing is downloaded.
+    """
+
+    # Without n-grams by default: the pretrained vectors already carry the wording, and an n-gram
+    # table of the head's width would be most of the artifact (docs/pretrained.md).
+    default_lexical: ClassVar[str] = "none"
+
+    type: str = "sentence-transformers.v1"
+    path: str = Field(min_length=1)  # a folder with modules.json (e.g. all-MiniLM-L6-v2)
+    batch_size: int = Field(64, ge=1, le=4096)  # utterances per forward pass
+    max_seq_length: int | None = Field(None, ge=8, le=8192)  # word pieces; None: the model's own
+    head_dim: int = Field(128, ge=8, le=2048)  # the intent head's sentence vector (CLINC150: 128 > 96)
+
+
 class NgramSettings(ComponentSettings):
     """``ngrams``: TF-IDF weighted word (Korean: lemma) n-grams and character n-grams.
 
@@ -125,6 +147,12 @@ def register_builtins() -> None:
     )
     registry.encoders.add("bilstm.v1", "malmoi.encode.encoders:BiLSTMEncoder", settings=BiLSTMSettings)
     registry.encoders.add("shared.v1", "malmoi.encode.shared:load_shared_encoder", settings=SharedEncoderSettings)
+    registry.encoders.add(
+        "sentence-transformers.v1",
+        "malmoi.encode.pretrained:load_pretrained_encoder",
+        settings=SentenceTransformerSettings,
+        runtime="malmoi.encode.pretrained:load_pretrained_runtime",
+    )
     registry.lexical.add("ngrams.v1", "malmoi.featurize.lexical:NgramFeaturizer", settings=NgramSettings)
     registry.lexical.add("none.v1", "malmoi.featurize.lexical:no_lexical_features", settings=NoLexicalSettings)
     for name, cls in [

@@ -55,6 +55,9 @@ class Entry(Generic[T]):
     settings: type[BaseModel]
     # Optional: what parses with the component's exported weights without torch (encoders).
     inference: Any = None
+    # Optional (encoders that are not malmoi artifacts, e.g. a pretrained folder): what loads the
+    # parse-time encoder of a saved model, from ``(settings, encoder reference, model_dir)``.
+    runtime: Any = None
 
     @property
     def factory(self) -> T:
@@ -64,6 +67,10 @@ class Entry(Generic[T]):
     @property
     def inference_factory(self) -> Any:
         return _load(self.inference) if isinstance(self.inference, str) else self.inference
+
+    @property
+    def runtime_factory(self) -> Any:
+        return _load(self.runtime) if isinstance(self.runtime, str) else self.runtime
 
     def validate(self, values: dict[str, Any]) -> BaseModel:
         return self.settings.model_validate(values)
@@ -83,16 +90,26 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
 
-    def register(self, name: str, *, settings: type[BaseModel] = NoSettings, inference: Any = None) -> Callable[[T], T]:
+    def register(
+        self, name: str, *, settings: type[BaseModel] = NoSettings, inference: Any = None, runtime: Any = None
+    ) -> Callable[[T], T]:
         """Decorator registering a component as ``name`` (``"base.vN"``)."""
 
         def decorate(factory: T) -> T:
-            self.add(name, factory, settings=settings, inference=inference)
+            self.add(name, factory, settings=settings, inference=inference, runtime=runtime)
             return factory
 
         return decorate
 
-    def add(self, name: str, target: T | str, *, settings: type[BaseModel] = NoSettings, inference: Any = None) -> None:
+    def add(
+        self,
+        name: str,
+        target: T | str,
+        *,
+        settings: type[BaseModel] = NoSettings,
+        inference: Any = None,
+        runtime: Any = None,
+    ) -> None:
         """Register ``target`` (or ``"module:attribute"``, imported on first use) as ``name``."""
         if not _NAME.match(name):
             raise RegistryError(
@@ -103,7 +120,7 @@ class Registry(Generic[T]):
             # Re-running a module re-registers its own definition: harmless. Anything else under
             # a taken name would silently change how existing models load.
             raise RegistryError(f"{self.kind} {name!r} is already registered by {existing.target!r}")
-        self._entries[name] = Entry(name, target, settings, inference)
+        self._entries[name] = Entry(name, target, settings, inference, runtime)
 
     def resolve(self, name: str) -> str:
         """The versioned name for ``name``: itself if versioned, else its newest version."""

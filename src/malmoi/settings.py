@@ -139,6 +139,19 @@ class Settings(_Strict):
     entity: EntitySettings = EntitySettings()
     training: TrainingSettings = TrainingSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _encoder_default_lexical(cls, values: Any) -> Any:
+        # An encoder may name its own default lexical featurizer (`sentence-transformers`: none).
+        if not isinstance(values, dict) or "lexical" in values or values.get("encoder") is None:
+            return values
+        try:
+            encoder = _component("encoders", "cnn")(values["encoder"])
+        except ValueError:
+            return values  # the field validator reports it
+        default = getattr(type(encoder), "default_lexical", None)
+        return {**values, "lexical": default} if default else values
+
     @field_validator("encoder", mode="before")
     @classmethod
     def _encoder(cls, value: Any) -> Any:

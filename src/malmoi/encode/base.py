@@ -53,10 +53,14 @@ class Encoder(nn.Module):
         settings: the validated settings it was built from.
         output_dim: the size of each token vector.
         trainable: False for a frozen encoder (a shared one): only the heads then learn.
+        head_dim: size of the intent head's sentence vector (None: ``output_dim``).
     """
 
     output_dim: int
     trainable: bool = True
+    # Size of the heads' sentence vector; None: ``output_dim``. A wide frozen encoder sets it
+    # smaller, so that the bot's own weights stay small.
+    head_dim: int | None = None
 
     def __init__(self, settings: Any):
         super().__init__()
@@ -68,6 +72,10 @@ class Encoder(nn.Module):
     def featurize(self, doc: Doc) -> Any:
         """One utterance's inputs; computed once per utterance and reused in every epoch."""
         return doc
+
+    def featurize_many(self, docs: Sequence[Doc]) -> list[Any]:
+        """``featurize`` of many utterances; an encoder that batches (a transformer) overrides it."""
+        return [self.featurize(doc) for doc in docs]
 
     def collate(self, features: Sequence[Any]) -> Any:
         """A batch of ``featurize`` outputs, as ``forward`` takes it."""

@@ -60,13 +60,23 @@ class IntentHead(nn.Module):
         lexical_size: rows of the lexical table; 0 without lexical features.
         lexical_dropout: dropout on the lexical branch's vector while training, so the centres
             cannot lean on the n-grams alone.
+        dim: size of the sentence vector; None: ``input_dim``.
     """
 
     def __init__(
-        self, input_dim: int, num_intents: int, settings: Any, *, lexical_size: int = 0, lexical_dropout: float = 0.0
+        self,
+        input_dim: int,
+        num_intents: int,
+        settings: Any,
+        *,
+        lexical_size: int = 0,
+        lexical_dropout: float = 0.0,
+        dim: int | None = None,
     ):
         super().__init__()
-        dim = input_dim
+        # The sentence vector's size: the encoder's, unless the encoder asks for a smaller head
+        # (a wide frozen pretrained encoder would otherwise make the bot's own weights large).
+        dim = dim or input_dim
         self.project = nn.Linear(2 * input_dim, dim)
         self.lexical = nn.EmbeddingBag(lexical_size, dim, mode="sum", sparse=True) if lexical_size else None
         if self.lexical is not None:

