@@ -35,6 +35,9 @@ def test_numpy_scores_equal_the_torch_head_and_retrieve_the_nearest_centre(name)
                (np.array([], np.int64), np.array([], np.float32)),
                (np.array([3]), np.array([1.0], np.float32))]
     scorer = IntentScorer(*head.export())
+    assert scorer.lexical is not None
+    with torch.no_grad():  # the scorer keeps the lexical rows as int8: compare computations, not rounding
+        head.lexical.weight.copy_(torch.from_numpy(scorer.lexical.dense()))
     sentences = np.stack([scorer.sentence(t, lex) for t, lex in zip(tokens, lexical)])
 
     padded = torch.zeros(3, 6, 8)

@@ -79,9 +79,12 @@ def test_the_parsing_encoder_gives_the_training_encoder_s_vectors(kind):
         for parameter in encoder.parameters():
             parameter.normal_()
     encoder.eval()
+    # The parsing side keeps the embedding rows as int8: give the training side the same rows,
+    # so that what is compared is the two computations, not the rounding.
+    state, arrays = encoder.export()
+    encoder.embedding.load_export("embedding.", state, arrays)
     with torch.no_grad():
         vectors, mask = encoder(encoder.collate([encoder.featurize(d) for d in docs]))
-    state, arrays = encoder.export()
     meta, _ = encoder_files(name="t", type_=config.settings.encoder.type,
                             settings=config.settings.encoder.model_dump(mode="json"),
                             state=state, arrays=arrays, output_dim=encoder.output_dim)
@@ -117,7 +120,7 @@ def test_two_bots_on_one_shared_encoder_hold_one_copy_of_it(make_tiny_bot, tmp_p
     assert other.encoder is first.encoder
     assert sum(1 for e in loaded_encoders() if e.sha256 == first.encoder.sha256) == 1
     # The second bot added its own heads and n-grams, not a second encoder.
-    assert first.encoder.nbytes > 500_000
+    assert first.encoder.nbytes > 200_000  # int8 rows, float convolutions
     assert added < other.nbytes + first.encoder.nbytes / 2, (added, other.nbytes, first.encoder.nbytes)
     assert other.nbytes < first.nbytes - first.encoder.nbytes / 2
 

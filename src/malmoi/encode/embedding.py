@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from malmoi.encode.inference import TokenFeaturizer, TokenInputs
+from malmoi.encode.inference import TokenFeaturizer, TokenInputs, compact_table
 from malmoi.featurize.hashing import CompactTable
 from malmoi.text.doc import Doc
 from malmoi.text.morpheme_vectors import DIM as MORPHEME_DIM
@@ -110,9 +110,11 @@ class TokenEmbedding(nn.Module):
 
     def export(self, prefix: str) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         table = CompactTable.from_dense(self.pieces.weight.detach().numpy())
+        kept = table.kept_rows
         arrays = {
             f"{prefix}keys": table.keys,
-            f"{prefix}rows": table.rows[:-1],
+            f"{prefix}rows.q8": kept.values,
+            f"{prefix}rows.scale": kept.scales,
             f"{prefix}pos": self.pos.weight.detach().numpy(),
         }
         if self.morphemes is not None:
@@ -128,9 +130,10 @@ class TokenEmbedding(nn.Module):
         pos_tags = state["pos_tags"]
         assert isinstance(pos_tags, list)
         self.set_vocabulary([str(p) for p in pos_tags], state.get("morpheme_vectors") is not None)
-        table = CompactTable(arrays[f"{prefix}keys"], arrays[f"{prefix}rows"])
+        table = compact_table(arrays, prefix)
         with torch.no_grad():
             self.pieces.weight.copy_(torch.from_numpy(table.dense(self.buckets)))
             self.pos.weight.copy_(torch.from_numpy(np.array(arrays[f"{prefix}pos"])))
             if self.morphemes is not None:
                 self.morphemes.weight.copy_(torch.from_numpy(np.array(arrays[f"{prefix}morphemes"])))
+

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from malmoi.featurize.hashing import CompactTable, stable_hash
+from malmoi.featurize.quantize import read_rows
 from malmoi.text.doc import Doc
 from malmoi.text.morpheme_vectors import DIM as MORPHEME_DIM
 from malmoi.text.morpheme_vectors import morpheme_vectors
@@ -90,6 +91,14 @@ class TokenFeaturizer:
         return ids
 
 
+def compact_table(arrays: dict[str, np.ndarray], prefix: str) -> CompactTable:
+    """The token table of an exported encoder: ``keys`` and int8 ``rows`` (float rows load too)."""
+    rows = read_rows(arrays, f"{prefix}rows")
+    if rows is None:
+        raise KeyError(f"{prefix}rows")
+    return CompactTable(np.asarray(arrays[f"{prefix}keys"]), rows)
+
+
 class EmbeddingInference:
     """The numpy twin of :class:`TokenEmbedding` for parsing: the same vectors, no torch."""
 
@@ -105,7 +114,7 @@ class EmbeddingInference:
                 f"{morpheme_vectors_version()}; install that kiwipiepy version or train the model again"
             )
         self.featurizer = TokenFeaturizer(buckets, [str(p) for p in pos_tags], morphemes=trained_with is not None)
-        self.table = CompactTable(arrays[f"{prefix}keys"], arrays[f"{prefix}rows"])
+        self.table = compact_table(arrays, prefix)
         self.pos = np.asarray(arrays[f"{prefix}pos"], np.float32)
         if self.pos.shape != (len(pos_tags), self.table.dim):
             raise ValueError(

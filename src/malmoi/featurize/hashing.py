@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from malmoi.featurize.quantize import Int8Rows
+
 __all__ = ["CompactTable", "stable_hash"]
 
 
@@ -24,21 +26,28 @@ def stable_hash(text: str) -> int:
 class CompactTable:
     """Rows of a hashed embedding table for the buckets in ``keys``; other buckets are zero.
 
+    The rows are kept as int8 with a scale per row (:mod:`malmoi.featurize.quantize`): a lookup
+    reads a few dozen of them, and a bot's table is most of its memory.
+
     Args:
         keys: sorted, distinct bucket ids (int64).
-        rows: one row per key, ``(len(keys), dim)``.
+        rows: one row per key, ``(len(keys), dim)``: float, or already :class:`Int8Rows`.
 
     >>> table = CompactTable.from_dense(np.array([[0.0, 0.0], [1.0, 2.0], [0.0, 0.0]]))
-    >>> table.keys.tolist(), table.lookup(np.array([1, 2])).tolist()
-    ([1], [[1.0, 2.0], [0.0, 0.0]])
+    >>> table.keys.tolist(), table.lookup(np.array([1, 2])).astype(float).round(2).tolist()
+    ([1], [[1.01, 2.0], [0.0, 0.0]])
     """
 
-    def __init__(self, keys: np.ndarray, rows: np.ndarray):
-        if keys.ndim != 1 or rows.ndim != 2 or len(keys) != len(rows):
-            raise ValueError(f"keys {keys.shape} and rows {rows.shape} do not match")
+    def __init__(self, keys: np.ndarray, rows: np.ndarray | Int8Rows):
+        kept = rows if isinstance(rows, Int8Rows) else Int8Rows.quantize(np.asarray(rows, np.float32))
+        if keys.ndim != 1 or len(kept.shape) != 2 or len(keys) != len(kept):
+            raise ValueError(f"keys {keys.shape} and rows {kept.shape} do not match")
         self.keys = keys.astype(np.int64, copy=False)
         # One zero row after the kept ones stands for every bucket that was never trained.
-        self.rows = np.concatenate([rows.astype(np.float32, copy=False), np.zeros((1, rows.shape[1]), np.float32)])
+        self.rows = Int8Rows(
+            np.concatenate([kept.values, np.zeros((1, kept.shape[1]), np.int8)]),
+            np.concatenate([kept.scales, np.ones(1, np.float32)]),
+        )
 
     @classmethod
     def from_dense(cls, table: np.ndarray) -> CompactTable:
@@ -47,7 +56,12 @@ class CompactTable:
 
     @property
     def dim(self) -> int:
-        return int(self.rows.shape[1])
+        return self.rows.shape[1]
+
+    @property
+    def kept_rows(self) -> Int8Rows:
+        """The rows of ``keys``, without the zero row."""
+        return Int8Rows(self.rows.values[:-1], self.rows.scales[:-1])
 
     def row_index(self, ids: np.ndarray) -> np.ndarray:
         """Row of each id in ``rows``; ``len(keys)`` (the zero row) for unknown ids."""
@@ -57,12 +71,12 @@ class CompactTable:
         return np.where(found, where, len(self.keys))
 
     def lookup(self, ids: np.ndarray) -> np.ndarray:
-        return self.rows[self.row_index(ids)]
+        return self.rows.take(self.row_index(ids))
 
     def dense(self, num_buckets: int) -> np.ndarray:
         """The full table again (for training on from a saved model)."""
         out = np.zeros((num_buckets, self.dim), np.float32)
-        out[self.keys] = self.rows[:-1]
+        out[self.keys] = self.kept_rows.dense()
         return out
 
     @property

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from malmoi.featurize.quantize import quantized_arrays
 from malmoi.intent.losses import IntentLoss, build_loss
 
 __all__ = ["IntentHead", "LexicalBatch", "collate_lexical", "pool"]
@@ -99,5 +100,5 @@ class IntentHead(nn.Module):
         arrays["project.weight"] = self.project.weight.detach().numpy()
         arrays["project.bias"] = self.project.bias.detach().numpy()
         if self.lexical is not None:
-            arrays["lexical"] = self.lexical.weight.detach().numpy()
+            arrays.update(quantized_arrays("lexical", self.lexical.weight.detach().numpy()))
         return state, arrays

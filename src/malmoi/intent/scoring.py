@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from malmoi.featurize.quantize import read_rows
+
 __all__ = ["METRICS", "IntentScorer", "IntentScores"]
 
 METRICS = ("cosine", "euclidean", "linear")
@@ -49,14 +51,13 @@ class IntentScorer:
         self.project_bias = np.asarray(arrays["project.bias"], np.float32)
         self.centres = np.asarray(arrays["loss.centres"], np.float32)  # (classes, dim)
         self.bias = np.asarray(arrays["loss.bias"], np.float32) if self.metric == "linear" else None
-        lexical = arrays.get("lexical")
-        self.lexical = None if lexical is None else np.asarray(lexical, np.float32)
+        self.lexical = read_rows(arrays, "lexical")  # int8: a parse reads a few dozen of its rows
         dim = self.project_weight.shape[0]
         if self.centres.ndim != 2 or self.centres.shape[1] != dim or self.project_bias.shape != (dim,):
             raise ValueError(
                 f"intent head shapes do not fit: centres {self.centres.shape}, projection {self.project_weight.shape}"
             )
-        if self.lexical is not None and (self.lexical.ndim != 2 or self.lexical.shape[1] != dim):
+        if self.lexical is not None and self.lexical.shape[1] != dim:
             raise ValueError(f"lexical table {self.lexical.shape} does not fit sentence vectors of {dim}")
         self._unit_centres = self.centres / np.maximum(np.linalg.norm(self.centres, axis=1, keepdims=True), 1e-12)
 
@@ -70,7 +71,7 @@ class IntentScorer:
         vector = self.project_weight @ pooled + self.project_bias
         if self.lexical is not None and lexical is not None and len(lexical[0]):
             rows, weights = lexical
-            vector = vector + weights @ self.lexical[rows]
+            vector = vector + weights @ self.lexical.take(rows)
         return vector
 
     def similarities(self, sentences: np.ndarray) -> np.ndarray:
