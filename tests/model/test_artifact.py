@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+import weakref
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,11 +15,15 @@ from hypothesis import strategies as st
 import malmoi
 from malmoi import cli
 from malmoi.artifact import MODEL_FILE, WEIGHTS_FILE
+from malmoi.encode import runtime
 from malmoi.errors import ModelLoadError, ModelSaveError
 
 
 @pytest.fixture
-def model_copy(tiny_model_dir, tmp_path):
+def model_copy(tiny_model_dir, tmp_path, monkeypatch):
+    # A process reuses an encoder it already holds (same content hash) without reading the file
+    # again; these tests are about reading damaged files, so start from a process that holds none.
+    monkeypatch.setattr(runtime, "_loaded", weakref.WeakValueDictionary())
     target = tmp_path / "copy"
     shutil.copytree(tiny_model_dir, target)
     return target
