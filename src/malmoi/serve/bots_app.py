@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -64,6 +64,23 @@ _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "the key is for another bot"},
     404: {"model": ErrorResponse, "description": "no such bot in the registry"},
 }
+
+
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiKey | None:
+    """The API key of the request (None when the server needs none); 401 without a valid one."""
+    keys: KeyStore | None = request.app.state.keys
+    if keys is None:
+        return None
+    if not authorization:
+        raise ApiError(401, "missing_key", "send an API key: Authorization: Bearer <key> (`malmoi keys create`)")
+    scheme, _, token = authorization.partition(" ")
+    found = keys.verify(token.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
+        raise ApiError(401, "invalid_key", "the API key is not one of this server's (revoked, or mistyped)")
+    return found
+
+
+Caller = Annotated[ApiKey | None, Depends(_caller)]
 
 
 @dataclass
@@ -147,6 +164,7 @@ def create_bots_app(
     )
     app.router.route_class = _Route
     app.state.registry, app.state.cache, app.state.store = registry, cache, store
+    app.state.keys = keys if require_keys else None
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
@@ -157,19 +175,6 @@ def create_bots_app(
     app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout)
     app.add_middleware(_HostCheck, allowed=list(DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts))
-
-    def caller(authorization: Annotated[str | None, Header()] = None) -> ApiKey | None:
-        if not require_keys:
-            return None
-        scheme, _, token = (authorization or "").partition(" ")
-        if not authorization:
-            raise ApiError(401, "missing_key", "send an API key: Authorization: Bearer <key> (`malmoi keys create`)")
-        found = keys.verify(token.strip()) if scheme.lower() == "bearer" else None
-        if found is None:
-            raise ApiError(401, "invalid_key", "the API key is not one of this server's (revoked, or mistyped)")
-        return found
-
-    Caller = Annotated[ApiKey | None, Depends(caller)]
 
     def live_key(bot: str, key: ApiKey | None) -> tuple[str, str]:
         """``(bot, live version)``, after the key: a key for A learns nothing about B, not even if it exists."""
