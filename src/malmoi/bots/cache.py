@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,8 @@ class CacheStats:
     entries: int = 0
     max_bytes: int = 0
     load_seconds: float = 0.0
+    load_ms_p50: float = 0.0  # over the last 10,000 loads
+    load_ms_p99: float = 0.0
 
     @property
     def hit_rate(self) -> float:
@@ -89,6 +91,7 @@ class BotCache(Generic[T]):
         self._lock = threading.Lock()
         self._bytes = 0
         self._stats = CacheStats(max_bytes=max_bytes)
+        self._load_ms: deque[float] = deque(maxlen=10_000)
 
     def get_cached(self, key: Hashable) -> T | None:
         """The value if it is cached (a hit), else None without loading it."""
@@ -127,6 +130,7 @@ class BotCache(Generic[T]):
             with self._lock:
                 self._stats.misses += 1
                 self._stats.load_seconds += time.perf_counter() - started
+                self._load_ms.append(1000 * (time.perf_counter() - started))
                 self._loading.pop(key, None)
                 if cost <= self.max_bytes:
                     self._entries[key] = (value, cost)
@@ -164,7 +168,12 @@ class BotCache(Generic[T]):
 
     def stats(self) -> CacheStats:
         with self._lock:
-            return CacheStats(**{**self._stats.__dict__, "bytes": self._bytes, "entries": len(self._entries)})
+            loads = sorted(self._load_ms)
+            stats = CacheStats(**{**self._stats.__dict__, "bytes": self._bytes, "entries": len(self._entries)})
+        if loads:
+            stats.load_ms_p50 = loads[len(loads) // 2]
+            stats.load_ms_p99 = loads[min(len(loads) - 1, int(0.99 * len(loads)))]
+        return stats
 
     def clear(self) -> None:
         self.discard(lambda _: True)

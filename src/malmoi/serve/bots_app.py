@@ -35,6 +35,7 @@ from malmoi._version import __version__
 from malmoi.bots.cache import BotCache, model_bytes
 from malmoi.bots.keys import ApiKey, KeyStore
 from malmoi.bots.registry import Registry, RegistryError, check_bot_name
+from malmoi.errors import ModelLoadError
 from malmoi.model.result import ParseResult
 from malmoi.serve.app import (
     _add_docs,
@@ -64,6 +65,29 @@ _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "the key is for another bot"},
     404: {"model": ErrorResponse, "description": "no such bot in the registry"},
 }
+
+
+def _warm_up(registry: Registry, load: Any) -> list[Any]:
+    """Load what every bot shares before the first request: the registry's shared encoders, and the
+    analyser (Kiwi and its morpheme vectors, seconds to load) through one bot parsing once.
+
+    Without this, the first requests would wait seconds on what is not theirs to load, and the
+    shared encoders would be freed whenever no cached bot happened to hold them.
+    """
+    from malmoi.encode.runtime import load_encoder
+
+    encoders = []
+    folder = registry.root / "encoders"
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        try:
+            encoders.append(load_encoder(path, expected_sha256=path.name))
+        except ModelLoadError as exc:
+            logger.error("shared encoder %s cannot be loaded: %s", path, exc)
+    bots = registry.bots()
+    live = registry.live_version(bots[0]) if bots else None
+    if live is not None:  # bots of another language load their analyser on first use
+        load((bots[0], live)).model.parse("안녕하세요 hello")
+    return encoders
 
 
 def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiKey | None:
@@ -142,6 +166,7 @@ def create_bots_app(
     cache: BotCache[LoadedBot] = BotCache(
         load=load, size=lambda loaded: loaded.nbytes, max_bytes=cache_bytes, on_evict=lambda b: b.dialogue.close()
     )
+    shared = _warm_up(registry, load)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -164,6 +189,7 @@ def create_bots_app(
     )
     app.router.route_class = _Route
     app.state.registry, app.state.cache, app.state.store = registry, cache, store
+    app.state.shared_encoders = shared  # held for the server's life: bots come and go, their encoder stays
     app.state.keys = keys if require_keys else None
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -190,16 +216,17 @@ def create_bots_app(
             raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
         return bot, live
 
-    async def get_bot(bot: str, key: ApiKey | None) -> LoadedBot:
+    async def get_bot(bot: str, key: ApiKey | None) -> tuple[LoadedBot, str]:
+        """The bot's live version and whether it was cached (``hit``) or loaded (``load``)."""
         cache_key = live_key(bot, key)
         loaded = cache.get_cached(cache_key)
         if loaded is not None:
-            return loaded
+            return loaded, "hit"
         # A load reads the disk for some milliseconds: off the event loop, in the thread pool.
         loaded = await run_in_threadpool(cache.get, cache_key)
         # A newer version is live: older ones of this bot will not be asked for again.
         cache.discard(lambda k: k[0] == bot and k[1] != loaded.version)  # type: ignore[index]
-        return loaded
+        return loaded, "load"
 
     def log_parse(loaded: LoadedBot, result: ParseResult) -> None:
         if log_parses:
@@ -225,25 +252,25 @@ def create_bots_app(
     @app.post("/v1/bots/{bot}/parse", response_model=ParseResult, responses=_AUTH_RESPONSES, tags=["bots"])
     async def parse(bot: str, request: ParseRequest, key: Caller) -> Response:
         """Parse one utterance with the bot's live version."""
-        loaded = await get_bot(bot, key)
+        loaded, cached = await get_bot(bot, key)
         result = await batcher.parse(loaded.model, request.text)
         log_parse(loaded, result)
         return Response(result.model_dump_json(), media_type="application/json",
-                         headers={"X-Malmoi-Version": loaded.version})
+                        headers={"X-Malmoi-Version": loaded.version, "X-Malmoi-Cache": cached})
 
     @app.post("/v1/bots/{bot}/chat", response_model=ChatResponse, responses=_AUTH_RESPONSES, tags=["bots"])
     async def chat(bot: str, request: ChatRequest, key: Caller) -> Response:
         """One message of a conversation with the bot (state kept per bot and user)."""
-        loaded = await get_bot(bot, key)
+        loaded, cached = await get_bot(bot, key)
         parsed = await batcher.parse(loaded.model, request.text)
         reply = await run_in_threadpool(loaded.dialogue.respond, request.user_id, parsed)
         return Response(reply.model_dump_json(), media_type="application/json",
-                        headers={"X-Malmoi-Version": loaded.version})
+                        headers={"X-Malmoi-Version": loaded.version, "X-Malmoi-Cache": cached})
 
     @app.get("/v1/bots/{bot}", responses=_AUTH_RESPONSES, tags=["bots"])
     async def describe(bot: str, key: Caller) -> dict[str, Any]:
         """The bot's live version and its intents."""
-        loaded = await get_bot(bot, key)
+        loaded, _ = await get_bot(bot, key)
         return {"bot": bot, "version": loaded.version, "intents": loaded.model.intents}
 
     @app.delete("/v1/bots/{bot}/conversations/{user_id}", status_code=204, responses=_AUTH_RESPONSES, tags=["bots"])
