@@ -4,14 +4,14 @@ How the bots are made (said in the results too):
 
 1. A base model is trained on a mix of ParaKQC paraphrase sets and CLINC150 intents; its CNN
    encoder becomes the shared encoder of every bot (``encoder: {type: shared, path: ...}``).
-2. ``--trained`` bots (default 200) are really trained, through ``malmoi.train``, each on a random
+2. ``--trained`` bots (default 100) are really trained, through ``malmoi.train``, each on a random
    subset of 4-12 intents: ParaKQC sets (7 paraphrases to train, 3 held out) or CLINC150 intents
    (20 utterances to train, 5 held out), with ``lexical: none``; only their heads learn. Each is
    published with its data snapshot (``Registry.publish``: schema, checksums, test parse,
    the stored copy compared with the original). Held-out intent accuracy is measured per bot,
    and again with the head weights rounded to float16 (the accuracy cost of fp16 heads).
 3. The rest, up to ``--bots`` (default 10,000), are **derived**: a trained bot's model with its head
-   weights perturbed (``malmoi.bots.synthetic.perturbed_copy``, 1 % of each array's spread), so
+   weights perturbed (``malmoi.bots.synthetic.perturbed_copy``: each weight × (1 + 0.01·N(0, 1))), so
    every bot is a distinct artifact with its own checksum. They are published through the same
    checks, with 2 probe utterances instead of 8 to keep publishing 10,000 within minutes.
 
@@ -331,11 +331,11 @@ def main() -> None:
     parser.add_argument("--registry", type=Path, default=Path(tempfile.gettempdir()) / "malmoi-many-bots")
     parser.add_argument("--reuse", action="store_true", help="serve the registry built by an earlier run")
     parser.add_argument("--bots", type=int, default=10_000)
-    parser.add_argument("--trained", type=int, default=200)
+    parser.add_argument("--trained", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=10, help="epochs of each trained bot's heads")
-    parser.add_argument("--base-kqc", type=int, default=80, help="ParaKQC sets in the base encoder's data")
-    parser.add_argument("--base-clinc", type=int, default=40, help="CLINC150 intents in the base encoder's data")
-    parser.add_argument("--base-epochs", type=int, default=10)
+    parser.add_argument("--base-kqc", type=int, default=40, help="ParaKQC sets in the base encoder's data")
+    parser.add_argument("--base-clinc", type=int, default=20, help="CLINC150 intents in the base encoder's data")
+    parser.add_argument("--base-epochs", type=int, default=8)
     parser.add_argument("--cache-mb", type=float, action="append",
                         help="cache sizes to serve with, repeatable (default: 8192, the issue's cap, and 64)")
     parser.add_argument("--requests", type=int, default=30_000)
@@ -366,7 +366,7 @@ def main() -> None:
         "how_the_bots_were_made": (
             f"{build_report and build_report['trained']['bots']} bots trained (heads only, on one shared CNN encoder "
             "trained on a ParaKQC + CLINC150 mix) on random subsets of 4-12 ParaKQC sets or CLINC150 intents; the "
-            "rest derived from them by perturbing their head weights (1 % of each array's spread)"
+            "rest derived from them by perturbing their head weights (each weight times 1 + 0.01 N(0, 1))"
         ),
         "bots": bots, "clients": args.clients, "zipf_exponent": args.zipf, "request_limit": args.requests,
         "second_limit": args.seconds,

@@ -13,5 +13,5 @@ from malmoi.bots.synthetic import perturbed_copy
 def variant_dirs(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three distinct models of the tiny bot's shape: its own and two with perturbed heads."""
     root = tmp_path_factory.mktemp("variants")
-    return [tiny_model_dir, *(perturbed_copy(tiny_model_dir, root / f"v{i}", scale=0.3, seed=i) for i in (1, 2))]
+    return [tiny_model_dir, *(perturbed_copy(tiny_model_dir, root / f"v{i}", scale=0.1, seed=i) for i in (1, 2))]
 

@@ -109,3 +109,30 @@ def test_bad_names_and_folders_are_refused_with_the_fix(tmp_path: Path, tiny_mod
 
 def test_probe_texts_cover_both_scripts() -> None:
     assert any("가" <= c <= "힣" for t in PROBE_TEXTS for c in t) and any(t.isascii() for t in PROBE_TEXTS)
+
+
+def test_shared_encoder_is_stored_once_and_the_registry_can_move(tmp_path: Path, variant_dirs: list[Path]) -> None:
+    import shutil
+
+    encoder = tmp_path / "shared-encoder"
+    shutil.copytree(variant_dirs[0] / "encoder", encoder)
+    shared_models = []
+    for i, source in enumerate(variant_dirs[:2]):
+        # The same model as a bot trained on a shared encoder: its encoder referenced, not bundled.
+        model_dir = tmp_path / f"shared{i}"
+        shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("encoder"))
+        meta = json.loads((model_dir / "model.json").read_text("utf-8"))
+        meta["encoder"].update(bundled=False, path=str(encoder))
+        (model_dir / "model.json").write_text(json.dumps(meta), "utf-8")
+        shared_models.append(model_dir)
+    expected = [answers(m) for m in shared_models]
+    registry = Registry(tmp_path / "reg")
+    for i, model_dir in enumerate(shared_models):
+        registry.publish(model_dir, bot=f"bot{i}")
+    stored = list((registry.root / "encoders").iterdir())
+    assert len(stored) == 1 and not (registry.version_dir("bot0", "v000001") / "encoder").exists()
+    shutil.rmtree(encoder)
+    moved = Registry(shutil.move(str(registry.root), str(tmp_path / "elsewhere")))
+    for i in range(2):
+        live = moved.live_path(f"bot{i}")
+        assert live is not None and answers(live[1]) == expected[i]

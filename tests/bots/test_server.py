@@ -167,3 +167,17 @@ def test_bad_bot_names_and_bodies_are_4xx_json(client: testclient.TestClient, re
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_json"
     answer = client.post("/v1/bots/alpha/parse", json={"text": ""}, headers=bearer(key))
     assert answer.status_code == 422
+
+
+def test_kochat_routes_per_bot(client: testclient.TestClient, registry: Registry) -> None:
+    keys = KeyStore(registry)
+    alpha, _ = keys.create(bot="alpha")
+    asked = client.get("/v1/bots/alpha/request_chat/u%2F1/날씨 알려줘", headers=bearer(alpha))
+    assert asked.status_code == 200 and asked.json()["state"].startswith("REQUIRE_LOCATION")
+    filled = client.get("/v1/bots/alpha/fill_slot/u%2F1/부산", headers=bearer(alpha)).json()
+    assert filled["state"] == "SUCCESS" and filled["input"] == ["부산"]
+    assert client.app.state.store.load("alpha", "u/1")[0] is not None  # type: ignore[attr-defined]
+    intent = client.get("/v1/bots/alpha/get_intent/내일 서울 날씨", headers=bearer(alpha)).json()
+    assert intent["intent"] == "weather" and intent["state"] == "REQUEST_INTENT"
+    assert client.get("/v1/bots/beta/get_entity/서울", headers=bearer(alpha)).status_code == 403
+    assert client.get("/v1/bots/alpha/get_entity/서울").status_code == 401

@@ -18,7 +18,10 @@ __all__ = ["perturbed_copy"]
 
 
 def perturbed_copy(model_dir: str | Path, out: str | Path, *, scale: float = 0.01, seed: int = 0) -> Path:
-    """Write ``model_dir`` to ``out`` with Gaussian noise (``scale`` × each array's std) on its float arrays.
+    """Write ``model_dir`` to ``out`` with each float weight multiplied by ``1 + scale × N(0, 1)``.
+
+    Multiplicative noise: zeros stay zero and the large negative scores that forbid CRF
+    transitions stay forbidding, so the copy answers like the original with other confidences.
 
     The checksums in ``model.json`` are those of the new weights, so the copy loads like any model.
     """
@@ -29,8 +32,7 @@ def perturbed_copy(model_dir: str | Path, out: str | Path, *, scale: float = 0.0
     noisy = {}
     for name, array in arrays.items():
         if np.issubdtype(array.dtype, np.floating) and array.size:
-            spread = float(array.std()) or 1.0
-            array = (array + rng.normal(0.0, scale * spread, array.shape)).astype(array.dtype)
+            array = (array * (1.0 + rng.normal(0.0, scale, array.shape))).astype(array.dtype)
         noisy[name] = array
     data, ref = weights_file(noisy, meta["weights"]["file"])
     meta["weights"] = ref.model_dump(mode="json")

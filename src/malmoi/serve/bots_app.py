@@ -1,4 +1,5 @@
-"""The server for every bot of a registry: ``/v1/bots/{bot}/parse`` and ``/v1/bots/{bot}/chat``.
+"""The server for every bot of a registry: ``/v1/bots/{bot}/parse``, ``/v1/bots/{bot}/chat`` and
+Kochat's routes under ``/v1/bots/{bot}/``.
 
 Each request reads the bot's live version from the registry (one small file) and takes that
 version from a :class:`~malmoi.bots.cache.BotCache` bounded in bytes, loading it on first use in
@@ -50,8 +51,25 @@ from malmoi.serve.app import (
     _validation_error,
 )
 from malmoi.serve.batching import MultiParseBatcher
-from malmoi.serve.limits import DEFAULT_ALLOWED_HOSTS, DEFAULT_READ_TIMEOUT, MAX_BODY_BYTES
-from malmoi.serve.schema import ERROR_RESPONSES, ApiError, ChatRequest, ChatResponse, ErrorResponse, ParseRequest
+from malmoi.serve.kochat import (
+    KochatResponse,
+    Text,
+    Uid,
+    _chat_response,
+    refuse_cross_site,
+    split_raw_path,
+    word_tags,
+)
+from malmoi.serve.limits import DEFAULT_ALLOWED_HOSTS, DEFAULT_READ_TIMEOUT, MAX_BODY_BYTES, MAX_USER_ID_CHARS
+from malmoi.serve.schema import (
+    ERROR_RESPONSES,
+    ApiError,
+    ChatRequest,
+    ChatResponse,
+    ErrorResponse,
+    ParseRequest,
+    check_path_text,
+)
 
 __all__ = ["DEFAULT_CACHE_BYTES", "LoadedBot", "create_bots_app"]
 
@@ -228,10 +246,10 @@ def create_bots_app(
         cache.discard(lambda k: k[0] == bot and k[1] != loaded.version)  # type: ignore[index]
         return loaded, "load"
 
-    def log_parse(loaded: LoadedBot, result: ParseResult) -> None:
+    def log_parse(loaded: LoadedBot, result: ParseResult, source: str = "parse") -> None:
         if log_parses:
             store.log({
-                "bot": loaded.bot, "source": "parse", "text": result.text, "intent": result.intent.name,
+                "bot": loaded.bot, "source": source, "text": result.text, "intent": result.intent.name,
                 "confidence": result.intent.confidence, "fallback": result.fallback,
                 "entities": [e.model_dump() for e in result.entities], "model_version": loaded.model_version,
             })
@@ -266,6 +284,47 @@ def create_bots_app(
         reply = await run_in_threadpool(loaded.dialogue.respond, request.user_id, parsed)
         return Response(reply.model_dump_json(), media_type="application/json",
                         headers={"X-Malmoi-Version": loaded.version, "X-Malmoi-Cache": cached})
+
+    # Kochat's four routes per bot, as the single-bot server has them at the root (malmoi.serve.kochat).
+    async def kochat_chat(request: Request, bot: str, key: ApiKey | None, route: str, uid: str, text: str,
+                          fill_only: bool) -> KochatResponse:
+        refuse_cross_site(request)
+        loaded, _ = await get_bot(bot, key)
+        uid, text = split_raw_path(request, route, uid, text)
+        uid, text = check_path_text(uid, "uid", MAX_USER_ID_CHARS), check_path_text(text, "text")
+        parsed = await batcher.parse(loaded.model, text)
+        reply = await run_in_threadpool(loaded.dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat")
+        return _chat_response(reply)
+
+    @app.get("/v1/bots/{bot}/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse,
+             responses=_AUTH_RESPONSES, tags=["kochat"])
+    async def request_chat(request: Request, bot: str, uid: Uid, text: Text, key: Caller) -> KochatResponse:
+        """Kochat's chat message, for one bot."""
+        return await kochat_chat(request, bot, key, "request_chat", uid, text, fill_only=False)
+
+    @app.get("/v1/bots/{bot}/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse,
+             responses=_AUTH_RESPONSES, tags=["kochat"])
+    async def fill_slot(request: Request, bot: str, uid: Uid, text: Text, key: Caller) -> KochatResponse:
+        """Kochat's reply to the bot's question, for one bot."""
+        return await kochat_chat(request, bot, key, "fill_slot", uid, text, fill_only=True)
+
+    @app.get("/v1/bots/{bot}/get_intent/{text:malmoi_text}", response_model=KochatResponse,
+             responses=_AUTH_RESPONSES, tags=["kochat"])
+    async def get_intent(bot: str, text: Text, key: Caller) -> KochatResponse:
+        """Kochat's intent of a text, for one bot."""
+        loaded, _ = await get_bot(bot, key)
+        result = await batcher.parse(loaded.model, check_path_text(text, "text"))
+        log_parse(loaded, result, "kochat")
+        return KochatResponse(input=text, intent=result.intent.name, entity=None, state="REQUEST_INTENT", answer=None)
+
+    @app.get("/v1/bots/{bot}/get_entity/{text:malmoi_text}", response_model=KochatResponse,
+             responses=_AUTH_RESPONSES, tags=["kochat"])
+    async def get_entity(bot: str, text: Text, key: Caller) -> KochatResponse:
+        """Kochat's entities of a text (one BIO tag per word), for one bot."""
+        loaded, _ = await get_bot(bot, key)
+        result = await batcher.parse(loaded.model, check_path_text(text, "text"))
+        log_parse(loaded, result, "kochat")
+        return KochatResponse(input=text, intent=None, entity=word_tags(result)[1], state="REQUEST_ENTITY", answer=None)
 
     @app.get("/v1/bots/{bot}", responses=_AUTH_RESPONSES, tags=["bots"])
     async def describe(bot: str, key: Caller) -> dict[str, Any]:
