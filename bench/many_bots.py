@@ -4,7 +4,7 @@ How the bots are made (said in the results too):
 
 1. A base model is trained on a mix of ParaKQC paraphrase sets and CLINC150 intents; its CNN
    encoder becomes the shared encoder of every bot (``encoder: {type: shared, path: ...}``).
-2. ``--trained`` bots (default 100) are really trained, through ``malmoi.train``, each on a random
+2. ``--trained`` bots (default 30) are really trained, through ``malmoi.train``, each on a random
    subset of 4-12 intents: ParaKQC sets (7 paraphrases to train, 3 held out) or CLINC150 intents
    (20 utterances to train, 5 held out), with ``lexical: none``; only their heads learn. Each is
    published with its data snapshot (``Registry.publish``: schema, checksums, test parse,
@@ -124,15 +124,19 @@ def build(args: argparse.Namespace, registry_dir: Path) -> dict[str, Any]:
 
     started = time.perf_counter()
     base_intents = rng.sample(korean, args.base_kqc) + rng.sample(english, args.base_clinc)
-    base_bot = write_bot(work / "base-bot", "base", base_intents,
-                         f"  lexical: none\n  training: {{epochs: {args.base_epochs}}}\n")
-    base = malmoi.train(base_bot, progress=False)
-    base.save(work / "base-model")
+    if args.base_model is not None:  # an earlier run's base model, trained with the same seed and sizes
+        shutil.copytree(args.base_model, work / "base-model")
+        base_report = json.loads((work / "base-model" / "model.json").read_text("utf-8"))["report"]
+        seconds = base_report.get("train_seconds")
+    else:
+        base_bot = write_bot(work / "base-bot", "base", base_intents,
+                             f"  lexical: none\n  training: {{epochs: {args.base_epochs}}}\n")
+        malmoi.train(base_bot, progress=False).save(work / "base-model")
+        seconds = round(time.perf_counter() - started, 1)
     encoder = (work / "base-model" / "encoder").resolve()
     report["base"] = {"intents": len(base_intents), "utterances": sum(len(t) for _, t, _ in base_intents),
-                      "epochs": args.base_epochs, "seconds": round(time.perf_counter() - started, 1)}
+                      "epochs": args.base_epochs, "seconds": seconds, "reused": args.base_model is not None}
     print(f"base encoder: {report['base']}", flush=True)
-    del base
 
     registry = Registry(registry_dir)
     settings = f"  encoder: {{type: shared, path: {encoder}}}\n  lexical: none\n  training: {{epochs: {args.epochs}}}\n"
@@ -331,11 +335,12 @@ def main() -> None:
     parser.add_argument("--registry", type=Path, default=Path(tempfile.gettempdir()) / "malmoi-many-bots")
     parser.add_argument("--reuse", action="store_true", help="serve the registry built by an earlier run")
     parser.add_argument("--bots", type=int, default=10_000)
-    parser.add_argument("--trained", type=int, default=100)
+    parser.add_argument("--trained", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=10, help="epochs of each trained bot's heads")
     parser.add_argument("--base-kqc", type=int, default=40, help="ParaKQC sets in the base encoder's data")
     parser.add_argument("--base-clinc", type=int, default=20, help="CLINC150 intents in the base encoder's data")
     parser.add_argument("--base-epochs", type=int, default=8)
+    parser.add_argument("--base-model", type=Path, help="reuse an earlier run's base model instead of training")
     parser.add_argument("--cache-mb", type=float, action="append",
                         help="cache sizes to serve with, repeatable (default: 8192, the issue's cap, and 64)")
     parser.add_argument("--requests", type=int, default=30_000)
