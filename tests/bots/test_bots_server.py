@@ -143,7 +143,7 @@ def test_memory_cap_holds_under_load_touching_more_bots_than_fit(tmp_path: Path,
     assert peak <= cap and stats["evictions"] == 36 - 4 and stats["misses"] == 36
 
 
-def test_concurrent_first_requests_through_the_server_load_once(registry: Registry, tmp_path: Path) -> None:
+def test_burst_of_first_requests_through_the_server_loads_once(registry: Registry, tmp_path: Path) -> None:
     app = create_bots_app(registry.root, database_url=f"sqlite:///{tmp_path / 's.sqlite3'}", require_keys=False)
 
     async def burst() -> list[int]:
@@ -153,8 +153,13 @@ def test_concurrent_first_requests_through_the_server_load_once(registry: Regist
                                              for i in range(12)))
             return [a.status_code for a in answers]
 
-    assert asyncio.run(burst()) == [200] * 12
-    stats = app.state.cache.stats()
+    try:
+        assert asyncio.run(burst()) == [200] * 12
+        stats = app.state.cache.stats()
+    finally:  # no lifespan here (ASGITransport): close what it would have closed
+        app.state.batcher.close()
+        app.state.cache.clear()
+        app.state.store.close()
     assert stats.misses == 1 and stats.entries == 1 and stats.hits + stats.waits == 11
 
 

@@ -124,6 +124,9 @@ class MultiParseBatcher:
                     continue
                 for (_, _, future), result in zip(group, results, strict=True):
                     future.set_result(result)
+            # While it waits for the next texts this thread must not hold the last models: the
+            # bot cache would evict them and their memory would stay.
+            del batch, groups, group, model, item
 
     def close(self) -> None:
         self._queue.put(None)

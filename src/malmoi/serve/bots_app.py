@@ -206,7 +206,7 @@ def create_bots_app(
         redoc_url=None,
     )
     app.router.route_class = _Route
-    app.state.registry, app.state.cache, app.state.store = registry, cache, store
+    app.state.registry, app.state.cache, app.state.store, app.state.batcher = registry, cache, store, batcher
     app.state.shared_encoders = shared  # held for the server's life: bots come and go, their encoder stays
     app.state.keys = keys if require_keys else None
     app.add_exception_handler(RequestValidationError, _validation_error)
