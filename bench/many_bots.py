@@ -298,6 +298,38 @@ async def traffic(port: int, key: str, bots: int, args: argparse.Namespace, pid:
     }
 
 
+def cpu_costs(registry_dir: Path, bots: int) -> dict[str, float]:
+    """CPU time (``time.process_time``, one thread, this process) of a parse and of a bot's load:
+    what a request costs apart from waiting for a core."""
+    import malmoi
+    from malmoi.bots import Registry
+
+    registry = Registry(registry_dir)
+
+    def folder(i: int) -> Path:
+        live = registry.live_path(f"bot{i:05d}")
+        assert live is not None
+        return live[1]
+
+    model = malmoi.load(folder(0))
+    model.parse("안녕")
+    parse = []
+    for text in TEXTS * 25:
+        started = time.process_time()
+        model.parse(text)
+        parse.append(1000 * (time.process_time() - started))
+    load = []
+    for i in range(1, min(bots, 201)):
+        started = time.process_time()
+        malmoi.load(folder(i))
+        load.append(1000 * (time.process_time() - started))
+    parse.sort()
+    load.sort()
+    return {"parse_cpu_ms_p50": round(percentile(parse, 50), 2), "parse_cpu_ms_p99": round(percentile(parse, 99), 2),
+            "load_cpu_ms_p50": round(percentile(load, 50), 2), "load_cpu_ms_p99": round(percentile(load, 99), 2),
+            "parses": len(parse), "loads": len(load)}
+
+
 def stats(port: int, key: str) -> dict[str, Any]:
     import http.client
 
@@ -348,11 +380,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--zipf", type=float, default=1.1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-traffic", action="store_true",
+                        help="with --reuse: measure the CPU costs only, keep the earlier runs' traffic figures")
     args = parser.parse_args()
     from malmoi.bots import KeyStore, Registry
 
     registry_dir = args.registry.resolve()
     build_report = None
+    previous: dict[str, Any] = {}
     if args.reuse:
         previous = json.loads(RESULTS.read_text("utf-8")) if RESULTS.is_file() else {}
         build_report = previous.get("build")
@@ -361,8 +396,10 @@ def main() -> None:
     registry = Registry(registry_dir)
     bots = len(registry.bots())
     key, _ = KeyStore(registry).create(admin=True)
-    runs = []
-    for cache_mb in args.cache_mb or [8192.0, 64.0]:
+    cpu = cpu_costs(registry_dir, bots)
+    print(f"CPU per request, one thread: {cpu}", flush=True)
+    runs = previous.get("runs", []) if args.no_traffic else []
+    for cache_mb in [] if args.no_traffic else args.cache_mb or [8192.0, 64.0]:
         run = serve_and_measure(registry_dir, cache_mb, key, bots, args)
         runs.append(run)
         print(json.dumps(run), flush=True)
@@ -375,9 +412,10 @@ def main() -> None:
         ),
         "bots": bots, "clients": args.clients, "zipf_exponent": args.zipf, "request_limit": args.requests,
         "second_limit": args.seconds,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg(),
-                    "note": "a 2-core machine shared with other engineers' jobs: times are upper bounds"},
-        "build": build_report, "runs": runs,
+        "machine": previous["machine"] if args.no_traffic and "machine" in previous else {
+            "cpus": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg(),
+            "note": "a 2-core machine shared with other engineers' jobs: times are upper bounds"},
+        "build": build_report, "cpu_one_thread": {**cpu, "load_average": os.getloadavg()}, "runs": runs,
         "targets": {"cold_load_ms_p99": TARGET_COLD_P99_MS, "warm_parse_ms_p99": TARGET_WARM_P99_MS,
                     "rss_per_cached_bot_mb": TARGET_MB_PER_BOT, "server_cap_gb": TARGET_CAP_GB},
     }
