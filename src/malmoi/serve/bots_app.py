@@ -104,7 +104,10 @@ def _warm_up(registry: Registry, load: Any) -> list[Any]:
     bots = registry.bots()
     live = registry.live_version(bots[0]) if bots else None
     if live is not None:  # bots of another language load their analyser on first use
-        load((bots[0], live)).model.parse("안녕하세요 hello")
+        try:
+            load((bots[0], live)).model.parse("안녕하세요 hello")
+        except ModelLoadError as exc:
+            logger.error("bot %s cannot be loaded: %s", bots[0], exc)
     return encoders
 
 
@@ -241,7 +244,11 @@ def create_bots_app(
         if loaded is not None:
             return loaded, "hit"
         # A load reads the disk for some milliseconds: off the event loop, in the thread pool.
-        loaded = await run_in_threadpool(cache.get, cache_key)
+        try:
+            loaded = await run_in_threadpool(cache.get, cache_key)
+        except ModelLoadError as exc:  # checked at publish; this server may lack what it needs (an encoder)
+            logger.error("bot %s %s cannot be loaded: %s", bot, cache_key[1], exc)
+            raise ApiError(503, "bot_unavailable", f"the bot {bot!r} cannot be loaded on this server: {exc}") from None
         # A newer version is live: older ones of this bot will not be asked for again.
         cache.discard(lambda k: k[0] == bot and k[1] != loaded.version)  # type: ignore[index]
         return loaded, "load"
