@@ -1,4 +1,5 @@
-"""The ``malmoi`` command line: validate | import | train | parse | test | shell | serve."""
+"""The ``malmoi`` command line: validate | import | train | parse | test | shell | serve | publish | versions |
+rollback | keys."""
 
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_shell)
 
     p = commands.add_parser("serve", help="serve a model over HTTP: JSON API, chat, Kochat routes, web page")
-    p.add_argument("model_dir")
+    p.add_argument("model_dir", nargs="?", help="the model to serve (or --registry DIR for every published bot)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--database-url", help="SQLAlchemy URL for conversations and the message log "
@@ -140,7 +141,15 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="close a connection whose request headers, or body, take longer to arrive (default 10)")
     p.add_argument("--keep-alive-timeout", type=int, default=5, metavar="SECONDS",
                    help="close an idle keep-alive connection after this long (default 5)")
+    # Many bots (docs/bots.md): the options below apply with --registry only.
+    p.add_argument("--registry", help="serve every bot published in this registry at /v1/bots/{bot}/...")
+    p.add_argument("--cache-mb", type=float, default=1024,
+                   help="with --registry: memory for loaded bots in MB; least recently used leave first (default 1024)")
+    p.add_argument("--no-keys", action="store_true",
+                   help="with --registry: answer without API keys (any client that reaches the port uses every bot)")
     p.set_defaults(func=_serve)
+
+    _add_bots_commands(commands)
     return parser
 
 
@@ -428,6 +437,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     from malmoi.dialogue.scenarios import ScenarioError
 
+    if args.registry is not None:
+        return _serve_registry(args)
+    if args.model_dir is None:
+        raise UserError("give the model to serve (`malmoi serve MODEL_DIR`), or a registry (`--registry DIR`)")
     if args.workers < 1:
         raise UserError("--workers must be at least 1")
     if not 0 <= args.port <= 65535:
@@ -451,6 +464,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
     ready = f"Serving '{bot}' on http://{shown}:{args.port}/ (API docs: /docs). Ctrl-C stops it."
+    ready += " No API keys: any client that reaches the port can use the bot and its conversations."
     if args.host in ("0.0.0.0", "::") and args.allowed_host is None:
         ready += (" Listening on every interface, but only requests addressed to localhost are answered: "
                   "add --allowed-host NAME for each name or address that clients use.")
@@ -461,6 +475,180 @@ def _serve(args: argparse.Namespace) -> int:
         allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
         keep_alive_timeout=args.keep_alive_timeout, ready_message=ready)
     return EXIT_OK
+
+
+
+# -- many bots: publish | versions | rollback | keys, and serve --registry (docs/bots.md) ----------
+
+
+def _add_bots_commands(commands: Any) -> None:
+    def registry_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--registry", help="the registry folder (default: $MALMOI_REGISTRY, else ./registry)")
+
+    p = commands.add_parser("publish", help="check a model completely and store it as the bot's next version")
+    p.add_argument("model_dir")
+    p.add_argument("--bot", required=True, help="the bot's name in the registry (lower-case letters, digits, - _)")
+    p.add_argument("--data", help="the bot directory it was trained from: snapshotted so the version can be rebuilt")
+    p.add_argument("--no-activate", action="store_true", help="store the version without making it live")
+    registry_option(p)
+    p.set_defaults(func=_publish)
+
+    p = commands.add_parser("versions", help="list a bot's published versions with their training metrics")
+    p.add_argument("--bot", required=True)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    registry_option(p)
+    p.set_defaults(func=_versions)
+
+    p = commands.add_parser("rollback", help="make the bot's previous live version live again")
+    p.add_argument("--bot", required=True)
+    p.add_argument("--to", metavar="VERSION", help="make this version live instead (e.g. v000002)")
+    registry_option(p)
+    p.set_defaults(func=_rollback)
+
+    p = commands.add_parser("keys", help="API keys of a registry's server: create | list | revoke")
+    actions = p.add_subparsers(dest="action", required=True)
+    k = actions.add_parser("create", help="a new key for one bot (--bot) or for all and the statistics (--admin)")
+    k.add_argument("--bot")
+    k.add_argument("--admin", action="store_true")
+    registry_option(k)
+    k.set_defaults(func=_keys_create)
+    k = actions.add_parser("list", help="the keys (ids and bots, never the keys themselves)")
+    registry_option(k)
+    k.set_defaults(func=_keys_list)
+    k = actions.add_parser("revoke", help="delete a key by its id")
+    k.add_argument("key_id")
+    registry_option(k)
+    k.set_defaults(func=_keys_revoke)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from malmoi.bots import Registry
+
+    return Registry(args.registry) if args.registry else Registry(Registry.default_root())
+
+
+def _bots_errors(func: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from malmoi.bots import RegistryError
+
+        try:
+            result: int = func(args)
+            return result
+        except RegistryError as exc:
+            raise UserError(str(exc)) from exc
+
+    return run
+
+
+@_bots_errors
+def _publish(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    info = registry.publish(args.model_dir, bot=args.bot, data=args.data, activate=not args.no_activate)
+    activate = f"malmoi rollback --bot {args.bot} --to {info.version}"
+    state = "live" if info.live else f"stored, not live (make it live: {activate})"
+    print(f"published {args.bot} {info.version} to {registry.root} ({state})")
+    if info.snapshot is None:
+        print("note: published without --data: this version cannot be rebuilt from the registry", file=sys.stderr)
+    return EXIT_OK
+
+
+@_bots_errors
+def _versions(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    versions = registry.versions(args.bot)
+    if not versions:
+        raise UserError(f"{args.bot} has no versions in {registry.root}; publish one with "
+                        f"`malmoi publish MODEL_DIR --bot {args.bot}`")
+    if args.json:
+        print(json.dumps([{**v.__dict__, "path": str(v.path)} for v in versions], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    print(f"{'':2}{'version':<9} {'published':<21} {'intents':>7} {'accuracy':>9} {'entity F1':>9}  data")
+    for v in versions:
+        accuracy, f1 = v.metrics.get("intent_accuracy"), v.metrics.get("entity_f1")
+        print(f"{'*' if v.live else ' ':2}{v.version:<9} {v.published_at:<21} {v.intents:>7} "
+              f"{'-' if accuracy is None else f'{accuracy:.4f}':>9} {'-' if f1 is None else f'{f1:.4f}':>9}  "
+              f"{'snapshot ' + v.snapshot[:12] if v.snapshot else 'none'}")
+    print("* live; accuracy and entity F1 on the held-out validation split of training")
+    return EXIT_OK
+
+
+@_bots_errors
+def _rollback(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    before = registry.live_version(args.bot)
+    now = registry.rollback(args.bot, to=args.to)
+    print(f"{args.bot}: {now} is live (was {before})")
+    return EXIT_OK
+
+
+@_bots_errors
+def _keys_create(args: argparse.Namespace) -> int:
+    from malmoi.bots import KeyStore
+
+    key, record = KeyStore(_registry(args)).create(bot=args.bot, admin=args.admin)
+    what = "every bot and /v1/stats" if record.admin else f"the bot {record.bot}"
+    print(key)
+    print(f"key {record.id} for {what}; shown once, stored only hashed. Clients send: "
+          "Authorization: Bearer <key>", file=sys.stderr)
+    return EXIT_OK
+
+
+@_bots_errors
+def _keys_list(args: argparse.Namespace) -> int:
+    from malmoi.bots import KeyStore
+
+    for key in KeyStore(_registry(args)).list():
+        print(f"{key.id}  {'admin' if key.admin else 'bot ' + str(key.bot)}  created {key.created_at}")
+    return EXIT_OK
+
+
+@_bots_errors
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from malmoi.bots import KeyStore
+
+    key = KeyStore(_registry(args)).revoke(args.key_id)
+    print(f"revoked {key.id} ({'admin' if key.admin else 'bot ' + str(key.bot)})")
+    return EXIT_OK
+
+
+@_bots_errors
+def _serve_registry(args: argparse.Namespace) -> int:
+    from malmoi.bots import KeyStore, Registry
+
+    if args.model_dir is not None:
+        raise UserError("give a model to serve or --registry DIR, not both")
+    if args.workers != 1:
+        raise UserError("--registry serves from one process (its bot cache is per process); drop --workers")
+    if not args.cache_mb > 0:
+        raise UserError("--cache-mb must be a positive number of megabytes")
+    registry = Registry(args.registry)
+    bots = registry.bots()
+    if not bots:
+        raise UserError(f"{args.registry} has no published bots; publish one with "
+                        f"`malmoi publish MODEL_DIR --bot NAME --registry {args.registry}`")
+    require_keys = not args.no_keys
+    if require_keys and not KeyStore(registry).any():
+        raise UserError(f"{args.registry} has no API keys: create one with `malmoi keys create --bot NAME "
+                        f"--registry {args.registry}`, or serve without keys with --no-keys")
+    from malmoi.serve._server import run_bots
+
+    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
+    access = ("API keys required (Authorization: Bearer <key>)" if require_keys else
+              "no API keys (--no-keys): any client that reaches the port can use every bot")
+    ready = (f"Serving {len(bots)} bots of {args.registry} on http://{shown}:{args.port}/v1/bots/{{bot}}/parse "
+             f"and /chat; {access}; cache {args.cache_mb:g} MB. Ctrl-C stops it.")
+    allowed_hosts = None if args.allowed_host is None else [*_default_hosts(args.host), *args.allowed_host]
+    run_bots(args.registry, host=args.host, port=args.port, database_url=args.database_url,
+             cache_bytes=int(args.cache_mb * 1024 * 1024), require_keys=require_keys, access_log=args.access_log,
+             allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
+             keep_alive_timeout=args.keep_alive_timeout, ready_message=ready)
+    return EXIT_OK
+
+
+def _default_hosts(host: str) -> list[str]:
+    from malmoi.serve._server import default_allowed_hosts
+
+    return default_allowed_hosts(host)
 
 
 if __name__ == "__main__":

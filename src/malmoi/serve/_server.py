@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS", "DEFAULT_READ_TIMEOUT", "app_from_env", "check_model", "check_model_loads",
-    "default_allowed_hosts", "load_scenarios", "run",
+    "default_allowed_hosts", "load_scenarios", "run", "run_bots",
 ]
 
 logger = logging.getLogger("malmoi.serve")
@@ -213,3 +213,41 @@ def run(
         timeout_keep_alive=keep_alive_timeout,
         **options,
     )
+
+
+def run_bots(
+    registry_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    database_url: str | None = None,
+    cache_bytes: int,
+    require_keys: bool = True,
+    access_log: bool = False,
+    allowed_hosts: Sequence[str] | None = None,
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
+    ready_message: str | None = None,
+) -> None:
+    """Serve every bot of a registry (``malmoi serve --registry DIR``) in this process."""
+    import torch
+    import uvicorn
+
+    from malmoi.serve.bots_app import create_bots_app
+
+    torch.set_num_threads(1)
+    hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
+    app = create_bots_app(registry_dir, database_url=database_url, cache_bytes=cache_bytes,
+                          require_keys=require_keys, allowed_hosts=hosts, read_timeout=read_timeout)
+    options: dict[str, Any] = {}
+    try:
+        import malmoi.serve._protocol  # noqa: F401  (needs httptools: uvicorn[standard])
+
+        os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
+        options["http"] = "malmoi.serve._protocol:HttpToolsWithHeaderTimeout"
+    except ImportError as exc:
+        logger.warning("no deadline for request headers (%s): pip install 'malmoi[serve]'", exc)
+    if ready_message:
+        print(ready_message, file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info",
+                timeout_keep_alive=keep_alive_timeout, **options)
