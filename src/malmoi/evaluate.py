@@ -347,11 +347,15 @@ class Evaluation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Evaluation:
-        """The evaluation :meth:`to_dict` wrote with ``records=True`` (figures recomputed from the records)."""
+        """The evaluation that :meth:`to_dict` (``records=True``) or a report's data holds.
+
+        Figures are computed again from the records.
+        """
+        threshold = data["threshold"] if "threshold" in data else data["figures"]["threshold"]
         return cls.from_records(
             [Record.from_dict(r) for r in data["records"]],
             [Record.from_dict(r) for r in data.get("ood_records", [])],
-            threshold=float(data["threshold"]),
+            threshold=float(threshold),
         )
 
 

@@ -46,17 +46,20 @@ def report_data(
         "model": model_card(model, model_dir),
         "data": data_snapshot(evaluation, data_dir),
         "figures": evaluation.to_dict(),
-        "records": [_rounded(r.to_dict()) for r in evaluation.records],
-        "ood_records": [_rounded(r.to_dict()) for r in evaluation.ood_records],
+        "records": [_compact(r.to_dict(), data_dir) for r in evaluation.records],
+        "ood_records": [_compact(r.to_dict(), data_dir) for r in evaluation.ood_records],
         "entity_errors": entity_errors(evaluation),
         "projection": projection(evaluation, model),
     }
 
 
-def _rounded(record: dict[str, Any]) -> dict[str, Any]:
-    # Four decimals say all a reader can see and keep a 150-intent report small.
+def _compact(record: dict[str, Any], data_dir: str | Path | None) -> dict[str, Any]:
+    # Four decimals say all a reader can see and keep a 150-intent report small; sources relative
+    # to the data folder are shorter, and equal for two copies of one data set.
     record["candidates"] = [[name, round(conf, 4)] for name, conf in record["candidates"]]
     record["in_domain_score"] = round(record["in_domain_score"], 4)
+    if data_dir is not None and record["source"].startswith(str(data_dir)):
+        record["source"] = record["source"][len(str(data_dir)) :].lstrip("/\\")
     return record
 
 
