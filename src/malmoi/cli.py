@@ -102,6 +102,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true",
                    help="leave out the utterances with errors of their own (bad tags, an utterance under two "
                    "intents: every copy) and train on the rest; lists each one left out")
+    p.add_argument("--tensorboard", metavar="DIR", help="write each epoch's figures for TensorBoard into DIR "
+                   "(`tensorboard --logdir DIR`); needs pip install 'malmoi[tensorboard]'")
     p.set_defaults(func=_train)
 
     p = commands.add_parser("parse", help="parse text or a file of utterances")
@@ -216,6 +218,12 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.out:
         _check_output_dir(args.out, "--out")
+    if args.tensorboard:
+        from malmoi.tracking import tensorboard_available
+
+        _check_output_dir(args.tensorboard, "--tensorboard")
+        if not tensorboard_available():
+            raise UserError("--tensorboard needs the tensorboard package: pip install 'malmoi[tensorboard]'")
     config, data = load_bot(args.bot_dir, skip_invalid=args.skip_invalid)
     out = Path(args.out) if args.out else _default_model_dir(config.name)
     if data.left_out:
@@ -227,7 +235,12 @@ def _train(args: argparse.Namespace) -> int:
         f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain.",
         file=sys.stderr,
     )
-    model = malmoi.train((config, data), progress=not args.quiet)
+    if args.tensorboard:
+        with _tensorboard(args.tensorboard) as tracker:
+            model = malmoi.train((config, data), progress=not args.quiet, on_epoch=tracker)
+            tracker.finish(model)
+    else:
+        model = malmoi.train((config, data), progress=not args.quiet)
     model.save(out)
     report = model.report
     valid = report.get("validation", {})
@@ -237,6 +250,12 @@ def _train(args: argparse.Namespace) -> int:
         f"entity F1 {valid.get('entity_f1', float('nan')):.4f}; fallback threshold {model.threshold:.4f})."
     )
     return EXIT_OK
+
+
+def _tensorboard(log_dir: str) -> Any:
+    from malmoi.tracking import TensorBoardLogger
+
+    return TensorBoardLogger(log_dir)
 
 
 def _default_model_dir(name: str) -> Path:
