@@ -89,6 +89,8 @@ def open_in_chromium(report: Path, opens: int, shots: str | None) -> dict[str, A
                          "console_problems": problems, "requests": requests})
             print(f"  open {i + 1}: {seconds:.2f} s; plots (ms) {runs[-1]['plot_ms']}", flush=True)
             if shots and i == 0:
+                # The sticky navigation bar would lie over the top of an element's screenshot.
+                page.evaluate("document.querySelector('nav').style.position = 'static'")
                 page.locator("#confusion-section").screenshot(path=str(RESULTS / f"{shots}_confusion.png"))
                 page.locator("#fallback").screenshot(path=str(RESULTS / f"{shots}_fallback.png"))
             page.close()

@@ -68,7 +68,7 @@ def confusion(data: dict[str, Any]) -> Any:
     ))
     figure.update_layout(**_layout(
         title={"text": "Confusion matrix: gold intent (rows) × answer (columns). Click a cell for its utterances."},
-        height=size, width=size + 120 if many else None,
+        height=size,  # the page's width: a wider figure would hide its last columns
         xaxis={"title": {"text": "answer"}, "tickfont": {"size": 8 if many else 11}, "side": "bottom"},
         yaxis={"title": {"text": "gold intent"}, "autorange": "reversed", "tickfont": {"size": 8 if many else 11}},
     ))
