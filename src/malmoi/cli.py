@@ -1,5 +1,5 @@
-"""The ``malmoi`` command line: validate | import | train | parse | test | shell | serve | publish | versions |
-rollback | keys."""
+"""The ``malmoi`` command line: validate | import | train | parse | test | compare | shell | serve | publish |
+versions | rollback | keys."""
 
 from __future__ import annotations
 
@@ -103,6 +103,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true",
                    help="leave out the utterances with errors of their own (bad tags, an utterance under two "
                    "intents: every copy) and train on the rest; lists each one left out")
+    p.add_argument("--tensorboard", metavar="DIR", help="write each epoch's figures for TensorBoard into DIR "
+                   "(`tensorboard --logdir DIR`); needs pip install 'malmoi[tensorboard]'")
     p.set_defaults(func=_train)
 
     p = commands.add_parser("parse", help="parse text or a file of utterances")
@@ -117,7 +119,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir")
     p.add_argument("data", nargs="?", help="bot directory with test data (default: the held-out validation report)")
     p.add_argument("--json", dest="json_out", help="also write the metrics as JSON to this file")
+    p.add_argument("--report", help="also write one self-contained HTML report (plots, errors, model card) to "
+                   "this file; needs plotly: pip install 'malmoi[report]'")
     p.set_defaults(func=_test)
+
+    p = commands.add_parser("compare", help="what got better and worse between two reports of `malmoi test --report`")
+    p.add_argument("report_a", help="the report before (HTML)")
+    p.add_argument("report_b", help="the report after (HTML)")
+    p.add_argument("--examples", type=int, default=10, help="utterances listed per kind of change (default 10)")
+    p.add_argument("--json", dest="json_out", help="also write the whole comparison as JSON to this file")
+    p.set_defaults(func=_compare)
 
     p = commands.add_parser("shell", help="type utterances and see how the model parses them")
     p.add_argument("model_dir")
@@ -216,6 +227,12 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.out:
         _check_output_dir(args.out, "--out")
+    if args.tensorboard:
+        from malmoi.tracking import tensorboard_available
+
+        _check_output_dir(args.tensorboard, "--tensorboard")
+        if not tensorboard_available():
+            raise UserError("--tensorboard needs the tensorboard package: pip install 'malmoi[tensorboard]'")
     config, data = load_bot(args.bot_dir, skip_invalid=args.skip_invalid)
     out = Path(args.out) if args.out else _default_model_dir(config.name)
     if data.left_out:
@@ -227,7 +244,12 @@ def _train(args: argparse.Namespace) -> int:
         f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain.",
         file=sys.stderr,
     )
-    model = malmoi.train((config, data), progress=not args.quiet)
+    if args.tensorboard:
+        with _tensorboard(args.tensorboard) as tracker:
+            model = malmoi.train((config, data), progress=not args.quiet, on_epoch=tracker)
+            tracker.finish(model)
+    else:
+        model = malmoi.train((config, data), progress=not args.quiet)
     model.save(out)
     report = model.report
     valid = report.get("validation", {})
@@ -237,6 +259,12 @@ def _train(args: argparse.Namespace) -> int:
         f"entity F1 {valid.get('entity_f1', float('nan')):.4f}; fallback threshold {model.threshold:.4f})."
     )
     return EXIT_OK
+
+
+def _tensorboard(log_dir: str) -> Any:
+    from malmoi.tracking import TensorBoardLogger
+
+    return TensorBoardLogger(log_dir)
 
 
 def _default_model_dir(name: str) -> Path:
@@ -370,6 +398,11 @@ def _test(args: argparse.Namespace) -> int:
 
     if args.json_out:
         _check_output_file(args.json_out, "--json")
+    if args.report:
+        if args.data is None:
+            raise UserError("--report needs test data: malmoi test MODEL DATA --report report.html")
+        _check_output_file(args.report, "--report")
+        _check_report_dependencies()
     model = malmoi.load(args.model_dir)
     if args.data is None:
         report = {"source": "held-out validation split used during training", **model.report}
@@ -378,28 +411,63 @@ def _test(args: argparse.Namespace) -> int:
         from malmoi.data import load_bot
 
         _, data = load_bot(args.data)
-        report = evaluate(model, data.examples, data.ood)
-        rows = [{"intent": k, **v} for k, v in report["per_intent"].items()]
+        evaluation = evaluate(model, data.examples, data.ood)
+        rows = [{"intent": k, **v.to_dict()} for k, v in evaluation.per_intent.items()]
         print(format_table(rows, ["intent", "precision", "recall", "f1", "support"]))
-        if report["entity"].get("per_type"):
-            errors = report["entity"]["confusion"]["by_type"]
-            rows = [{"entity": k, **v, **errors.get(k, {})} for k, v in report["entity"]["per_type"].items()]
+        entity = evaluation.entity
+        if entity.per_type:
+            errors = entity.confusion["by_type"]
+            rows = [{"entity": k, **v.to_dict(), **errors.get(k, {})} for k, v in entity.per_type.items()]
             print()
             print(format_table(rows, ["entity", "precision", "recall", "f1", "support", "wrong_type",
                                       "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious"]))
         summary = {
-            "intent accuracy": report["intent_accuracy"],
-            "in-domain accuracy (no fallback)": report["in_domain_accuracy"],
-            "entity precision": report["entity"]["precision"],
-            "entity recall": report["entity"]["recall"],
-            "entity F1": report["entity"]["f1"],
-            **{f"fallback {k}": v for k, v in report["fallback"].items()},
-            "threshold": report["threshold"],
+            "intent accuracy": evaluation.intent_accuracy,
+            "in-domain accuracy (no fallback)": evaluation.in_domain_accuracy,
+            "entity precision": entity.precision,
+            "entity recall": entity.recall,
+            "entity F1": entity.f1,
+            **{f"fallback {k}": v for k, v in evaluation.fallback.to_dict().items()},
+            "threshold": evaluation.threshold,
         }
         print()
         print(format_table([{"metric": k, "value": v} for k, v in summary.items()], ["metric", "value"]))
+        report = evaluation.to_dict()
+        if args.report:
+            _write_html_report(args, model, data, evaluation)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+    return EXIT_OK
+
+
+def _check_report_dependencies() -> None:
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        raise UserError("--report needs plotly: pip install 'malmoi[report]'") from None
+
+
+def _write_html_report(args: argparse.Namespace, model: Any, data: Any, evaluation: Any) -> None:
+    from malmoi.report import report_data, write_report
+
+    path = write_report(args.report, report_data(evaluation, model, model_dir=args.model_dir, data_dir=args.data))
+    print(f"\nWrote the report {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser.", file=sys.stderr)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from malmoi.report import ReportError, compare, format_comparison, read_report
+
+    if args.examples < 0:
+        raise UserError("--examples must be 0 or more")
+    if args.json_out:
+        _check_output_file(args.json_out, "--json")
+    try:
+        result = compare(read_report(args.report_a), read_report(args.report_b))
+    except ReportError as exc:
+        raise UserError(str(exc)) from None
+    print(format_comparison(result, examples=args.examples))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
     return EXIT_OK
 
 

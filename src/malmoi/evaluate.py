@@ -1,13 +1,27 @@
-"""Metrics shared by training (validation), ``malmoi test`` and the benchmarks."""
+"""Metrics shared by training (validation), ``malmoi test`` and the benchmarks.
+
+:func:`evaluate` parses labelled data once and returns an :class:`Evaluation`: the figures
+(intent accuracy, per-intent and per-entity-type scores, fallback figures) and one
+:class:`Record` per utterance (gold and predicted intent, the top candidates, the in-domain
+score, gold and predicted spans), which the HTML report (:mod:`malmoi.report`) and ``malmoi
+compare`` read instead of parsing again.
+
+    >>> evaluation = evaluate(model, data.examples, data.ood)          # doctest: +SKIP
+    >>> evaluation.intent_accuracy, evaluation.per_intent["weather"].f1  # doctest: +SKIP
+    (0.99, 0.98)
+    >>> [r.text for r in evaluation.errors()][:3]                       # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from malmoi.entity.metrics import entity_report, span_scores
+from malmoi.entity.metrics import entity_confusion, span_scores
+from malmoi.labels import FALLBACK
 from malmoi.metrics import prf
 
 Span = tuple[int, int, str]
@@ -89,54 +103,309 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch_size: int = 256) -> dict[str, Any]:
-    """Score a ``Model`` on labelled in-domain ``Example``s and out-of-domain ones.
+# How many intent candidates a record keeps: enough to see what the model hesitated between.
+TOP_CANDIDATES = 3
 
-    Returns intent accuracy (top intent, ignoring fallback), in-domain accuracy (right
-    intent and no fallback), entity span F1 (micro; ``per_type`` and the error breakdown
-    ``confusion`` under ``entity``), and fallback metrics when ``ood`` is given.
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked intent of a parse: its name and the model's confidence in it."""
+
+    intent: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Record:
+    """One evaluated utterance: what the data says and what the model answered.
+
+    ``gold_intent`` is ``None`` for an out-of-domain utterance. ``predicted_intent`` is the
+    nearest intent, whether or not the model fell back (``fallback``); ``in_domain_score`` is
+    the score compared with the threshold (below it, the model falls back). Spans are
+    ``(start, end, type)`` character offsets into ``text``.
     """
 
-    def run(items: Sequence[Any]):
-        results, scores = [], []
-        for start in range(0, len(items), batch_size):
-            r, s = model.parse_with_scores([e.text for e in items[start : start + batch_size]])
-            results += r
-            scores.append(s)
-        return results, (np.concatenate(scores) if scores else np.zeros(0))
+    text: str
+    gold_intent: str | None
+    predicted_intent: str
+    candidates: tuple[Candidate, ...]
+    in_domain_score: float
+    fallback: bool
+    gold_spans: tuple[Span, ...] = ()
+    predicted_spans: tuple[Span, ...] = ()
+    source: str = ""
 
-    id_results, id_scores = run(examples)
-    top = [r.intent_ranking[0].name for r in id_results]
-    gold_intents = [e.intent for e in examples]
-    gold_spans = [{(e.start, e.end, e.type) for e in ex.entities} for ex in examples]
-    predicted_spans = [{(e.start, e.end, e.entity) for e in r.entities} for r in id_results]
-    report: dict[str, Any] = {
-        "examples": len(examples),
-        "intent_accuracy": float(np.mean([t == g for t, g in zip(top, gold_intents)])) if examples else 0.0,
-        "in_domain_accuracy": float(
-            np.mean([(not r.fallback) and t == g for r, t, g in zip(id_results, top, gold_intents)])
-        ) if examples else 0.0,
-        # Micro figures, then per entity type and the kinds of error (malmoi.entity.metrics).
-        "entity": {**span_prf(gold_spans, predicted_spans), **entity_report(gold_spans, predicted_spans)},
-        "threshold": model.threshold,
-        "per_intent": _per_intent(gold_intents, top),
-    }
-    if ood:
-        ood_results, ood_scores = run(ood)
-        report["fallback"] = fallback_metrics(
-            np.array([r.fallback for r in id_results]), np.array([r.fallback for r in ood_results])
+    @property
+    def out_of_domain(self) -> bool:
+        return self.gold_intent is None
+
+    @property
+    def answer(self) -> str:
+        """The intent the model answers with: ``fallback`` when it fell back."""
+        return FALLBACK if self.fallback else self.predicted_intent
+
+    @property
+    def intent_correct(self) -> bool:
+        """In domain: the right intent and no fallback; out of domain: it fell back."""
+        if self.out_of_domain:
+            return self.fallback
+        return not self.fallback and self.predicted_intent == self.gold_intent
+
+    @property
+    def entities_correct(self) -> bool:
+        return set(self.gold_spans) == set(self.predicted_spans)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "gold_intent": self.gold_intent,
+            "predicted_intent": self.predicted_intent,
+            "candidates": [[c.intent, c.confidence] for c in self.candidates],
+            "in_domain_score": self.in_domain_score,
+            "fallback": self.fallback,
+            "gold_spans": [list(s) for s in self.gold_spans],
+            "predicted_spans": [list(s) for s in self.predicted_spans],
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        return cls(
+            text=str(data["text"]),
+            gold_intent=data["gold_intent"],
+            predicted_intent=str(data["predicted_intent"]),
+            candidates=tuple(Candidate(str(name), float(conf)) for name, conf in data.get("candidates", [])),
+            in_domain_score=float(data["in_domain_score"]),
+            fallback=bool(data["fallback"]),
+            gold_spans=tuple((int(s), int(e), str(t)) for s, e, t in data.get("gold_spans", [])),
+            predicted_spans=tuple((int(s), int(e), str(t)) for s, e, t in data.get("predicted_spans", [])),
+            source=str(data.get("source", "")),
         )
-        report["fallback"]["auroc"] = auroc(id_scores, ood_scores)
-    else:
-        rate = float(np.mean([r.fallback for r in id_results])) if examples else 0.0
-        report["fallback"] = {"false_fallback_rate": rate}
-    return report
 
 
-def _per_intent(gold: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
+@dataclass(frozen=True)
+class Scores:
+    """Precision, recall and F1 of one class (:func:`malmoi.metrics.prf`), with its counts."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+    predicted: int
+    correct: int
+
+    @classmethod
+    def of(cls, correct: int, gold: int, predicted: int) -> Scores:
+        return cls.from_prf(prf(correct, gold, predicted))
+
+    @classmethod
+    def from_prf(cls, figures: dict[str, float]) -> Scores:
+        """From :func:`malmoi.metrics.prf`'s dictionary."""
+        return cls(figures["precision"], figures["recall"], figures["f1"], int(figures["support"]),
+                   int(figures["predicted"]), int(figures["correct"]))
+
+    def to_dict(self) -> dict[str, float]:
+        return {"precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support,
+                "predicted": self.predicted, "correct": self.correct}
+
+
+@dataclass(frozen=True)
+class EntityFigures:
+    """Exact-span entity scores: micro over every type, per type, and the kinds of error.
+
+    ``confusion`` is :func:`malmoi.entity.metrics.entity_confusion`'s breakdown (``wrong_type``,
+    ``wrong_boundary``, ``wrong_type_and_boundary``, ``missed``, ``spurious``, ``by_type``).
+    """
+
+    micro: Scores
+    per_type: dict[str, Scores]
+    confusion: dict[str, Any]
+
+    @property
+    def precision(self) -> float:
+        return self.micro.precision
+
+    @property
+    def recall(self) -> float:
+        return self.micro.recall
+
+    @property
+    def f1(self) -> float:
+        return self.micro.f1
+
+
+@dataclass(frozen=True)
+class FallbackFigures:
+    """How fallback behaved. Without out-of-domain data only ``false_fallback_rate`` is known."""
+
+    false_fallback_rate: float
+    accuracy: float | None = None
+    ood_recall: float | None = None
+    ood_precision: float | None = None
+    ood_f1: float | None = None
+    auroc: float | None = None
+    in_domain: int = 0
+    out_of_domain: int = 0
+
+    def to_dict(self) -> dict[str, float | None]:
+        if self.accuracy is None:
+            return {"false_fallback_rate": self.false_fallback_rate}
+        return {"accuracy": self.accuracy, "false_fallback_rate": self.false_fallback_rate,
+                "ood_recall": self.ood_recall, "ood_precision": self.ood_precision, "ood_f1": self.ood_f1,
+                "in_domain": self.in_domain, "out_of_domain": self.out_of_domain, "auroc": self.auroc}
+
+
+@dataclass
+class Evaluation:
+    """A model measured on labelled data: the figures and one :class:`Record` per utterance.
+
+    ``records`` are the in-domain utterances, ``ood_records`` the out-of-domain ones, in the
+    order given. ``sentence_vectors`` (``(len(records) + len(ood_records), dim)``, in that
+    order) are the vectors the intent head compared with the class centres; they are kept in
+    memory for the report's projection and not written by :meth:`to_dict`.
+    """
+
+    records: list[Record]
+    ood_records: list[Record]
+    threshold: float
+    intent_accuracy: float
+    in_domain_accuracy: float
+    per_intent: dict[str, Scores]
+    entity: EntityFigures
+    fallback: FallbackFigures
+    sentence_vectors: np.ndarray | None = field(default=None, repr=False)
+
+    def errors(self) -> list[Record]:
+        """The utterances whose intent the model got wrong (fallback included), in order."""
+        return [r for r in (*self.records, *self.ood_records) if not r.intent_correct]
+
+    def to_dict(self, *, records: bool = False) -> dict[str, Any]:
+        """The figures as JSON-ready data (``malmoi test --json``); ``records`` adds every utterance."""
+        out: dict[str, Any] = {
+            "examples": len(self.records),
+            "intent_accuracy": self.intent_accuracy,
+            "in_domain_accuracy": self.in_domain_accuracy,
+            "entity": {
+                **{k: v for k, v in self.entity.micro.to_dict().items() if k in _PRF_KEYS},
+                "per_type": {k: v.to_dict() for k, v in self.entity.per_type.items()},
+                "confusion": self.entity.confusion,
+            },
+            "threshold": self.threshold,
+            "per_intent": {k: {key: v.to_dict()[key] for key in _PRF_KEYS} for k, v in self.per_intent.items()},
+            "fallback": self.fallback.to_dict(),
+        }
+        if records:
+            out["records"] = [r.to_dict() for r in self.records]
+            out["ood_records"] = [r.to_dict() for r in self.ood_records]
+        return out
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Sequence[Record],
+        ood_records: Sequence[Record] = (),
+        *,
+        threshold: float,
+        sentence_vectors: np.ndarray | None = None,
+    ) -> Evaluation:
+        """Compute every figure from per-utterance records (what :func:`evaluate` and a saved report hold)."""
+        records, ood_records = list(records), list(ood_records)
+        n = len(records)
+        gold_spans = [set(r.gold_spans) for r in records]
+        predicted_spans = [set(r.predicted_spans) for r in records]
+        scores = span_scores(gold_spans, predicted_spans)
+        entity = EntityFigures(
+            micro=Scores.from_prf(scores["micro"]),
+            per_type={k: Scores.from_prf(v) for k, v in scores["per_type"].items()},
+            confusion=entity_confusion(gold_spans, predicted_spans),
+        )
+        id_fallback = np.array([r.fallback for r in records], dtype=bool)
+        if ood_records:
+            figures = fallback_metrics(id_fallback, np.array([r.fallback for r in ood_records], dtype=bool))
+            fallback = FallbackFigures(
+                false_fallback_rate=figures["false_fallback_rate"], accuracy=figures["accuracy"],
+                ood_recall=figures["ood_recall"], ood_precision=figures["ood_precision"], ood_f1=figures["ood_f1"],
+                in_domain=int(figures["in_domain"]), out_of_domain=int(figures["out_of_domain"]),
+                auroc=auroc(np.array([r.in_domain_score for r in records]),
+                            np.array([r.in_domain_score for r in ood_records])),
+            )
+        else:
+            fallback = FallbackFigures(false_fallback_rate=float(id_fallback.mean()) if n else 0.0, in_domain=n)
+        gold = [r.gold_intent or "" for r in records]
+        top = [r.predicted_intent for r in records]
+        return cls(
+            records=records,
+            ood_records=ood_records,
+            threshold=threshold,
+            intent_accuracy=sum(t == g for t, g in zip(top, gold)) / n if n else 0.0,
+            in_domain_accuracy=sum(r.intent_correct for r in records) / n if n else 0.0,
+            per_intent=_per_intent(gold, top),
+            entity=entity,
+            fallback=fallback,
+            sentence_vectors=sentence_vectors,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evaluation:
+        """The evaluation that :meth:`to_dict` (``records=True``) or a report's data holds.
+
+        Figures are computed again from the records.
+        """
+        threshold = data["threshold"] if "threshold" in data else data["figures"]["threshold"]
+        return cls.from_records(
+            [Record.from_dict(r) for r in data["records"]],
+            [Record.from_dict(r) for r in data.get("ood_records", [])],
+            threshold=float(threshold),
+        )
+
+
+def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch_size: int = 256) -> Evaluation:
+    """Score a ``Model`` on labelled in-domain ``Example``s and out-of-domain ones.
+
+    Each utterance is parsed once. ``intent_accuracy`` counts the top intent, ignoring
+    fallback; ``in_domain_accuracy`` needs the right intent and no fallback. Entity figures are
+    exact-span micro scores, per type, with the kinds of error; fallback figures compare the
+    in-domain with the out-of-domain utterances when ``ood`` is given.
+    """
+    vectors: list[np.ndarray] = []
+
+    def run(items: Sequence[Any]) -> list[Record]:
+        records = []
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            results, scores = model.parse_with_scores([e.text for e in chunk])
+            for example, result, score in zip(chunk, results, scores):
+                records.append(_record(example, result, float(score)))
+                doc = result.doc
+                if doc is not None and "sentence" in doc.vectors:
+                    vectors.append(np.asarray(doc.vectors["sentence"], dtype=np.float32))
+        return records
+
+    records, ood_records = run(examples), run(ood)
+    complete = len(vectors) == len(records) + len(ood_records) and vectors
+    return Evaluation.from_records(
+        records, ood_records, threshold=float(model.threshold),
+        sentence_vectors=np.stack(vectors) if complete else None,
+    )
+
+
+def _record(example: Any, result: Any, in_domain_score: float) -> Record:
+    return Record(
+        text=example.text,
+        gold_intent=example.intent,
+        predicted_intent=result.intent_ranking[0].name,
+        candidates=tuple(Candidate(s.name, float(s.confidence)) for s in result.intent_ranking[:TOP_CANDIDATES]),
+        in_domain_score=in_domain_score,
+        fallback=bool(result.fallback),
+        gold_spans=tuple(sorted((e.start, e.end, e.type) for e in example.entities)),
+        predicted_spans=tuple(sorted((e.start, e.end, e.entity) for e in result.entities)),
+        source=getattr(example, "source", ""),
+    )
+
+
+def _per_intent(gold: list[str], predicted: list[str]) -> dict[str, Scores]:
     out = {}
     for name in sorted(set(gold)):
         tp = sum(g == name and p == name for g, p in zip(gold, predicted))
-        scores = prf(tp, sum(g == name for g in gold), sum(p == name for p in predicted))
-        out[name] = {key: scores[key] for key in _PRF_KEYS}
+        out[name] = Scores.of(tp, sum(g == name for g in gold), sum(p == name for p in predicted))
     return out

@@ -221,3 +221,20 @@ def test_every_figure_uses_the_one_convention():
     assert span_scores([[]], [[]])["micro"]["f1"] == 1.0
     never_falls_back = fallback_metrics(np.zeros(3, bool), np.zeros(2, bool))
     assert (never_falls_back["ood_precision"], never_falls_back["ood_recall"], never_falls_back["ood_f1"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("gold", "predicted", "expected"), [
+    ([(0, 2, "DATE")], [(0, 2, "DATE")], []),
+    ([(0, 2, "DATE")], [(0, 2, "LOC")], [("wrong_type", (0, 2, "DATE"), (0, 2, "LOC"))]),
+    ([(0, 2, "DATE")], [(0, 3, "DATE")], [("wrong_boundary", (0, 2, "DATE"), (0, 3, "DATE"))]),
+    ([(0, 4, "DATE")], [(1, 2, "LOC"), (2, 6, "ORG")], [("wrong_type_and_boundary", (0, 4, "DATE"), (2, 6, "ORG"))]),
+    ([(0, 2, "DATE")], [], [("missed", (0, 2, "DATE"), None)]),
+    ([], [(3, 5, "LOC")], [("spurious", None, (3, 5, "LOC"))]),
+])
+def test_span_errors_names_each_error_with_its_spans(gold, predicted, expected):
+    from malmoi.entity.metrics import span_errors
+
+    assert span_errors(gold, predicted) == expected
+    kinds = entity_confusion([gold], [predicted])
+    assert sum(kinds[k] for k in ("wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed",
+                                  "spurious")) == len(expected)

@@ -129,6 +129,39 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+def span_errors(gold: Iterable[Span], predicted: Iterable[Span]) -> list[tuple[str, Span | None, Span | None]]:
+    """The entity errors of one utterance: ``(kind, gold span, predicted span)``, gold order.
+
+    ``kind`` is one of :data:`ERROR_KINDS`. The gold span is ``None`` for ``spurious``, the
+    predicted one for ``missed``; for the other kinds it is the prediction that stands for the
+    error (of several overlapping ones, the one that overlaps most).
+
+    >>> span_errors([(0, 2, "DATE"), (3, 5, "LOC")], [(0, 2, "DATE"), (3, 5, "ORG"), (6, 8, "LOC")])
+    [('wrong_type', (3, 5, 'LOC'), (3, 5, 'ORG')), ('spurious', None, (6, 8, 'LOC'))]
+    """
+    g_set, p_set = set(gold), set(predicted)
+    rest_p = p_set - g_set
+    errors: list[tuple[str, Span | None, Span | None]] = []
+    for span in sorted(g_set - p_set):
+        near = [q for q in rest_p if _overlaps(span, q)]
+        same_bounds = sorted(q for q in near if q[:2] == span[:2])
+        same_type = sorted(q for q in near if q[2] == span[2])
+        if same_bounds:
+            errors.append(("wrong_type", span, same_bounds[0]))
+        elif same_type:
+            errors.append(("wrong_boundary", span, same_type[0]))
+        elif near:
+            # The prediction that overlaps most stands for the error.
+            best = max(near, key=lambda q: (min(q[1], span[1]) - max(q[0], span[0]), q))
+            errors.append(("wrong_type_and_boundary", span, best))
+        else:
+            errors.append(("missed", span, None))
+    for span in sorted(rest_p):
+        if not any(_overlaps(span, q) for q in g_set):
+            errors.append(("spurious", None, span))
+    return errors
+
+
 def entity_confusion(
     gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]
 ) -> dict[str, Any]:
@@ -137,7 +170,7 @@ def entity_confusion(
     Returns the counts of ``correct`` and of each kind in :data:`ERROR_KINDS`, plus
     ``by_type``: for each gold type (and predicted type, for ``spurious``) its counts, and
     ``type_pairs``: ``"GOLD -> PREDICTED"`` counts for the errors that changed the type,
-    most frequent first.
+    most frequent first. Each error is one of :func:`span_errors`.
     """
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold utterances but {len(predicted)} predicted; expected one each")
@@ -146,33 +179,16 @@ def entity_confusion(
     pairs: Counter[str] = Counter()
     for g, p in zip(gold, predicted):
         g_set, p_set = set(g), set(p)
-        exact = g_set & p_set
-        for span in exact:
+        for span in g_set & p_set:
             totals["correct"] += 1
             by_type[span[2]]["correct"] += 1
-        rest_p = p_set - exact
-        for span in sorted(g_set - exact):
-            near = [q for q in rest_p if _overlaps(span, q)]
-            same_bounds = [q for q in near if q[:2] == span[:2]]
-            same_type = [q for q in near if q[2] == span[2]]
-            if same_bounds:
-                kind, other = "wrong_type", same_bounds[0][2]
-            elif same_type:
-                kind, other = "wrong_boundary", None
-            elif near:
-                # The prediction that overlaps most stands for the error.
-                best = max(near, key=lambda q: (min(q[1], span[1]) - max(q[0], span[0]), q))
-                kind, other = "wrong_type_and_boundary", best[2]
-            else:
-                kind, other = "missed", None
+        for kind, gold_span, predicted_span in span_errors(g_set, p_set):
             totals[kind] += 1
-            by_type[span[2]][kind] += 1
-            if other is not None:
-                pairs[f"{span[2]} -> {other}"] += 1
-        for span in rest_p:
-            if not any(_overlaps(span, q) for q in g_set):
-                totals["spurious"] += 1
-                by_type[span[2]]["spurious"] += 1
+            counted = gold_span if gold_span is not None else predicted_span
+            assert counted is not None
+            by_type[counted[2]][kind] += 1
+            if kind in ("wrong_type", "wrong_type_and_boundary") and gold_span and predicted_span:
+                pairs[f"{gold_span[2]} -> {predicted_span[2]}"] += 1
     return {
         **totals,
         "by_type": {t: {k: c[k] for k in ("correct", *ERROR_KINDS)} for t, c in sorted(by_type.items())},

@@ -22,7 +22,7 @@ Artifact (see :mod:`malmoi.artifact`)::
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,17 +120,20 @@ class Model:
         *,
         random_state: int | None = None,
         progress: bool = False,
+        on_epoch: Callable[[str, dict[str, float]], None] | None = None,
     ) -> Model:
         """Learn from labelled examples (and out-of-domain ones); returns ``self``.
 
         Reads no files and sets no global seed: ``random_state`` (default: the bot's
         ``settings.training.seed``) seeds a generator of this call alone, so cross-validation
         and label-cleaning loops can call it many times. Raises ``ValueError`` for data that
-        cannot be learned (no examples, an intent without examples).
+        cannot be learned (no examples, an intent without examples). ``on_epoch(pass, figures)``
+        is called after every epoch: pass ``"fit"`` (or ``"refit"``, the second pass on all data),
+        figures as in ``report["history"]``.
         """
         from malmoi.model.training import fit
 
-        fit(self, examples, ood, random_state=random_state, progress=progress)
+        fit(self, examples, ood, random_state=random_state, progress=progress, on_epoch=on_epoch)
         return self
 
     def calibrate(self, texts: Sequence[str], ood_texts: Sequence[str] = (), *, batch_size: int = 256) -> float:

@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,8 @@ __all__ = ["fit", "tag_labels", "train"]
 logger = logging.getLogger("malmoi")
 
 OUT_OF_DOMAIN = -1  # intent label of out-of-domain examples
+# Called after every epoch with the pass ("fit", or "refit" on all data) and the epoch's figures.
+EpochCallback = Callable[[str, dict[str, float]], None]
 # epochs: auto (settings.training): about this many optimizer steps, within these epochs.
 AUTO_STEPS, AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 1200, 5, 40
 # refit: auto (settings.training): train again on everything when an intent has fewer examples.
@@ -125,6 +127,7 @@ def fit(
     *,
     random_state: int | None = None,
     progress: bool = False,
+    on_epoch: EpochCallback | None = None,
 ) -> Model:
     """Fit ``model`` (see :meth:`malmoi.model.Model.fit`)."""
     settings = model.settings
@@ -168,7 +171,7 @@ def fit(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng.integers(2**31)))
         network, lexical, history, best_epoch = _train_network(
-            model, first_train, train_ood, first_valid, first_intents, tags, rng, progress
+            model, first_train, train_ood, first_valid, first_intents, tags, rng, progress, on_epoch=on_epoch
         )
     trained = time.perf_counter()
 
@@ -196,6 +199,8 @@ def fit(
                 rng,
                 progress,
                 epochs=best_epoch or len(history),
+                on_epoch=on_epoch,
+                phase="refit",
             )
         _export(model, network, lexical, intents, tags)
     model.report = {
@@ -265,6 +270,8 @@ def _train_network(
     progress: bool,
     *,
     epochs: int | None = None,
+    on_epoch: EpochCallback | None = None,
+    phase: str = "fit",
 ) -> tuple[Network, Any, list[dict[str, float]], int]:
     from malmoi import components, registry
 
@@ -346,6 +353,8 @@ def _train_network(
                 best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(network.state_dict())
         history.append(record)
+        if on_epoch is not None:
+            on_epoch(phase, record)
         bar.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k != "epoch"})
         logger.info("epoch %d: %s", epoch, record)
         if valid_items and stale >= training.patience:
@@ -506,7 +515,13 @@ def _calibrate(model: Model, held_out: list[_Item], held_out_ood: list[_Item]) -
     }
 
 
-def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True, skip_invalid: bool = False) -> Model:
+def train(
+    bot: str | Path | tuple[BotConfig, BotData],
+    *,
+    progress: bool = True,
+    skip_invalid: bool = False,
+    on_epoch: EpochCallback | None = None,
+) -> Model:
     """Train a model from a bot directory (or an already loaded ``(config, data)`` pair).
 
     Raises ``malmoi.data.DataError`` listing every problem when the data is invalid; with
@@ -517,4 +532,4 @@ def train(bot: str | Path | tuple[BotConfig, BotData], *, progress: bool = True,
     from malmoi.model.model import Model
 
     config, data = load_bot(bot, skip_invalid=skip_invalid) if isinstance(bot, (str, Path)) else bot
-    return Model(config).fit(data.examples, data.ood, progress=progress)
+    return Model(config).fit(data.examples, data.ood, progress=progress, on_epoch=on_epoch)
