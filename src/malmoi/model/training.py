@@ -167,8 +167,14 @@ def fit(
     # fit is reproducible and leaves the caller's random state as it found it.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng.integers(2**31)))
+        encoder = _build_encoder(model)
+        # A pretrained encoder with `fine_tune` tunes a copy of itself on the training share
+        # (never on the held-out one, which must stay unseen to calibrate the threshold).
+        tuning = encoder.adapt(
+            [it.doc for it in (*first_train, *train_ood)], [it.intent for it in (*first_train, *train_ood)], rng
+        )
         network, lexical, history, best_epoch = _train_network(
-            model, first_train, train_ood, first_valid, first_intents, tags, rng, progress
+            model, first_train, train_ood, first_valid, first_intents, tags, rng, progress, encoder=encoder
         )
     trained = time.perf_counter()
 
@@ -196,6 +202,8 @@ def fit(
                 rng,
                 progress,
                 epochs=best_epoch or len(history),
+                # A frozen (perhaps tuned) encoder is reused; a trainable one starts afresh.
+                encoder=None if encoder.trainable else encoder,
             )
         _export(model, network, lexical, intents, tags)
     model.report = {
@@ -207,6 +215,7 @@ def fit(
             **({"refit": round(time.perf_counter() - calibrated, 2)} if refit else {}),
         },
         "refit": refit,
+        **({"fine_tune": tuning} if tuning is not None else {}),
         "epochs_run": len(history),
         "best_epoch": best_epoch or len(history),
         "examples": {
@@ -265,13 +274,14 @@ def _train_network(
     progress: bool,
     *,
     epochs: int | None = None,
+    encoder: Encoder | None = None,
 ) -> tuple[Network, Any, list[dict[str, float]], int]:
     from malmoi import components, registry
 
     components.register_builtins()
     settings = model.settings
     training = settings.training
-    encoder = _build_encoder(model)
+    encoder = encoder if encoder is not None else _build_encoder(model)
     fitted = [*train_items, *train_ood]
     encoder.initialize([it.doc for it in fitted])
     lexical = registry.lexical.get(settings.lexical.type).factory(settings.lexical)
@@ -451,7 +461,8 @@ def _export(model: Model, network: Network, lexical: Any, intents: list[str], ta
         runtime = getattr(encoder, "runtime", None)
         if not isinstance(runtime, EncoderRuntime):
             raise TypeError("a frozen encoder must carry the EncoderRuntime it was loaded as")
-        model.encoder, model.encoder_bundled = runtime, False
+        # A fine-tuned copy of a pretrained encoder is the bot's own and is saved with it.
+        model.encoder, model.encoder_bundled = runtime, bool(getattr(runtime, "bundled", False))
     intent_state, intent_arrays = network.intent.export()
     arrays = {f"intent.{k}": v for k, v in intent_arrays.items()}
     lexical_state: dict[str, Any] = {}
