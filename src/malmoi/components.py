@@ -96,6 +96,9 @@ class FineTuneSettings(StrictModel):
     learning_rate: float = Field(1e-4, gt=0.0, le=1e-2)
     # Intents per step, two utterances each: more intents, more negatives per step.
     intents_per_batch: int = Field(32, ge=2, le=512)
+    # Tune only the top this many transformer layers (null: all): a step then back-propagates
+    # through fewer layers, so a budget buys more steps.
+    layers: int | None = Field(None, ge=1, le=128)
 
 
 class SentenceTransformerSettings(ComponentSettings):

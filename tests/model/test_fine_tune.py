@@ -49,6 +49,7 @@ def test_contrastive_loss_is_low_when_intents_are_apart():
     assert contrastive_loss(apart[:1], torch.tensor([-1])).item() == 0.0
 
 
+@pytest.mark.slow
 def test_tuned_bot_keeps_its_own_copy_and_leaves_the_shared_one_alone(tuned, folder):
     model, model_dir = tuned
     report = model.report["fine_tune"]
@@ -65,9 +66,10 @@ def test_tuned_bot_keeps_its_own_copy_and_leaves_the_shared_one_alone(tuned, fol
     assert (model_dir / "encoder" / "modules.json").is_file()
 
 
-def test_tuned_bot_parses_the_same_after_loading_and_moving(tuned, tmp_path):
+@pytest.mark.slow
+def test_tuned_bot_travels_with_its_encoder_and_refuses_a_damaged_one(tuned, tmp_path):
     model, model_dir = tuned
-    moved = shutil.copytree(model_dir, tmp_path / "moved")  # the encoder travels with the model
+    moved = shutil.move(shutil.copytree(model_dir, tmp_path / "copy"), tmp_path / "moved")  # a new place
     loaded = malmoi.load(moved)
     for text in ["weather in Rome tomorrow", "find burgers in Lyon", "hello", "what is the capital of peru"]:
         a, b = model.parse(text), loaded.parse(text)
@@ -75,18 +77,15 @@ def test_tuned_bot_parses_the_same_after_loading_and_moving(tuned, tmp_path):
         assert a.in_domain_score == pytest.approx(b.in_domain_score, abs=1e-4)
     assert loaded.parse("weather in Rome tomorrow").intent.name == "weather"
     resaved = loaded.save(tmp_path / "resaved")  # a loaded tuned model saves its encoder along
-    assert malmoi.load(resaved).parse("find burgers in Lyon").intent.name == "restaurant"
+    assert pretrained.folder_hash(resaved / "encoder") == model.encoder.sha256
 
-
-def test_a_damaged_or_missing_tuned_encoder_is_refused(tuned, tmp_path):
-    moved = shutil.copytree(tuned[1], tmp_path / "moved")
-    config = moved / "encoder" / "config_sentence_transformers.json"
+    config = resaved / "encoder" / "config_sentence_transformers.json"
     config.write_text(config.read_text("utf-8") + "\n", "utf-8")
     with pytest.raises(ModelLoadError, match="not the one the model was trained on"):
-        malmoi.load(moved)
-    shutil.rmtree(moved / "encoder")
+        malmoi.load(resaved)
+    shutil.rmtree(resaved / "encoder")
     with pytest.raises(ModelLoadError, match="fine-tuned encoder is missing") as error:
-        malmoi.load(moved)
+        malmoi.load(resaved)
     assert "copy the whole model directory" in str(error.value)
 
 

@@ -21,6 +21,7 @@ machine's speed; the report says how many ran.
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -56,6 +57,19 @@ def contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Te
     return per_anchor.mean()
 
 
+_LAYER = re.compile(r"\.layers?\.(\d+)\.")  # BERT-style parameter names: encoder.layer.3.attention...
+
+
+def _is_tuned(name: str, layers: int | None, depth: int) -> bool:
+    """Which parameters learn: never the word-piece table; with ``layers``, only the top layers of ``depth``."""
+    if "word_embeddings" in name or name.endswith("embed_tokens.weight"):
+        return False
+    if layers is None:
+        return True
+    found = _LAYER.search(name)
+    return found is not None and int(found.group(1)) >= depth - layers
+
+
 def fine_tune(
     model: Any,
     texts: Sequence[str],
@@ -65,6 +79,7 @@ def fine_tune(
     max_epochs: float,
     learning_rate: float,
     intents_per_batch: int,
+    layers: int | None,
     rng: np.random.Generator,
 ) -> tuple[Any, dict[str, Any]]:
     """A tuned copy of the SentenceTransformer ``model`` (left as it was) and a report.
@@ -75,6 +90,7 @@ def fine_tune(
         max_epochs: stop after this many passes over ``texts`` even if time is left.
         learning_rate: AdamW's learning rate.
         intents_per_batch: intents per step, two utterances each.
+        layers: tune only the top this many transformer layers (None: all of them).
         rng: the generator that draws the batches (the caller's, so a fit is reproducible up
             to the number of steps its budget allows).
     """
@@ -90,9 +106,14 @@ def fine_tune(
         return model, report
 
     tuned = copy.deepcopy(model)
-    words = tuned[0].auto_model.get_input_embeddings()
-    words.weight.requires_grad_(False)
+    names = [name for name, _ in tuned.named_parameters()]
+    depth = 1 + max((int(m.group(1)) for m in map(_LAYER.search, names) if m), default=-1)
+    for name, parameter in tuned.named_parameters():
+        parameter.requires_grad_(_is_tuned(name, layers, depth))
     parameters = [p for p in tuned.parameters() if p.requires_grad]
+    if not parameters:
+        report["skipped"] = f"no parameter to tune (layers: {layers}, the model has {depth} numbered layers)"
+        return model, report
     optimizer = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=0.01)
     per_batch = min(intents_per_batch, len(pairable))
     ood_per_batch = per_batch // 2 if outside else 0
@@ -125,7 +146,8 @@ def fine_tune(
             losses.append(float(loss.item()))
             report["steps"] += 1
     tuned.eval()
-    words.weight.requires_grad_(True)
+    for parameter in tuned.parameters():
+        parameter.requires_grad_(True)
     report["seconds"] = round(time.perf_counter() - started, 2)
     report["epochs"] = round(report["steps"] * batch_size / len(texts), 2)
     report["loss_first_last"] = [round(losses[0], 4), round(float(np.mean(losses[-10:])), 4)]

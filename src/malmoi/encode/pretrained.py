@@ -325,6 +325,7 @@ class PretrainedEncoder(FrozenEncoder):
                 max_epochs=tuning.max_epochs,
                 learning_rate=tuning.learning_rate,
                 intents_per_batch=tuning.intents_per_batch,
+                layers=tuning.layers,
                 rng=rng,
             )
         if model is not base.model:
