@@ -48,11 +48,11 @@ def _copy_folder(source: Path, target: Path) -> Path:
     return target
 
 
-def _write_bot(root: Path, encoder_path: Path) -> Path:
+def _write_bot(root: Path, encoder_path: Path, encoder_settings: str = "") -> Path:
     (root / "data" / "intents").mkdir(parents=True)
     (root / "bot.yaml").write_text(
         "name: tiny-en\nlanguage: en\nsettings:\n"
-        f"  encoder: {{type: sentence-transformers, path: '{encoder_path}'}}\n"
+        f"  encoder: {{type: sentence-transformers, path: '{encoder_path}'{encoder_settings}}}\n"
         "  training: {epochs: 25, patience: 25, batch_size: 16}\n",
         "utf-8",
     )

@@ -69,6 +69,14 @@ class Encoder(nn.Module):
     def initialize(self, docs: Sequence[Doc]) -> None:
         """Learn what the encoder reads from the training utterances, before training starts."""
 
+    def adapt(self, docs: Sequence[Doc], intents: Sequence[int], rng: np.random.Generator) -> dict[str, Any] | None:
+        """Tune a frozen encoder to the bot's intents before the heads train; a report, or None.
+
+        ``intents`` are the utterances' intent numbers (< 0: out of domain). Most encoders do
+        nothing here; a pretrained one may fine-tune a copy of itself (``fine_tune``).
+        """
+        return None
+
     def featurize(self, doc: Doc) -> Any:
         """One utterance's inputs; computed once per utterance and reused in every epoch."""
         return doc

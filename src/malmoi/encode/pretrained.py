@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from malmoi.artifact import EncoderRef
+from malmoi.artifact import ENCODER_DIR, EncoderRef
 from malmoi.encode.runtime import EncoderRuntime
 from malmoi.encode.shared import FrozenEncoder
 from malmoi.errors import ModelLoadError
@@ -128,6 +128,10 @@ class PretrainedRuntime(EncoderRuntime):
     bundled into a model, only referenced.
     """
 
+    # True for a bot's own fine-tuned copy, saved in its model directory (``encoder/``); False
+    # for a folder shared by reference.
+    bundled = False
+
     def __init__(self, path: Path, sha256: str, *, max_seq_length: int | None = None):
         # Deliberately not EncoderRuntime.__init__: there is no malmoi encoder.json to read.
         SentenceTransformer = _sentence_transformer_class()
@@ -146,6 +150,9 @@ class PretrainedRuntime(EncoderRuntime):
                 f"{path}: sentence-transformers could not load this folder ({type(exc).__name__}: {exc}); "
                 "it must be a complete local sentence-transformers model"
             ) from None
+        self._adopt(model, path, sha256, max_seq_length)
+
+    def _adopt(self, model: Any, path: Path, sha256: str, max_seq_length: int | None) -> None:
         model.eval()
         tokenizer = model.tokenizer
         if tokenizer is None or not getattr(tokenizer, "is_fast", False):
@@ -169,13 +176,42 @@ class PretrainedRuntime(EncoderRuntime):
         self.arrays: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self.batch_size = 64
+        self._files: dict[str, bytes] = {}
+
+    @classmethod
+    def tuned(cls, base: PretrainedRuntime, model: Any) -> PretrainedRuntime:
+        """A bot's own runtime around ``model``, a fine-tuned copy of ``base.model``.
+
+        The copy is written once to a temporary folder: its files are what the bot's model
+        directory will hold (``encoder/``), and their hash is the one loading checks.
+        """
+        import tempfile
+
+        runtime = cls.__new__(cls)
+        with tempfile.TemporaryDirectory(prefix="malmoi-tuned-") as folder:
+            model.save(folder)
+            saved = Path(folder)
+            sha256 = folder_hash(saved)
+            files = {f.relative_to(saved).as_posix(): f.read_bytes() for f in _hashed_files(saved)}
+        runtime._adopt(model, Path(f"{base.name}-tuned"), sha256, base.max_seq_length)
+        runtime.path = ENCODER_DIR  # inside the model directory
+        runtime.bundled = True
+        runtime._files = files
+        runtime.batch_size = base.batch_size
+        return runtime
 
     @property
     def nbytes(self) -> int:
         return int(sum(p.numel() * p.element_size() for p in self.model.parameters()))
 
     def files(self) -> dict[str, bytes]:
-        raise TypeError("a pretrained encoder is referenced by a model, never copied into it")
+        """A tuned copy's folder, as the model directory's ``encoder/`` holds it."""
+        if not self.bundled:
+            raise TypeError("a shared pretrained encoder is referenced by a model, never copied into it")
+        if not self._files:  # loaded from a model directory: its files as they are there
+            folder = Path(self.path)
+            return {f.relative_to(folder).as_posix(): f.read_bytes() for f in _hashed_files(folder)}
+        return dict(self._files)
 
     def vectors(self, docs: Sequence[Doc]) -> list[np.ndarray]:
         """Token vectors of each utterance, ``(max(1, tokens), 2 d)`` float32."""
@@ -271,6 +307,31 @@ class PretrainedEncoder(FrozenEncoder):
     def featurize_many(self, docs: Sequence[Doc]) -> list[Any]:
         return list(self.runtime.vectors(docs))
 
+    def adapt(self, docs: Sequence[Doc], intents: Sequence[int], rng: np.random.Generator) -> dict[str, Any] | None:
+        """With ``fine_tune`` set: tune a copy of the model on these utterances; this bot then uses it."""
+        tuning = self.settings.fine_tune
+        if tuning is None:
+            return None
+        from malmoi.encode.fine_tune import fine_tune
+
+        base = self.runtime
+        assert isinstance(base, PretrainedRuntime)
+        with base._lock:  # the shared model is read (copied), never changed
+            model, report = fine_tune(
+                base.model,
+                [doc.normalized for doc in docs],
+                intents,
+                seconds=tuning.seconds,
+                max_epochs=tuning.max_epochs,
+                learning_rate=tuning.learning_rate,
+                intents_per_batch=tuning.intents_per_batch,
+                layers=tuning.layers,
+                rng=rng,
+            )
+        if model is not base.model:
+            self.runtime = PretrainedRuntime.tuned(base, model)
+        return report
+
 
 def load_pretrained_encoder(settings: Any) -> PretrainedEncoder:
     """``registry.encoders`` factory: the encoder that training uses."""
@@ -286,6 +347,18 @@ def load_pretrained_runtime(settings: Any, ref: EncoderRef, model_dir: Path) -> 
     """The parse-time encoder of a saved model: the referenced folder, its hash checked."""
     import os
 
+    if ref.bundled:  # the bot's own fine-tuned copy
+        folder = model_dir / ref.path
+        if not _is_model_folder(folder):
+            raise ModelLoadError(
+                f"{folder}: this model's fine-tuned encoder is missing (no modules.json there). A model trained with "
+                "`fine_tune` keeps its encoder in its own folder: copy the whole model directory, or train it again"
+            )
+        runtime = _runtime(
+            folder, expected_sha256=ref.sha256, max_seq_length=settings.max_seq_length, batch_size=settings.batch_size
+        )
+        runtime.bundled, runtime.name = True, ref.name  # saved again, it is copied along
+        return runtime
     candidates = [Path(ref.path), Path(settings.path).expanduser(), model_dir / ref.path]
     candidates += [Path(p) / ref.name for p in os.environ.get(ENCODER_PATH_VARIABLE, "").split(os.pathsep) if p]
     for candidate in candidates:

@@ -385,9 +385,9 @@ def _load_model_encoder(model_dir: Path, ref: EncoderRef, config: BotConfig) -> 
     from malmoi import components, registry
 
     components.register_builtins()
-    if not ref.bundled and ref.type in registry.encoders:
+    if ref.type in registry.encoders:
         entry = registry.encoders.get(ref.type)
-        if entry.runtime is not None:
+        if entry.runtime is not None:  # bundled or not, the component knows its own folder
             runtime: EncoderRuntime = entry.runtime_factory(config.settings.encoder, ref, model_dir)
             return runtime
     return load_encoder(_encoder_dir(model_dir, ref), expected_sha256=ref.sha256)

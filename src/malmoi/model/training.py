@@ -170,8 +170,23 @@ def fit(
     # fit is reproducible and leaves the caller's random state as it found it.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng.integers(2**31)))
+        encoder = _build_encoder(model)
+        # A pretrained encoder with `fine_tune` tunes a copy of itself on the training share
+        # (never on the held-out one, which must stay unseen to calibrate the threshold).
+        tuning = encoder.adapt(
+            [it.doc for it in (*first_train, *train_ood)], [it.intent for it in (*first_train, *train_ood)], rng
+        )
         network, lexical, history, best_epoch = _train_network(
-            model, first_train, train_ood, first_valid, first_intents, tags, rng, progress, on_epoch=on_epoch
+            model,
+            first_train,
+            train_ood,
+            first_valid,
+            first_intents,
+            tags,
+            rng,
+            progress,
+            on_epoch=on_epoch,
+            encoder=encoder,
         )
     trained = time.perf_counter()
 
@@ -201,6 +216,8 @@ def fit(
                 epochs=best_epoch or len(history),
                 on_epoch=on_epoch,
                 phase="refit",
+                # A frozen (perhaps tuned) encoder is reused; a trainable one starts afresh.
+                encoder=None if encoder.trainable else encoder,
             )
         _export(model, network, lexical, intents, tags)
     model.report = {
@@ -212,6 +229,7 @@ def fit(
             **({"refit": round(time.perf_counter() - calibrated, 2)} if refit else {}),
         },
         "refit": refit,
+        **({"fine_tune": tuning} if tuning is not None else {}),
         "epochs_run": len(history),
         "best_epoch": best_epoch or len(history),
         "examples": {
@@ -272,13 +290,14 @@ def _train_network(
     epochs: int | None = None,
     on_epoch: EpochCallback | None = None,
     phase: str = "fit",
+    encoder: Encoder | None = None,
 ) -> tuple[Network, Any, list[dict[str, float]], int]:
     from malmoi import components, registry
 
     components.register_builtins()
     settings = model.settings
     training = settings.training
-    encoder = _build_encoder(model)
+    encoder = encoder if encoder is not None else _build_encoder(model)
     fitted = [*train_items, *train_ood]
     encoder.initialize([it.doc for it in fitted])
     lexical = registry.lexical.get(settings.lexical.type).factory(settings.lexical)
@@ -460,7 +479,8 @@ def _export(model: Model, network: Network, lexical: Any, intents: list[str], ta
         runtime = getattr(encoder, "runtime", None)
         if not isinstance(runtime, EncoderRuntime):
             raise TypeError("a frozen encoder must carry the EncoderRuntime it was loaded as")
-        model.encoder, model.encoder_bundled = runtime, False
+        # A fine-tuned copy of a pretrained encoder is the bot's own and is saved with it.
+        model.encoder, model.encoder_bundled = runtime, bool(getattr(runtime, "bundled", False))
     intent_state, intent_arrays = network.intent.export()
     arrays = {f"intent.{k}": v for k, v in intent_arrays.items()}
     lexical_state: dict[str, Any] = {}
