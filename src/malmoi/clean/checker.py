@@ -47,6 +47,11 @@ class CheckerFeatures:
         bag_offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(index) else np.zeros(0, int)
         return self.columns[take], bag_offsets.astype(np.int64), self.weights[take]
 
+    def subset(self, index: np.ndarray) -> CheckerFeatures:
+        """The rows ``index`` alone, in that order (same columns)."""
+        columns, offsets, weights = self.rows(index)
+        return CheckerFeatures(np.append(offsets, len(columns)).astype(np.int64), columns, weights, self.size)
+
     def cosine_neighbours(self, queries: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """``(indices, similarities)``, each ``(len(queries), count)``: the most similar other rows
         (cosine of the TF-IDF rows; -1 and 0 where there are fewer other rows)."""

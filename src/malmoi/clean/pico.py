@@ -87,6 +87,8 @@ class PicoResult:
     last_votes: np.ndarray  # (n, classes)
     times_checked: np.ndarray  # (n,) checkers that checked each example, over all rounds
     rounds: list[dict[str, Any]] = field(default_factory=list)
+    # Q_t after each round (n x top_k each): how labels moved, for reports and benchmarks.
+    history: list[SparseRows] = field(default_factory=list)
 
 
 def fold_assignments(groups: np.ndarray, labels: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
@@ -153,6 +155,7 @@ def pico(
     first_votes: np.ndarray | None = None
     votes = np.zeros((n, classes), np.float32)
     history: list[dict[str, Any]] = []
+    posteriors: list[SparseRows] = []
     if workers > 1:
         import torch  # noqa: F401 - imported once here, not once per forked process
 
@@ -185,6 +188,7 @@ def pico(
                 first_votes = votes.copy()
             previous = posterior
             posterior = _correct(previous, votes, top_k)
+            posteriors.append(posterior)
             changed = float((posterior.argmax() != previous.argmax()).mean())
             record = {
                 "round": round_,
@@ -206,7 +210,7 @@ def pico(
         if pool is not None:
             pool.shutdown()
     assert first_votes is not None
-    return PicoResult(posterior, first_votes, votes, times_checked, history)
+    return PicoResult(posterior, first_votes, votes, times_checked, history, posteriors)
 
 
 def _init_worker_inline(checker: LabelChecker, features: CheckerFeatures) -> None:
