@@ -7,7 +7,7 @@ import hashlib
 import json
 
 import pytest
-from conftest import INTENTS, noisy_rows, write_bot
+from noisy_data import INTENTS, noisy_rows, write_bot
 
 from malmoi.cli import main
 from malmoi.data import load_bot

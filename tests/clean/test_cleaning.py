@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import as_examples, clean_rows, noisy_rows
+from noisy_data import as_examples, clean_rows, noisy_rows
 
 from malmoi import registry
 from malmoi.clean import CleanSettings, SparseRows, find_label_issues

@@ -1,4 +1,4 @@
-"""Synthetic bots with known flipped labels for the cleaning tests."""
+"""Synthetic bots with known flipped labels for the cleaning tests (a helper module, imported by name)."""
 
 from __future__ import annotations
 
