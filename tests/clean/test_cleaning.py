@@ -118,3 +118,21 @@ def test_sparse_rows_keep_the_largest_entries():
     assert rows.argmax().tolist() == [1, 0]
     np.testing.assert_allclose(rows.values.sum(1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(rows.dense()[0], [0, 0.625, 0.375, 0], rtol=1e-6)
+
+
+def test_processes_give_the_same_answer_as_one(noisy_result):
+    result, _ = noisy_result
+    rows, _ = noisy_rows()
+    parallel = find_label_issues(as_examples(rows), "en", CleanSettings(**{**FAST, "workers": 2}))
+    assert [s.text for s in parallel.suspects] == [s.text for s in result.suspects]
+    np.testing.assert_allclose(parallel.p_wrong, result.p_wrong, atol=1e-4)
+
+
+def test_public_surface_is_pinned():
+    import malmoi.clean
+
+    assert sorted(malmoi.clean.__all__) == sorted([
+        "CheckerFeatures", "CleanResult", "CleanSettings", "LabelChecker", "LexicalHeadChecker", "Neighbour",
+        "PicoResult", "SparseRows", "Suspect", "build_checker", "find_label_issues", "pico",
+    ])
+    assert all(hasattr(malmoi.clean, name) for name in malmoi.clean.__all__)
