@@ -6,7 +6,7 @@ Protocol (issue 13):
 - noise on the training labels, seeded: ``sym10``/``sym20``: 10 %/20 % of the examples get a
   uniformly drawn other intent; ``pair10``: 10 % flipped to the intent each one's own intent is most
   confused with (from out-of-fold probabilities of the same checker on the clean labels);
-- PICO: :func:`malmoi.clean.find_label_issues` with default settings (3 splits x 5 folds, at most 4
+- PICO: :func:`malmoi.clean.find_label_issues` with default settings (3 splits x 5 folds, at most 2
   rounds, 2 worker processes), flagged = suspects (P(given wrong) >= 0.5);
 - cleanlab: ``cleanlab.filter.find_label_issues`` (its defaults) on PICO's round-1 out-of-fold
   probabilities (the same checkers, same run); its score for AUROC is its label-quality score;
@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--noise", nargs="+", default=["sym10"], choices=NOISES)
     parser.add_argument("--limit", type=up.limit_type, help="training examples per intent (smoke runs)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=CleanSettings().rounds)
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)

@@ -145,7 +145,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("clean", help="find mislabelled utterances (PICO) and, with --apply, move them")
     p.add_argument("bot_dir")
     p.add_argument("--out", help="folder for suspects.csv, suspects.json, backups and diffs (default: BOT_DIR/clean)")
-    p.add_argument("--rounds", type=int, default=4, help="rounds of check-vote-correct at most (default 4)")
+    p.add_argument("--rounds", type=int, default=2, help="rounds of check-vote-correct at most (default 2)")
     p.add_argument("--splits", type=int, default=3, help="random splits per round (default 3)")
     p.add_argument("--folds", type=int, default=5, help="folds per split (default 5)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
