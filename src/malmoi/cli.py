@@ -161,6 +161,21 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_serve)
 
     _add_bots_commands(commands)
+    p = commands.add_parser("clean", help="find mislabelled utterances (PICO) and, with --apply, move them")
+    p.add_argument("bot_dir")
+    p.add_argument("--out", help="folder for suspects.csv, suspects.json, backups and diffs (default: BOT_DIR/clean)")
+    p.add_argument("--rounds", type=int, default=2, help="rounds of check-vote-correct at most (default 2)")
+    p.add_argument("--splits", type=int, default=3, help="random splits per round (default 3)")
+    p.add_argument("--folds", type=int, default=5, help="folds per split (default 5)")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="checker processes (default: 2, or 1 on one core)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="P(given intent wrong) from which an utterance is a suspect (default 0.5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--show", type=int, default=20, help="suspects printed (default 20; all are in the files)")
+    p.add_argument("--apply", action="store_true",
+                   help="move each suspect to its suggested intent's CSV (backup and diff in --out)")
+    p.set_defaults(func=_clean)
     return parser
 
 
@@ -717,6 +732,58 @@ def _default_hosts(host: str) -> list[str]:
     from malmoi.serve._server import default_allowed_hosts
 
     return default_allowed_hosts(host)
+def _clean(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from malmoi.clean import CleanSettings, find_label_issues
+    from malmoi.clean.files import apply_suspects, load_for_cleaning, write_report
+
+    if not Path(args.bot_dir).is_dir():
+        raise UserError(f"{args.bot_dir}: no such bot directory (expected bot.yaml and data/intents/)")
+    out = Path(args.out) if args.out else Path(args.bot_dir) / "clean"
+    _check_output_dir(out, "--out")
+    try:
+        settings = CleanSettings(rounds=args.rounds, splits=args.splits, folds=args.folds, workers=args.workers,
+                                 threshold=args.threshold, seed=args.seed)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UserError(problems) from None
+    config, examples, conflicts = load_for_cleaning(args.bot_dir)
+    print(f"Checking {len(examples)} utterances of '{config.name}' ({conflicts} conflicting copies): "
+          f"{settings.splits} splits x {settings.folds} folds a round, at most {settings.rounds} rounds, "
+          f"{settings.workers} process(es).", file=sys.stderr)
+    try:
+        result = find_label_issues(examples, config.language, settings, progress=lambda m: print(m, file=sys.stderr))
+    except ValueError as exc:
+        raise UserError(f"{args.bot_dir}: {exc}") from None
+    csv_path, json_path = write_report(result, out)
+    shown = result.suspects[: max(args.show, 0)]
+    if shown:
+        print(format_suspects(shown))
+    print(f"{len(result.suspects)} suspect(s) of {len(examples)} in {result.seconds['total']} s; "
+          f"all listed in {csv_path} and {json_path}.", file=sys.stderr)
+    if not args.apply:
+        if result.suspects:
+            print("Nothing was changed. Review the list, then `malmoi clean BOT_DIR --apply` moves each suspect "
+                  "to its suggested intent (with a backup and a diff).", file=sys.stderr)
+        return EXIT_OK
+    changes = apply_suspects(args.bot_dir, result.suspects, out)
+    for suspect, why in changes.skipped:
+        print(f"{suspect.source}: not changed: {why}", file=sys.stderr)
+    if changes.diff is None:
+        print("No file changed.", file=sys.stderr)
+        return EXIT_OK
+    print(f"Moved {len(changes.moved)} utterance(s) to their suggested intent, deleted {len(changes.removed)} "
+          f"conflicting copies; originals in {changes.backup}, changes in {changes.diff}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def format_suspects(suspects: list[Any]) -> str:
+    from malmoi.evaluate import format_table
+
+    rows = [{"rank": s.rank, "p_wrong": round(s.p_wrong, 3), "given": s.given, "suggested": s.suggested,
+             "checked": s.times_checked, "text": s.text, "source": s.source} for s in suspects]
+    return format_table(rows, ["rank", "p_wrong", "given", "suggested", "checked", "text", "source"])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Entry", "NoSettings", "Registry", "RegistryError", "encoders", "intent_losses", "lexical"]
+__all__ = ["Entry", "NoSettings", "Registry", "RegistryError", "checkers", "encoders", "intent_losses", "lexical"]
 
 T = TypeVar("T")
 
@@ -179,3 +179,5 @@ def _same_definition(a: object, b: object) -> bool:
 encoders: Registry[Any] = Registry("encoder")
 lexical: Registry[Any] = Registry("lexical featurizer")
 intent_losses: Registry[Any] = Registry("intent loss")
+# Label checkers of `malmoi clean` (malmoi.clean.checker): fast classifiers fitted many times.
+checkers: Registry[Any] = Registry("label checker")
