@@ -501,6 +501,23 @@ def _add_docs(app: FastAPI, title: str) -> None:
         return FileResponse(folder / name)
 
 
+def _install_guards(app: FastAPI, *, read_timeout: float | None, allowed_hosts: Sequence[str] | None) -> None:
+    """JSON errors for every failure (4xx for bad requests, 503 for the store), the body limit
+    and the Host check: the same for the one-bot and the many-bots app."""
+    import sqlalchemy.exc
+
+    from malmoi.dialogue.store import StoreUnavailable
+
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _store_error)
+    app.add_exception_handler(StoreUnavailable, _store_error)
+    app.add_exception_handler(Exception, _internal_error)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout)
+    app.add_middleware(_HostCheck, allowed=list(DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts))
+
+
 def create_app(
     model_dir: str | Path,
     *,
@@ -532,7 +549,7 @@ def create_app(
         >>> # uvicorn.run(app, port=8000)
     """
     from malmoi.dialogue.engine import Dialogue
-    from malmoi.dialogue.store import StateStore, StoreUnavailable, is_unavailable
+    from malmoi.dialogue.store import StateStore, is_unavailable
 
     model = load_model(model_dir)
     version = model_version(model_dir)
@@ -568,16 +585,7 @@ def create_app(
     app.state.batcher = batcher
     app.state.dialogue = dialogue
     app.state.store = store
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(ApiError, _api_error)
-    import sqlalchemy.exc
-
-    app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _store_error)
-    app.add_exception_handler(StoreUnavailable, _store_error)
-    app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout)
-    app.add_middleware(_HostCheck, allowed=list(DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts))
+    _install_guards(app, read_timeout=read_timeout, allowed_hosts=allowed_hosts)
 
     def log_parse(result: ParseResult, source: str) -> None:
         if log_parses:

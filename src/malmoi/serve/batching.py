@@ -21,52 +21,21 @@ class ParseBatcher:
     under heavy load the queue grows while a batch runs, and the next batch takes it all, so the
     network's fixed cost per call is shared (Triton's and vLLM's dynamic batching, without a
     delay window). A batch that fails is retried text by text, so one bad text fails alone.
+    The one-model case of :class:`MultiParseBatcher`.
     """
 
     def __init__(self, model: Any, max_batch: int = 32) -> None:
         self.model, self.max_batch = model, max_batch
-        self._queue: queue.SimpleQueue[tuple[str, concurrent.futures.Future[ParseResult]] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="malmoi-parse", daemon=True)
-        self._thread.start()
+        self._batcher = MultiParseBatcher(max_batch, thread_name="malmoi-parse")
 
     def submit(self, text: str) -> concurrent.futures.Future[ParseResult]:
-        future: concurrent.futures.Future[ParseResult] = concurrent.futures.Future()
-        self._queue.put((text, future))
-        return future
+        return self._batcher.submit(self.model, text)
 
     async def parse(self, text: str) -> ParseResult:
-        return await asyncio.wrap_future(self.submit(text))
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(item)
-            try:
-                results = self.model.parse_batch([text for text, _ in batch])
-            except Exception:
-                for text, future in batch:
-                    try:
-                        future.set_result(self.model.parse(text))
-                    except Exception as exc:
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
+        return await self._batcher.parse(self.model, text)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
+        self._batcher.close()
 
 
 class MultiParseBatcher:
@@ -77,12 +46,12 @@ class MultiParseBatcher:
     per bot, and a popular bot still gets its texts batched.
     """
 
-    def __init__(self, max_batch: int = 32) -> None:
+    def __init__(self, max_batch: int = 32, thread_name: str = "malmoi-parse-bots") -> None:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[tuple[Any, str, concurrent.futures.Future[ParseResult]] | None] = (
             queue.SimpleQueue()
         )
-        self._thread = threading.Thread(target=self._run, name="malmoi-parse-bots", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
 
     def submit(self, model: Any, text: str) -> concurrent.futures.Future[ParseResult]:

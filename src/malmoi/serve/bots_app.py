@@ -28,9 +28,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException
 
 from malmoi._version import __version__
 from malmoi.bots.cache import BotCache, model_bytes
@@ -40,15 +38,9 @@ from malmoi.errors import ModelLoadError
 from malmoi.model.result import ParseResult
 from malmoi.serve.app import (
     _add_docs,
-    _api_error,
     _App,
-    _BodyLimit,
-    _HostCheck,
-    _http_error,
-    _internal_error,
+    _install_guards,
     _Route,
-    _store_error,
-    _validation_error,
 )
 from malmoi.serve.batching import MultiParseBatcher
 from malmoi.serve.kochat import (
@@ -60,7 +52,7 @@ from malmoi.serve.kochat import (
     split_raw_path,
     word_tags,
 )
-from malmoi.serve.limits import DEFAULT_ALLOWED_HOSTS, DEFAULT_READ_TIMEOUT, MAX_BODY_BYTES, MAX_USER_ID_CHARS
+from malmoi.serve.limits import DEFAULT_READ_TIMEOUT, MAX_USER_ID_CHARS
 from malmoi.serve.schema import (
     ERROR_RESPONSES,
     ApiError,
@@ -162,7 +154,7 @@ def create_bots_app(
         database_url, log_parses, allowed_hosts, read_timeout: as :func:`malmoi.serve.create_app`.
     """
     from malmoi.dialogue.engine import Dialogue
-    from malmoi.dialogue.store import StateStore, StoreUnavailable
+    from malmoi.dialogue.store import StateStore
     from malmoi.model.model import Model
 
     registry = Registry(registry_dir)
@@ -212,16 +204,7 @@ def create_bots_app(
     app.state.registry, app.state.cache, app.state.store, app.state.batcher = registry, cache, store, batcher
     app.state.shared_encoders = shared  # held for the server's life: bots come and go, their encoder stays
     app.state.keys = keys if require_keys else None
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(ApiError, _api_error)
-    import sqlalchemy.exc
-
-    app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _store_error)
-    app.add_exception_handler(StoreUnavailable, _store_error)
-    app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout)
-    app.add_middleware(_HostCheck, allowed=list(DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts))
+    _install_guards(app, read_timeout=read_timeout, allowed_hosts=allowed_hosts)
 
     def live_key(bot: str, key: ApiKey | None) -> tuple[str, str]:
         """``(bot, live version)``, after the key: a key for A learns nothing about B, not even if it exists."""
