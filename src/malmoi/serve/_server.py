@@ -148,6 +148,17 @@ def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url
     return config.name
 
 
+def _header_deadline() -> dict[str, Any]:
+    """uvicorn's ``http`` option for the protocol that closes connections whose headers stall
+    (its deadline comes from the environment), or nothing, with a warning, without httptools."""
+    try:
+        import malmoi.serve._protocol  # noqa: F401  (needs httptools: uvicorn[standard])
+    except ImportError as exc:
+        logger.warning("no deadline for request headers (%s): pip install 'malmoi[serve]'", exc)
+        return {}
+    return {"http": "malmoi.serve._protocol:HttpToolsWithHeaderTimeout"}
+
+
 def run(
     model_dir: str | Path,
     *,
@@ -190,12 +201,7 @@ def run(
         # A worker answers the supervisor's pings only once torch and the model are loaded,
         # which can take longer than uvicorn's 5 s on a busy machine; it would be killed.
         options["timeout_worker_healthcheck"] = 120
-    try:
-        import malmoi.serve._protocol  # noqa: F401  (needs httptools: uvicorn[standard])
-
-        options["http"] = "malmoi.serve._protocol:HttpToolsWithHeaderTimeout"
-    except ImportError as exc:
-        logger.warning("no deadline for request headers (%s): pip install 'malmoi[serve]'", exc)
+    options.update(_header_deadline())
     if workers == 1:
         app: Any = app_from_env()  # in this process, before the port is bound; ModelLoadError if not
     else:
@@ -239,14 +245,8 @@ def run_bots(
     hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
     app = create_bots_app(registry_dir, database_url=database_url, cache_bytes=cache_bytes,
                           require_keys=require_keys, allowed_hosts=hosts, read_timeout=read_timeout)
-    options: dict[str, Any] = {}
-    try:
-        import malmoi.serve._protocol  # noqa: F401  (needs httptools: uvicorn[standard])
-
-        os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
-        options["http"] = "malmoi.serve._protocol:HttpToolsWithHeaderTimeout"
-    except ImportError as exc:
-        logger.warning("no deadline for request headers (%s): pip install 'malmoi[serve]'", exc)
+    os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
+    options = _header_deadline()
     if ready_message:
         print(ready_message, file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info",
