@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,bench,serve,pretrained,report]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,serve,pretrained,report,ray]'
 	touch $@
 
 demo: setup

@@ -158,6 +158,12 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="with --registry: memory for loaded bots in MB; least recently used leave first (default 1024)")
     p.add_argument("--no-keys", action="store_true",
                    help="with --registry: answer without API keys (any client that reaches the port uses every bot)")
+    # Scale-out (docs/bots.md, "Scale-out on Ray Serve"): with --registry, the `ray` extra.
+    p.add_argument("--ray", action="store_true",
+                   help="with --registry: serve on Ray Serve, multiplexed by bot version (pip install 'malmoi[ray]')")
+    p.add_argument("--replicas", type=int, default=1, help="with --ray: replicas of the server (default 1)")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="with --ray: join this Ray cluster ('auto', or host:port); default: start Ray on this machine")
     p.set_defaults(func=_serve)
 
     _add_bots_commands(commands)
@@ -522,6 +528,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.registry is not None:
         return _serve_registry(args)
+    if args.ray or args.ray_address or args.replicas != 1:
+        raise UserError("--ray, --replicas and --ray-address serve a registry: add --registry DIR")
     if args.model_dir is None:
         raise UserError("give the model to serve (`malmoi serve MODEL_DIR`), or a registry (`--registry DIR`)")
     if args.workers < 1:
@@ -700,6 +708,8 @@ def _serve_registry(args: argparse.Namespace) -> int:
 
     if args.model_dir is not None:
         raise UserError("give a model to serve or --registry DIR, not both")
+    if not args.ray and (args.replicas != 1 or args.ray_address):
+        raise UserError("--replicas and --ray-address are options of --ray: add --ray")
     if args.workers != 1:
         raise UserError("--registry serves from one process (its bot cache is per process); drop --workers")
     if not args.cache_mb > 0:
@@ -721,10 +731,28 @@ def _serve_registry(args: argparse.Namespace) -> int:
     ready = (f"Serving {len(bots)} bots of {args.registry} on http://{shown}:{args.port}/v1/bots/{{bot}}/parse "
              f"and /chat; {access}; cache {args.cache_mb:g} MB. Ctrl-C stops it.")
     allowed_hosts = None if args.allowed_host is None else [*_default_hosts(args.host), *args.allowed_host]
+    if args.ray:
+        return _serve_ray(args, ready, require_keys=require_keys, allowed_hosts=allowed_hosts)
     run_bots(args.registry, host=args.host, port=args.port, database_url=args.database_url,
              cache_bytes=int(args.cache_mb * 1024 * 1024), require_keys=require_keys, access_log=args.access_log,
              allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
              keep_alive_timeout=args.keep_alive_timeout, ready_message=ready)
+    return EXIT_OK
+
+
+def _serve_ray(args: argparse.Namespace, ready: str, *, require_keys: bool, allowed_hosts: list[str] | None) -> int:
+    if args.replicas < 1:
+        raise UserError("--replicas must be at least 1")
+    try:
+        from malmoi.serve.ray_app import run_ray
+    except ImportError as exc:
+        raise UserError(str(exc)) from exc
+    where = f"the Ray cluster at {args.ray_address}" if args.ray_address else "a Ray instance started on this machine"
+    run_ray(args.registry, address=args.ray_address, host=args.host, port=args.port,
+            ready_message=f"{ready} On Ray Serve: {args.replicas} replica(s) on {where}; the cache is per replica.",
+            replicas=args.replicas, cache_bytes=int(args.cache_mb * 1024 * 1024), database_url=args.database_url,
+            require_keys=require_keys, read_timeout=args.read_timeout,
+            allowed_hosts=_default_hosts(args.host) if allowed_hosts is None else allowed_hosts)
     return EXIT_OK
 
 

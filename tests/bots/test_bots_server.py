@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,27 +17,6 @@ import malmoi  # noqa: E402
 from malmoi.bots import KeyStore, Registry  # noqa: E402
 from malmoi.bots.cache import model_bytes  # noqa: E402
 from malmoi.serve.bots_app import create_bots_app  # noqa: E402
-
-SCENARIO = {
-    "scenarios": {"weather": {"entities": {"LOCATION": {"question": "어느 지역이요?"}, "DATE": {"default": "오늘"}},
-                              "answer": "{DATE} {LOCATION} 맑음"}},
-}
-
-
-@pytest.fixture
-def registry(tmp_path: Path, variant_dirs: list[Path]) -> Registry:
-    import json
-    import shutil
-
-    registry = Registry(tmp_path / "reg")
-    for name, model_dir in zip(["alpha", "beta", "gamma"], variant_dirs):
-        chat_dir = tmp_path / f"chat-{name}"
-        shutil.copytree(model_dir, chat_dir)
-        meta = json.loads((chat_dir / "model.json").read_text("utf-8"))
-        meta["config"].update(SCENARIO)
-        (chat_dir / "model.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
-        registry.publish(chat_dir, bot=name)
-    return registry
 
 
 def make_client(registry: Registry, tmp_path: Path, **options) -> testclient.TestClient:
@@ -55,25 +34,9 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_key_for_one_bot_gets_403_on_another(registry: Registry, client: testclient.TestClient) -> None:
-    keys = KeyStore(registry)
-    alpha_key, _ = keys.create(bot="alpha")
-    admin_key, _ = keys.create(admin=True)
-    body = {"text": "내일 서울 날씨 알려줘"}
-    assert client.post("/v1/bots/alpha/parse", json=body, headers=bearer(alpha_key)).status_code == 200
-    for path in ["/v1/bots/beta/parse", "/v1/bots/beta/chat", "/v1/bots/no-such-bot/parse"]:
-        answer = client.post(path, json={**body, "user_id": "u1"}, headers=bearer(alpha_key))
-        assert answer.status_code == 403, path  # the same for a bot that does not exist: no probing
-        assert answer.json()["error"]["code"] == "forbidden"
-    assert client.delete("/v1/bots/beta/conversations/u1", headers=bearer(alpha_key)).status_code == 403
-    assert client.get("/v1/stats", headers=bearer(alpha_key)).status_code == 403
-    assert client.post("/v1/bots/beta/parse", json=body).json()["error"]["code"] == "missing_key"
-    wrong = client.post("/v1/bots/beta/parse", json=body, headers=bearer("mlm_" + "x" * 43))
-    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "invalid_key")
-    assert client.post("/v1/bots/beta/parse", json=body, headers=bearer(admin_key)).status_code == 200
-    assert client.post("/v1/bots/nobody/parse", json=body, headers=bearer(admin_key)).status_code == 404
-    keys.revoke(next(k.id for k in keys.list() if k.bot == "alpha"))
-    assert client.post("/v1/bots/alpha/parse", json=body, headers=bearer(alpha_key)).status_code == 401
+def test_key_for_one_bot_gets_403_on_another(registry: Registry, client: testclient.TestClient,
+                                             check_key_isolation: Callable[..., None]) -> None:
+    check_key_isolation(client, registry)
 
 
 def test_server_answers_as_the_model_directory(registry: Registry, tmp_path: Path, variant_dirs: list[Path]) -> None:
@@ -100,26 +63,10 @@ def test_version_switch_and_rollback_without_restart(registry: Registry, tmp_pat
     assert stats["entries"] == 1  # the version switched away from was dropped
 
 
-def test_conversations_are_kept_per_bot(client: testclient.TestClient, registry: Registry) -> None:
+def test_conversations_are_kept_per_bot(client: testclient.TestClient, registry: Registry,
+                                        check_conversations: Callable[..., None]) -> None:
     key, _ = KeyStore(registry).create(admin=True)
-    store = client.app.state.store  # type: ignore[attr-defined]
-
-    def chat(bot: str, text: str) -> dict:
-        answer = client.post(f"/v1/bots/{bot}/chat", json={"user_id": "u1", "text": text}, headers=bearer(key))
-        assert answer.status_code == 200
-        return answer.json()
-
-    assert chat("alpha", "날씨 알려줘")["state"]["status"].startswith("REQUIRE_LOCATION")
-    assert chat("beta", "날씨 알려줘")["state"]["status"].startswith("REQUIRE_LOCATION")
-    done = chat("alpha", "부산")
-    assert done["state"]["status"] == "SUCCESS" and "부산" in done["answer"]
-    # The same user id's conversation with beta is its own: still waiting for a location.
-    beta_state, _ = store.load("beta", "u1")
-    assert beta_state is not None and beta_state["status"].startswith("REQUIRE_LOCATION")
-    assert client.delete("/v1/bots/beta/conversations/u1", headers=bearer(key)).status_code == 204
-    assert store.load("beta", "u1")[0] is None and store.load("alpha", "u1")[0] is not None
-    store.flush()
-    assert {m["bot"] for m in store.messages(limit=50)} == {"alpha", "beta"}
+    check_conversations(client, client.app.state.store, bearer(key))  # type: ignore[attr-defined]
 
 
 def test_memory_cap_holds_under_load_touching_more_bots_than_fit(tmp_path: Path, variant_dirs: list[Path]) -> None:

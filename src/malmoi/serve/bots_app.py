@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +144,7 @@ def create_bots_app(
     log_parses: bool = True,
     allowed_hosts: Sequence[str] | None = None,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+    choose_version: Callable[[str, str], Awaitable[str]] | None = None,
 ) -> FastAPI:
     """The server for all bots of the registry at ``registry_dir``.
 
@@ -152,6 +153,11 @@ def create_bots_app(
         require_keys: answer bot routes only with an API key (``malmoi keys create``); False
             serves every bot to any client that reaches the port.
         database_url, log_parses, allowed_hosts, read_timeout: as :func:`malmoi.serve.create_app`.
+        choose_version: ``await choose_version(bot, live_version)`` gives the version a request is
+            answered with, after its key was checked; it may load that version into
+            ``app.state.cache`` itself. The Ray Serve deployment (:mod:`malmoi.serve.ray_app`)
+            reads the version from the request's multiplexed model id and loads it through
+            Ray's multiplexing; by default the live version answers.
     """
     from malmoi.dialogue.engine import Dialogue
     from malmoi.dialogue.store import StateStore
@@ -223,11 +229,13 @@ def create_bots_app(
     async def get_bot(bot: str, key: ApiKey | None) -> tuple[LoadedBot, str]:
         """The bot's live version and whether it was cached (``hit``) or loaded (``load``)."""
         cache_key = live_key(bot, key)
-        loaded = cache.get_cached(cache_key)
-        if loaded is not None:
-            return loaded, "hit"
-        # A load reads the disk for some milliseconds: off the event loop, in the thread pool.
         try:
+            if choose_version is not None:
+                cache_key = (bot, await choose_version(*cache_key))
+            loaded = cache.get_cached(cache_key)
+            if loaded is not None:
+                return loaded, "hit"
+            # A load reads the disk for some milliseconds: off the event loop, in the thread pool.
             loaded = await run_in_threadpool(cache.get, cache_key)
         except ModelLoadError as exc:  # checked at publish; this server may lack what it needs (an encoder)
             logger.error("bot %s %s cannot be loaded: %s", bot, cache_key[1], exc)

@@ -1,0 +1,130 @@
+"""The many-bots server on a local Ray Serve: the same conversation and key checks, multiplexing, a dead replica."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray Serve tests need the ray extra: pip install 'malmoi[ray]'")
+serve = pytest.importorskip("ray.serve", reason="the Ray Serve tests need the ray extra: pip install 'malmoi[ray]'")
+httpx = pytest.importorskip("httpx", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
+
+import malmoi  # noqa: E402
+from malmoi.bots import KeyStore, Registry  # noqa: E402
+from malmoi.dialogue.store import StateStore  # noqa: E402
+from malmoi.serve.ray_app import MODEL_ID_HEADER, bots_application, start_local_ray  # noqa: E402
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def rounded(value: Any) -> Any:
+    """A parse result with confidences to 5 places: a replica runs torch on one thread, and the
+    sums of its matrix products can differ in the last bits from this process's."""
+    if isinstance(value, float):
+        return round(value, 5)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ray_registry(tmp_path_factory: pytest.TempPathFactory, variant_dirs: list[Path],
+                 chat_bots_publisher: Callable[[Path, list[Path]], Registry]) -> Registry:
+    return chat_bots_publisher(tmp_path_factory.mktemp("ray"), variant_dirs)
+
+
+@pytest.fixture(scope="module")
+def ray_url(ray_registry: Registry) -> Iterator[str]:
+    """Two replicas of the many-bots deployment on a local Ray (2 CPUs), at http://127.0.0.1:PORT."""
+    port = free_port()
+    start_local_ray(num_cpus=2)
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        serve.run(bots_application(ray_registry.root, replicas=2, cpus_per_replica=0.5,
+                                   database_url=f"sqlite:///{ray_registry.root.parent / 'state.sqlite3'}"),
+                  name="malmoi", route_prefix="/")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+@pytest.fixture
+def client(ray_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ray_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def admin(ray_registry: Registry) -> dict[str, str]:
+    return bearer(KeyStore(ray_registry).create(admin=True)[0])
+
+
+def test_conversation_through_ray_serve(client: httpx.Client, ray_registry: Registry, admin: dict[str, str],
+                                        check_conversations: Callable[..., None]) -> None:
+    store = StateStore(f"sqlite:///{ray_registry.root.parent / 'state.sqlite3'}")
+    try:
+        # Two replicas share the database: each message of the conversation may go to either.
+        check_conversations(client, store, admin)
+    finally:
+        store.close()
+
+
+def test_keys_isolate_bots_through_ray_serve(client: httpx.Client, ray_registry: Registry,
+                                             check_key_isolation: Callable[..., None]) -> None:
+    check_key_isolation(client, ray_registry)
+
+
+def test_multiplexed_model_id_picks_the_version(client: httpx.Client, ray_registry: Registry,
+                                                admin: dict[str, str], variant_dirs: list[Path]) -> None:
+    text = "내일 서울 날씨 알려줘"
+    ray_registry.publish(variant_dirs[0], bot="gamma")  # v000002 of gamma is now live, with other weights
+    expected = {v: rounded(malmoi.load(ray_registry.version_dir("gamma", v)).parse(text).model_dump(mode="json"))
+                for v in ("v000001", "v000002")}
+    assert expected["v000001"] != expected["v000002"]
+
+    def parse(model_id: str | None) -> httpx.Response:
+        headers = {**admin, **({MODEL_ID_HEADER: model_id} if model_id else {})}
+        return client.post("/v1/bots/gamma/parse", json={"text": text}, headers=headers)
+
+    for model_id, version in [("gamma@v000001", "v000001"), ("gamma", "v000002"), (None, "v000002")]:
+        answer = parse(model_id)
+        assert answer.status_code == 200 and answer.headers["X-Malmoi-Version"] == version, model_id
+        assert rounded(answer.json()) == expected[version]
+    mismatch = parse("alpha@v000001")
+    assert (mismatch.status_code, mismatch.json()["error"]["code"]) == (400, "model_id_mismatch")
+    for unknown in ["gamma@v000009", "gamma@latest"]:
+        answer = parse(unknown)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (404, "unknown_version"), unknown
+
+
+def test_requests_are_answered_when_a_replica_dies(client: httpx.Client, admin: dict[str, str]) -> None:
+    pids: set[int] = set()
+    for _ in range(40):  # Ray spreads requests over both replicas; /v1/stats says which one answered
+        pids.add(client.get("/v1/stats", headers=admin).json()["pid"])
+        if len(pids) == 2:
+            break
+    assert len(pids) == 2, pids
+    os.kill(pids.pop(), signal.SIGKILL)
+    started, answered = time.monotonic(), []
+    for i in range(30):
+        answer = client.post("/v1/bots/alpha/parse", json={"text": f"부산 국밥 맛집 {i}"}, headers=admin)
+        answered.append(answer.status_code)
+    assert answered == [200] * 30 and time.monotonic() - started < 30
