@@ -56,3 +56,15 @@ def test_serve_registry_refuses_without_keys_or_bots(tmp_path: Path, tiny_model_
     assert "--registry" in capsys.readouterr().err
     assert main(["keys", "create", "--registry", reg]) == 2
     assert "either for one bot" in capsys.readouterr().err
+
+
+def test_ray_options_need_ray_and_a_registry(tmp_path: Path, tiny_model_dir: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    reg = str(tmp_path / "reg")
+    assert main(["serve", str(tiny_model_dir), "--ray"]) == 2
+    assert "add --registry DIR" in capsys.readouterr().err
+    assert main(["publish", str(tiny_model_dir), "--bot", "tiny", "--registry", reg]) == 0
+    assert main(["serve", "--registry", reg, "--no-keys", "--replicas", "2"]) == 2
+    assert "add --ray" in capsys.readouterr().err
+    assert main(["serve", "--registry", reg, "--no-keys", "--ray", "--replicas", "0"]) == 2
+    assert "--replicas must be at least 1" in capsys.readouterr().err

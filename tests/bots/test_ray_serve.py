@@ -128,3 +128,20 @@ def test_requests_are_answered_when_a_replica_dies(client: httpx.Client, admin: 
         answer = client.post("/v1/bots/alpha/parse", json={"text": f"부산 국밥 맛집 {i}"}, headers=admin)
         answered.append(answer.status_code)
     assert answered == [200] * 30 and time.monotonic() - started < 30
+
+
+def test_app_builder_reads_a_config_files_args(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from malmoi.serve.ray_app import app_builder
+
+    app = app_builder({"registry": str(tmp_path), "replicas": 2, "cache_mb": 64, "database_url": "sqlite:///s.db"})
+    deployment = app._bound_deployment  # what KubeRay's RayService would deploy
+    assert deployment.num_replicas == 2
+    registry_dir, options, _ = deployment.init_args
+    assert registry_dir == str(tmp_path.resolve())
+    assert options["cache_bytes"] == 64 * 2**20 and options["database_url"] == "sqlite:///s.db"
+    with pytest.raises(ValidationError, match="registyr"):
+        app_builder({"registyr": str(tmp_path)})  # a misspelt key is named, not ignored
+    with pytest.raises(ValidationError, match="replicas"):
+        app_builder({"registry": str(tmp_path), "replicas": 0})
