@@ -278,16 +278,19 @@ class _BodyLimit:
     """Refuse bodies over ``limit`` bytes before reading them whole (413), and bodies that do not
     arrive within ``timeout`` seconds of the first read (408, and the connection is closed)."""
 
-    def __init__(self, app: ASGIApp, limit: int, timeout: float | None = None) -> None:
-        self.app, self.limit, self.timeout = app, limit, timeout
+    def __init__(self, app: ASGIApp, limit: int, timeout: float | None = None,
+                 limit_for: Callable[[Scope], int | None] | None = None) -> None:
+        # limit_for: a larger limit for some requests (the many-bots server's model uploads).
+        self.app, self.default_limit, self.timeout, self.limit_for = app, limit, timeout, limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = (self.limit_for(scope) if self.limit_for is not None else None) or self.default_limit
         for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
-                response = error_response(413, "body_too_large", f"the body is over {self.limit} bytes")
+            if key == b"content-length" and value.isdigit() and int(value) > limit:
+                response = error_response(413, "body_too_large", f"the body is over {limit} bytes")
                 await response(scope, receive, send)
                 return
         seen = 0
@@ -312,8 +315,8 @@ class _BodyLimit:
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     complete = True
             seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(413, f"the body is over {self.limit} bytes")
+            if seen > limit:
+                raise HTTPException(413, f"the body is over {limit} bytes")
             return message
 
         await self.app(scope, limited, send)
@@ -501,7 +504,8 @@ def _add_docs(app: FastAPI, title: str) -> None:
         return FileResponse(folder / name)
 
 
-def _install_guards(app: FastAPI, *, read_timeout: float | None, allowed_hosts: Sequence[str] | None) -> None:
+def _install_guards(app: FastAPI, *, read_timeout: float | None, allowed_hosts: Sequence[str] | None,
+                    body_limit_for: Callable[[Scope], int | None] | None = None) -> None:
     """JSON errors for every failure (4xx for bad requests, 503 for the store), the body limit
     and the Host check: the same for the one-bot and the many-bots app."""
     import sqlalchemy.exc
@@ -514,7 +518,7 @@ def _install_guards(app: FastAPI, *, read_timeout: float | None, allowed_hosts: 
     app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _store_error)
     app.add_exception_handler(StoreUnavailable, _store_error)
     app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout=read_timeout, limit_for=body_limit_for)
     app.add_middleware(_HostCheck, allowed=list(DEFAULT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts))
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,11 +31,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from malmoi._version import __version__
 from malmoi.bots.cache import BotCache, model_bytes
 from malmoi.bots.keys import ApiKey, KeyStore
-from malmoi.bots.registry import Registry, RegistryError, check_bot_name
+from malmoi.bots.registry import PublishError, Registry, RegistryError, VersionInfo, check_bot_name
+from malmoi.bots.upload import MAX_UPLOAD_BYTES, UploadError, unpack_model, use_registry_encoder
 from malmoi.errors import ModelLoadError
 from malmoi.model.result import ParseResult
 from malmoi.serve.app import (
@@ -62,6 +66,11 @@ from malmoi.serve.schema import (
     ParseRequest,
     check_path_text,
 )
+
+
+class LiveRequest(BaseModel):
+    version: str = Field(pattern=r"^v\d{6,}$", examples=["v000002"])
+
 
 __all__ = ["DEFAULT_CACHE_BYTES", "LoadedBot", "create_bots_app"]
 
@@ -210,7 +219,7 @@ def create_bots_app(
     app.state.registry, app.state.cache, app.state.store, app.state.batcher = registry, cache, store, batcher
     app.state.shared_encoders = shared  # held for the server's life: bots come and go, their encoder stays
     app.state.keys = keys if require_keys else None
-    _install_guards(app, read_timeout=read_timeout, allowed_hosts=allowed_hosts)
+    _install_guards(app, read_timeout=read_timeout, allowed_hosts=allowed_hosts, body_limit_for=_upload_limit)
 
     def live_key(bot: str, key: ApiKey | None) -> tuple[str, str]:
         """``(bot, live version)``, after the key: a key for A learns nothing about B, not even if it exists."""
@@ -338,5 +347,108 @@ def create_bots_app(
         await run_in_threadpool(store.delete, bot, user_id)
         return Response(status_code=204)
 
+    _add_admin_routes(app, registry)
     _add_docs(app, "malmoi: bots")
     return app
+
+
+# -- publishing over HTTP (admin key): upload a version, list, make live, roll back -------------
+
+_VERSIONS_PATH = re.compile(r"^/v1/bots/[^/]+/versions/?$")
+
+
+def _upload_limit(scope: Any) -> int | None:
+    """Model uploads may be larger than the 64 KiB of every other request."""
+    if scope.get("method") == "POST" and _VERSIONS_PATH.match(scope.get("path", "")):
+        return MAX_UPLOAD_BYTES
+    return None
+
+
+def _version_json(info: VersionInfo) -> dict[str, Any]:
+    return {"bot": info.bot, "version": info.version, "live": info.live, "published_at": info.published_at,
+            "intents": info.intents, "metrics": info.metrics, "model_sha256": info.model_sha256,
+            "snapshot": info.snapshot}
+
+
+def _admin_only(key: ApiKey | None, what: str) -> None:
+    if key is None:
+        raise ApiError(403, "forbidden", f"{what} needs an admin key, and this server runs without keys "
+                       "(--no-keys): use `malmoi publish` / `malmoi rollback` on the registry instead")
+    if not key.admin:
+        raise ApiError(403, "forbidden", f"{what} needs an admin key (`malmoi keys create --admin`)")
+
+
+def _registry_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A registry operation whose refusal is the client's to fix: 4xx JSON naming what is wrong."""
+    try:
+        return function(*args, **kwargs)
+    except UploadError as exc:
+        raise ApiError(400, "invalid_upload", str(exc)) from None
+    except PublishError as exc:
+        raise ApiError(422, "refused", str(exc)) from None
+    except RegistryError as exc:
+        status, code = (404, "unknown_version") if "has no version" in str(exc) else (409, "registry_conflict")
+        if "not a bot name" in str(exc):
+            status, code = 400, "invalid_bot_name"
+        raise ApiError(status, code, str(exc)) from None
+
+
+def _add_admin_routes(app: FastAPI, registry: Registry) -> None:
+    def publish_upload(bot: str, body: bytes, activate: bool) -> VersionInfo:
+        check_bot_name(bot)
+        try:  # unpacked inside the registry: the version folder is then renamed within one file system
+            staging = tempfile.TemporaryDirectory(prefix=".upload-", dir=registry.root)
+        except OSError as exc:
+            raise ApiError(503, "registry_read_only", f"this server cannot write the registry ({exc}); publish "
+                           "with `malmoi publish` where the registry is writable") from None
+        with staging as folder:
+            model_dir = unpack_model(body, Path(folder))
+            use_registry_encoder(model_dir, registry.root)
+            try:
+                return registry.publish(model_dir, bot=bot, activate=activate)
+            except PublishError as exc:  # the temporary folder means nothing to the client: "the upload"
+                raise PublishError(str(exc).replace(str(model_dir), "the upload")) from None
+
+    @app.post("/v1/bots/{bot}/versions", status_code=201, responses=_AUTH_RESPONSES, tags=["admin"],
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+                  "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def upload_version(bot: str, request: Request, key: Caller, activate: bool = True) -> dict[str, Any]:
+        """Publish a model: the body is a .tar.gz, .tar or .zip of the folder `malmoi train` wrote.
+
+        The same checks as `malmoi publish` (schema, checksums, a test parse, the stored copy
+        answering as the original); 422 `refused` names what is wrong. `?activate=false` stores
+        the version without making it live. Admin key.
+        """
+        _admin_only(key, "publishing")
+        body = await request.body()
+        info = await run_in_threadpool(_registry_call, publish_upload, bot, body, activate)
+        logger.info("published %s %s over HTTP (%s)", bot, info.version, "live" if info.live else "not live")
+        return _version_json(info)
+
+    @app.get("/v1/bots/{bot}/versions", responses=_AUTH_RESPONSES, tags=["admin"])
+    def list_versions(bot: str, key: Caller) -> list[dict[str, Any]]:
+        """The bot's versions, oldest first, with their training metrics (the bot's key or an admin key)."""
+        if key is not None and not key.allows(bot):
+            raise ApiError(403, "forbidden", f"this API key is for another bot; it cannot use {bot!r}")
+        versions = _registry_call(registry.versions, bot)
+        if not versions:
+            raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
+        return [_version_json(v) for v in versions]
+
+    @app.put("/v1/bots/{bot}/live", responses=_AUTH_RESPONSES, tags=["admin"])
+    def set_live(bot: str, request: LiveRequest, key: Caller) -> dict[str, Any]:
+        """Make a published version live (`malmoi rollback --to VERSION`). Admin key."""
+        _admin_only(key, "switching the live version")
+        before = _registry_call(registry.live_version, bot)
+        _registry_call(registry.activate, bot, request.version)
+        return {"bot": bot, "live": request.version, "was": before}
+
+    @app.post("/v1/bots/{bot}/rollback", responses=_AUTH_RESPONSES, tags=["admin"])
+    def rollback(bot: str, key: Caller) -> dict[str, Any]:
+        """Make the previous live version live again (`malmoi rollback`). Admin key."""
+        _admin_only(key, "rolling back")
+        before = _registry_call(registry.live_version, bot)
+        if before is None:
+            raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
+        return {"bot": bot, "live": _registry_call(registry.rollback, bot), "was": before}

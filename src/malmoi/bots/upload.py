@@ -1,0 +1,112 @@
+"""A model folder sent as an archive (``POST /v1/bots/{bot}/versions``), unpacked safely for publishing.
+
+The archive is a ``.tar``, ``.tar.gz`` or ``.zip`` of the folder ``malmoi train`` wrote (its files
+at the top, or inside one folder). Nothing in it is trusted: members that would land outside the
+target folder, links and devices are refused (tar's ``data`` filter; zip names are checked), and
+the unpacked size and the number of files are bounded, so a small archive cannot fill the disk.
+What the model itself holds is then checked by :meth:`Registry.publish`, as for ``malmoi publish``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+from malmoi.bots.registry import RegistryError
+
+__all__ = ["MAX_UNPACKED_BYTES", "MAX_UPLOAD_BYTES", "UploadError", "unpack_model", "use_registry_encoder"]
+
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # a bot with its own encoder is a few MB; a shared-encoder bot ~0.2 MB
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+_MAX_MEMBERS = 1000  # a model folder holds a handful of files
+_HOW = "send the model folder that `malmoi train` wrote, for example `tar czf model.tgz -C models/shop .`"
+
+
+class UploadError(RegistryError):
+    """The upload is not a model archive that can be unpacked; the message says what was found."""
+
+
+def unpack_model(body: bytes, into: Path) -> Path:
+    """Unpack ``body`` into the empty folder ``into``; returns the folder that holds ``model.json``."""
+    if not body:
+        raise UploadError(f"the body is empty; {_HOW}")
+    if body[:4] == b"PK\x03\x04":
+        _unzip(body, into)
+    else:
+        _untar(body, into)
+    if (into / "model.json").is_file():
+        return into
+    found = [p.parent for p in into.glob("*/model.json")]
+    if len(found) == 1:
+        return found[0]
+    names = sorted(str(p.relative_to(into)) for p in into.rglob("*") if p.is_file())[:8]
+    raise UploadError(f"the archive has no model.json at its top or in one folder (it holds: "
+                      f"{', '.join(names) or 'no files'}); {_HOW}")
+
+
+def _untar(body: bytes, into: Path) -> None:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:*") as tar:
+            members = tar.getmembers()
+            _check_sizes(len(members), sum(m.size for m in members if m.isfile()))
+            tar.extractall(into, filter="data")
+    except tarfile.FilterError as exc:
+        raise UploadError(f"the archive holds a member that may not be unpacked ({exc}); {_HOW}") from None
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        kind = "a truncated or damaged archive" if body[:2] == b"\x1f\x8b" or len(body) >= 512 else "not an archive"
+        raise UploadError(f"the body is {kind}: not a .tar, .tar.gz or .zip that can be read "
+                          f"({type(exc).__name__}: {exc}); {_HOW}") from None
+
+
+def _unzip(body: bytes, into: Path) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            members = archive.infolist()
+            _check_sizes(len(members), sum(m.file_size for m in members))
+            for member in members:
+                name = PurePosixPath(member.filename)
+                if name.is_absolute() or ".." in name.parts or "\\" in member.filename:
+                    raise UploadError(f"the archive member {member.filename!r} would land outside the model folder")
+            archive.extractall(into)
+    except UploadError:
+        raise
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError) as exc:
+        raise UploadError(f"the body is a damaged zip archive ({type(exc).__name__}: {exc}); {_HOW}") from None
+
+
+def _check_sizes(members: int, unpacked: int) -> None:
+    if members > _MAX_MEMBERS:
+        raise UploadError(f"the archive holds {members} members; a model folder holds a few (at most {_MAX_MEMBERS})")
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UploadError(f"the archive unpacks to {unpacked} bytes, over the {MAX_UNPACKED_BYTES} allowed")
+
+
+def use_registry_encoder(model_dir: Path, registry_root: Path) -> None:
+    """Point an uploaded model at the registry's copy of its shared encoder.
+
+    A model trained on a shared encoder records the encoder's folder on the machine that trained
+    it, which the server does not have; the registry keeps each shared encoder once, by hash
+    (``encoders/<sha256>``), so an upload needs only the bot's own files when that hash is there.
+    """
+    meta_path = model_dir / "model.json"
+    try:
+        meta = json.loads(meta_path.read_bytes())
+        ref = meta["encoder"]
+        bundled, sha256 = bool(ref.get("bundled", True)), str(ref.get("sha256", ""))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return  # Registry.publish checks model.json and names what is wrong with it
+    if bundled or not sha256:
+        return
+    stored = registry_root / "encoders" / sha256
+    if not (stored / "encoder.json").is_file():
+        raise UploadError(
+            f"the model is on a shared encoder (sha256 {sha256[:12]}...) that this registry does not hold: "
+            "publish one bot on that encoder with `malmoi publish` on the registry first, or upload a model "
+            "with its own encoder"
+        )
+    ref["path"] = str(stored.resolve())  # Registry.publish stores it relative to the version
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
