@@ -115,6 +115,16 @@ def test_multiplexed_model_id_picks_the_version(client: httpx.Client, ray_regist
         assert (answer.status_code, answer.json()["error"]["code"]) == (404, "unknown_version"), unknown
 
 
+def test_a_bots_requests_go_to_the_replica_that_loaded_it(client: httpx.Client, admin: dict[str, str]) -> None:
+    headers = {**admin, MODEL_ID_HEADER: "beta"}
+    assert client.post("/v1/bots/beta/parse", json={"text": "안녕"}, headers=headers).status_code == 200
+    time.sleep(1)  # the replica tells Ray's router which model ids it holds (every 0.1 s)
+    # Ray routes by the header alone, whatever the route: /v1/stats says which replica answered.
+    pids = [client.get("/v1/stats", headers=headers).json()["pid"] for _ in range(12)]
+    others = {client.get("/v1/stats", headers=admin).json()["pid"] for _ in range(40)}
+    assert len(set(pids)) == 1 and len(others) == 2, (pids, others)
+
+
 def test_requests_are_answered_when_a_replica_dies(client: httpx.Client, admin: dict[str, str]) -> None:
     pids: set[int] = set()
     for _ in range(40):  # Ray spreads requests over both replicas; /v1/stats says which one answered
