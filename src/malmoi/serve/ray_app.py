@@ -194,6 +194,12 @@ def start_local_ray(*, num_cpus: int | None = None) -> None:
 
     # Ray reports usage statistics over the internet unless told not to.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # On Linux Ray gives its processes this machine's outward address, even for `127.0.0.1`; as a
+    # one-machine instance (Ray's setting for Windows and macOS) they all use the loopback address.
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # the Ray processes started from here
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False  # this process, which imported Ray already
     # Ray's workers inherit this environment: have them import the malmoi this process imports
     # (a source checkout included), not another one installed in the environment.
     package_parent = str(Path(malmoi.__file__).resolve().parent.parent)
