@@ -204,7 +204,9 @@ def start_local_ray(*, num_cpus: int | None = None) -> None:
     # (a source checkout included), not another one installed in the environment.
     package_parent = str(Path(malmoi.__file__).resolve().parent.parent)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
-    ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    # Requests and answers are small: Ray's shared-memory object store needs little (its default is 30 % of RAM).
+    ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+             object_store_memory=256 * 2**20)
 
 
 def run_ray(
