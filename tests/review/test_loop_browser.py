@@ -23,7 +23,9 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
 httpx = pytest.importorskip("httpx", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need Playwright: pip install 'malmoi[test]'")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the browser tests need Playwright: pip install 'malmoi[test]'"
+)
 CHROMIUM = Path(os.environ.get("MALMOI_CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.is_file():
     pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium "
