@@ -94,6 +94,7 @@ def item(page: Page, text: str):
     return page.locator(".item").filter(has=page.locator(".text", has_text=re.compile(f"^{re.escape(text)}$")))
 
 
+@pytest.mark.slow
 def test_review_in_the_browser_then_retrain_publishes_and_refuses_a_worse_candidate(
     registry_server: dict, tmp_path: Path
 ) -> None:

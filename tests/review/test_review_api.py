@@ -110,3 +110,13 @@ def test_cli_lists_and_answers(client: testclient.TestClient, tiny_model_dir: Pa
     assert "message ids" in capsys.readouterr().err
     assert main(["review", "list", str(tiny_bot), "--database-url", database]) == 2
     assert "--model MODEL_DIR, or --registry" in capsys.readouterr().err
+
+
+def test_retrain_without_test_data_says_what_to_make(tiny_bot: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["retrain", str(tiny_bot), "--registry", str(tmp_path / "registry"), "--bot", "tiny"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"no test data at {tiny_bot / 'test'}" in err and "--test DIR" in err
+    assert main(["retrain", str(tiny_bot), "--bot", "tiny", "--tolerance", "-1"]) == 2
+    assert "--tolerance must be 0 or more" in capsys.readouterr().err
