@@ -7,7 +7,7 @@ import pytest
 
 from malmoi.evaluate import Candidate, Evaluation, Record
 from malmoi.review import regressions
-from malmoi.review._queue import Guess, Pending, ReviewItem, group_items
+from malmoi.review._queue import Guess, Pending, ReviewItem, group_items, text_similarities
 
 
 def item(text: str, count: int = 1, guess: str = "weather") -> ReviewItem:
@@ -16,22 +16,36 @@ def item(text: str, count: int = 1, guess: str = "weather") -> ReviewItem:
     return ReviewItem(pending=pending, guesses=(Guess(guess, 0.6), Guess("greeting", 0.3)), markup=text)
 
 
-def test_groups_follow_the_vectors_most_messages_first() -> None:
+def test_groups_follow_the_similarities_most_messages_first() -> None:
     items = [item("a1"), item("b1", count=3, guess="greeting"), item("a2", count=2), item("b2")]
-    # Two directions once centred on the origin: a* near (1, 0), b* near (0, 1).
+    # Two directions once centred on the origin: a* near (1, 0), b* near (0, 1); texts alike.
     origin = np.array([5.0, 5.0])
     vectors = origin + np.array([[1.0, 0.1], [0.1, 1.0], [0.9, 0.0], [0.0, 0.8]])
-    groups = group_items(items, vectors, similarity=0.8, origin=origin)
+    similarities = text_similarities(["x"] * 4, vectors, origin)
+    groups = group_items(items, similarities, threshold=0.9)
     assert [[i.pending.text for i in g.items] for g in groups] == [["b1", "b2"], ["a2", "a1"]]
     assert [g.messages for g in groups] == [4, 3]
     assert groups[0].guesses[0].intent == "greeting"
     # Not centred, every vector points the same way (5, 5) and all would share one group.
-    assert len(group_items(items, vectors, similarity=0.8)) == 1
-    # A cosine of 1 required: each text alone.
-    assert len(group_items(items, vectors, similarity=1.0, origin=origin)) == 4
+    assert len(group_items(items, text_similarities(["x"] * 4, vectors), threshold=0.9)) == 1
+    # A similarity of 1 required: each text alone.
+    assert len(group_items(items, similarities, threshold=1.0 + 1e-9)) == 4
 
 
-def test_without_vectors_each_text_is_its_own_group() -> None:
+def test_words_tell_apart_what_the_vectors_cannot() -> None:
+    texts = ["우산 챙겨야 할까", "우산 챙겨야 할까?", "노래 한 곡 틀어줘", "음악 틀어줘", "파스타 먹고 싶다"]
+    lexical = text_similarities(texts)
+    assert lexical[0, 1] > 0.8 and lexical[2, 3] > 0.3
+    assert lexical[0, 2] == 0 and lexical[2, 4] == 0
+    # Vectors that say nothing (all alike) halve the word similarity and add 0.5.
+    same = text_similarities(texts, np.ones((5, 3)) + np.arange(5)[:, None] * 1e-9)
+    np.testing.assert_allclose(same, (lexical + 1) / 2, atol=1e-6)
+    groups = group_items([item(t) for t in texts], same, threshold=0.6)
+    assert sorted(sorted(i.pending.text for i in g.items) for g in groups) == [
+        ["노래 한 곡 틀어줘", "음악 틀어줘"], ["우산 챙겨야 할까", "우산 챙겨야 할까?"], ["파스타 먹고 싶다"]]
+
+
+def test_without_similarities_each_text_is_its_own_group() -> None:
     groups = group_items([item("a"), item("b", count=2)], None)
     assert [[i.pending.text for i in g.items] for g in groups] == [["b"], ["a"]]
     assert group_items([], None) == []

@@ -3,15 +3,20 @@
 Messages come from the message log (:mod:`malmoi.dialogue.store`): those that fell back or whose
 confidence was under a threshold. The same text logged many times is one :class:`ReviewItem`
 carrying every message id. Items are parsed again with the bot's current model, for its top
-guesses, its entities (as inline markup) and its sentence vectors, and grouped by those vectors:
-greedy leader clustering (each item, most frequent first, joins the group whose first item is
-the most similar, if the cosine reaches ``similarity``; otherwise it starts a group). The vectors
-are centred on the mean of the model's class centres first: raw sentence vectors share a large
-common direction, and every pair would look alike.
+guesses, its entities (as inline markup) and its sentence vectors, and grouped: greedy leader
+clustering (each item, most frequent first, joins the group whose first item is the most
+similar, if the similarity reaches a threshold; otherwise it starts a group).
+
+The similarity of two texts is the mean of two cosines. One of the model's sentence vectors,
+centred on the mean of its class centres (raw vectors share a large common direction). The other
+of character 1-3-gram TF-IDF vectors of the texts: the model's vectors of texts it knows nothing
+about all fall in one region (measured on the tiny test bot, "노래 한 곡 틀어줘" and "우산 챙겨야
+할까" had a centred cosine of 0.89), and their words are what still tells them apart.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +27,14 @@ from malmoi.data._reading import normalize_text
 from malmoi.review._answers import markup_of
 
 __all__ = ["DEFAULT_BELOW", "DEFAULT_SIMILARITY", "Guess", "ReviewGroup", "ReviewItem", "group_items",
-           "pending_messages", "review_items"]
+           "pending_messages", "review_items", "text_similarities"]
 
 # A message answered with less confidence than this is listed even when it did not fall back:
 # half the probability mass elsewhere means the model hesitated between intents.
 DEFAULT_BELOW = 0.5
-# Cosine between centred sentence vectors from which two texts share a group; measured on the
-# tiny test bot, paraphrases of one request score 0.7-0.9 and unrelated requests below 0.5.
+# Similarity (text_similarities) from which two texts share a group: on the tiny test bot, two
+# spellings of one question scored 0.91, "노래 한 곡 틀어줘" and "음악 틀어줘" 0.66, unrelated
+# requests 0.18-0.48.
 DEFAULT_SIMILARITY = 0.6
 TOP_GUESSES = 3
 
@@ -128,36 +134,58 @@ def review_items(pending: Sequence[Pending], results: Sequence[Any]) -> list[Rev
     ]
 
 
-def group_items(
-    items: Sequence[ReviewItem],
-    vectors: np.ndarray | None,
-    *,
-    similarity: float = DEFAULT_SIMILARITY,
-    origin: np.ndarray | None = None,
-) -> list[ReviewGroup]:
-    """Greedy leader clustering of items by the cosine of their (centred) sentence vectors.
+def text_similarities(texts: Sequence[str], vectors: np.ndarray | None = None,
+                      origin: np.ndarray | None = None) -> np.ndarray:
+    """``(n, n)`` similarities: the mean of the cosines of centred ``vectors`` and of character n-grams.
 
-    ``vectors``: ``(len(items), dim)``, or None to give each item its own group. ``origin``:
-    the point vectors are centred on (the mean of the model's class centres). Groups come with
-    the most messages first.
+    Without ``vectors``, the n-gram cosine alone.
+    """
+    lexical = _ngram_cosines(texts)
+    if vectors is None:
+        return lexical
+    unit = np.asarray(vectors, dtype=np.float64)
+    if origin is not None:
+        unit = unit - origin
+    unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+    return (unit @ unit.T + lexical) / 2
+
+
+def _ngram_cosines(texts: Sequence[str]) -> np.ndarray:
+    """Cosines of TF-IDF vectors of character 1-3-grams (spaces as word boundaries), IDF over ``texts``."""
+    grams = [Counter(g for n in (1, 2, 3) for g in _ngrams(f" {t} ", n)) for t in texts]
+    frequency = Counter(g for counts in grams for g in counts)
+    index = {g: i for i, g in enumerate(frequency)}
+    matrix = np.zeros((len(texts), len(index)))
+    for row, counts in enumerate(grams):
+        for gram, count in counts.items():
+            matrix[row, index[gram]] = count * np.log((1 + len(texts)) / (1 + frequency[gram]) + 1)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return matrix @ matrix.T
+
+
+def _ngrams(text: str, n: int) -> list[str]:
+    return [text[i : i + n] for i in range(len(text) - n + 1) if text[i : i + n].strip()]
+
+
+def group_items(items: Sequence[ReviewItem], similarities: np.ndarray | None, *,
+                threshold: float = DEFAULT_SIMILARITY) -> list[ReviewGroup]:
+    """Greedy leader clustering of items by their ``(n, n)`` similarities (:func:`text_similarities`).
+
+    ``similarities`` None gives each item its own group. Groups come with the most messages first.
     """
     if not items:
         return []
     order = sorted(range(len(items)), key=lambda i: -len(items[i].pending.message_ids))
     members: list[list[int]] = []
-    if vectors is None:
+    if similarities is None:
         members = [[i] for i in order]
     else:
-        unit = np.asarray(vectors, dtype=np.float64)
-        if origin is not None:
-            unit = unit - origin
-        unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
         leaders: list[int] = []
         for i in order:
             if leaders:
-                cosines = unit[leaders] @ unit[i]
-                best = int(np.argmax(cosines))
-                if cosines[best] >= similarity:
+                scores = similarities[leaders, i]
+                best = int(np.argmax(scores))
+                if scores[best] >= threshold:
                     members[best].append(i)
                     continue
             leaders.append(i)

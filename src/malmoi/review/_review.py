@@ -18,6 +18,7 @@ from malmoi.review._queue import (
     pending_messages,
     review_items,
     sentence_vectors,
+    text_similarities,
 )
 
 __all__ = ["answers_from_requests", "groups_from_results", "pending_for", "review_groups"]
@@ -40,8 +41,8 @@ def pending_for(store: Any, bot: str, ledger: ReviewLedger, *, below: float = DE
 def groups_from_results(pending: Sequence[Pending], results: Sequence[Any], model: Any, *,
                         similarity: float = DEFAULT_SIMILARITY) -> list[ReviewGroup]:
     """Groups of the pending texts, from the model's parse of each (``results`` in order)."""
-    return group_items(review_items(pending, results), sentence_vectors(results), similarity=similarity,
-                       origin=model_origin(model))
+    similarities = text_similarities([p.text for p in pending], sentence_vectors(results), model_origin(model))
+    return group_items(review_items(pending, results), similarities, threshold=similarity)
 
 
 def review_groups(store: Any, model: Any, *, bot: str, ledger: ReviewLedger, below: float = DEFAULT_BELOW,
