@@ -4,6 +4,7 @@ versions | rollback | keys | review | retrain."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -105,6 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    "intents: every copy) and train on the rest; lists each one left out")
     p.add_argument("--tensorboard", metavar="DIR", help="write each epoch's figures for TensorBoard into DIR "
                    "(`tensorboard --logdir DIR`); needs pip install 'malmoi[tensorboard]'")
+    p.add_argument("--mlflow", metavar="URI", help="log the run (settings, each epoch's figures, model.json) to "
+                   "this MLflow tracking URI; default $MLFLOW_TRACKING_URI when set; needs pip install "
+                   "'malmoi[mlflow]'")
     p.set_defaults(func=_train)
 
     p = commands.add_parser("parse", help="parse text or a file of utterances")
@@ -254,6 +258,7 @@ def _train(args: argparse.Namespace) -> int:
         _check_output_dir(args.tensorboard, "--tensorboard")
         if not tensorboard_available():
             raise UserError("--tensorboard needs the tensorboard package: pip install 'malmoi[tensorboard]'")
+    mlflow_uri = _mlflow_uri(args)
     config, data = load_bot(args.bot_dir, skip_invalid=args.skip_invalid)
     out = Path(args.out) if args.out else _default_model_dir(config.name)
     if data.left_out:
@@ -265,13 +270,26 @@ def _train(args: argparse.Namespace) -> int:
         f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain.",
         file=sys.stderr,
     )
-    if args.tensorboard:
-        with _tensorboard(args.tensorboard) as tracker:
-            model = malmoi.train((config, data), progress=not args.quiet, on_epoch=tracker)
-            tracker.finish(model)
-    else:
-        model = malmoi.train((config, data), progress=not args.quiet)
-    model.save(out)
+    with contextlib.ExitStack() as stack:
+        tensorboard = stack.enter_context(_tensorboard(args.tensorboard)) if args.tensorboard else None
+        mlflow = None
+        if mlflow_uri is not None:
+            from malmoi.tracking import MLflowLogger
+
+            mlflow = stack.enter_context(MLflowLogger(mlflow_uri, run_name=config.name))
+        trackers = [t for t in (tensorboard, mlflow) if t is not None]
+
+        def on_epoch(phase: str, record: dict[str, float]) -> None:
+            for tracker in trackers:
+                tracker(phase, record)
+
+        model = malmoi.train((config, data), progress=not args.quiet, on_epoch=on_epoch if trackers else None)
+        model.save(out)
+        if tensorboard is not None:
+            tensorboard.finish(model)
+        if mlflow is not None:
+            mlflow.finish(model, out)
+            print(f"MLflow run {mlflow.run_id} logged to {mlflow_uri}.", file=sys.stderr)
     report = model.report
     valid = report.get("validation", {})
     print(
@@ -280,6 +298,22 @@ def _train(args: argparse.Namespace) -> int:
         f"entity F1 {valid.get('entity_f1', float('nan')):.4f}; fallback threshold {model.threshold:.4f})."
     )
     return EXIT_OK
+
+
+def _mlflow_uri(args: argparse.Namespace) -> str | None:
+    """The MLflow tracking URI to log to: ``--mlflow``, else $MLFLOW_TRACKING_URI; None: no MLflow."""
+    from malmoi.tracking import mlflow_available
+
+    uri = args.mlflow if args.mlflow is not None else os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        return None
+    if not mlflow_available():
+        if args.mlflow is not None:
+            raise UserError("--mlflow needs the mlflow package: pip install 'malmoi[mlflow]'")
+        print("note: MLFLOW_TRACKING_URI is set but mlflow is not installed; the run is not logged "
+              "(pip install 'malmoi[mlflow]')", file=sys.stderr)
+        return None
+    return uri
 
 
 def _tensorboard(log_dir: str) -> Any:
