@@ -120,3 +120,21 @@ def test_retrain_without_test_data_says_what_to_make(tiny_bot: Path, tmp_path: P
     assert f"no test data at {tiny_bot / 'test'}" in err and "--test DIR" in err
     assert main(["retrain", str(tiny_bot), "--bot", "tiny", "--tolerance", "-1"]) == 2
     assert "--tolerance must be 0 or more" in capsys.readouterr().err
+
+
+def test_a_page_of_another_site_cannot_answer(client: testclient.TestClient, tiny_bot: Path) -> None:
+    body = {"answers": [{"message_ids": [1], "intent": "weather"}]}
+    response = client.post("/v1/review", json=body, headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "cross_site_request"
+    assert not (tiny_bot / INTENTS_FILE).exists()
+
+
+def test_serve_review_options_are_checked_before_starting(tiny_model_dir: Path, tiny_bot: Path, database: str,
+                                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    serve = ["serve", str(tiny_model_dir), "--database-url", database]
+    assert main([*serve, "--review-data", str(tmp_path / "nothing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main([*serve, "--review-data", str(tiny_bot / "data")]) == 2
+    assert "not a bot directory" in capsys.readouterr().err
+    assert main([*serve, "--review-dir", str(tmp_path)]) == 2
+    assert "--review-dir does not go with one model" in capsys.readouterr().err

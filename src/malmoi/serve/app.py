@@ -692,5 +692,5 @@ def _add_review(app: FastAPI, bot_dir: Path, bot: str, version: str) -> None:
     async def review_answer(request: Request, body: ReviewAnswers) -> dict[str, Any]:
         """Write answers (intent with entities, or out of domain) into the bot's data files."""
         require_local(request)
-        return await record_review(app.state.store, app.state.model, body, bot=bot, bot_dir=bot_dir,
+        return await record_review(request, app.state.store, app.state.model, body, bot=bot, bot_dir=bot_dir,
                                    reviewer="local")

@@ -391,5 +391,5 @@ def _add_review(app: FastAPI, review_dir: Path, get_bot: Any) -> None:
         """Write answers (intent with entities, or out of domain) into ``REVIEW_DIR/<bot>/data`` (admin)."""
         who = reviewer(request, key)
         loaded, _ = await get_bot(bot, key)
-        return await record_review(app.state.store, loaded.model, body, bot=bot, bot_dir=review_dir / bot,
+        return await record_review(request, app.state.store, loaded.model, body, bot=bot, bot_dir=review_dir / bot,
                                    reviewer=who)

@@ -34,6 +34,7 @@ from malmoi.review import (
     groups_from_results,
     pending_for,
 )
+from malmoi.serve.kochat import refuse_cross_site
 from malmoi.serve.limits import MAX_TEXT_CHARS
 from malmoi.serve.schema import ApiError
 
@@ -116,9 +117,14 @@ async def list_review(
             "pending": len(pending), "groups": [g.to_dict() for g in groups]}
 
 
-async def record_review(store: Any, model: Any, body: ReviewAnswers, *, bot: str, bot_dir: Path,
+async def record_review(request: Request, store: Any, model: Any, body: ReviewAnswers, *, bot: str, bot_dir: Path,
                         reviewer: str) -> dict[str, Any]:
-    """Write the answers of ``body``; 422/409 JSON errors say what was wrong, and nothing is written then."""
+    """Write the answers of ``body``; 422/409 JSON errors say what was wrong, and nothing is written then.
+
+    A request that a browser marks as sent by another site is refused (403): the one-bot server's
+    review trusts this machine, and a page on another site is opened on this machine too.
+    """
+    refuse_cross_site(request)
     ledger = _ledger(bot_dir)
     requests = [a.model_dump() for a in body.answers]
 
