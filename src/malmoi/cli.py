@@ -283,7 +283,10 @@ def _train(args: argparse.Namespace) -> int:
             for tracker in trackers:
                 tracker(phase, record)
 
-        model = malmoi.train((config, data), progress=not args.quiet, on_epoch=on_epoch if trackers else None)
+        if trackers:
+            model = malmoi.train((config, data), progress=not args.quiet, on_epoch=on_epoch)
+        else:
+            model = malmoi.train((config, data), progress=not args.quiet)
         model.save(out)
         if tensorboard is not None:
             tensorboard.finish(model)

@@ -65,6 +65,7 @@ def test_review_lists_answers_and_forgets_what_was_answered(client: testclient.T
     ({"message_ids": [999], "intent": "weather"}, 422, "no message 999"),
     ({"message_ids": [1, 2], "intent": "weather"}, 422, "say different things"),
     ({"message_ids": [], "intent": "weather"}, 422, "message_ids"),
+    ({"message_ids": [1]}, 422, "give the intent they should have, or answer out of domain"),
 ])
 def test_bad_answers_are_4xx_json_and_write_nothing(client: testclient.TestClient, tiny_bot: Path, answer: dict,
                                                     status: int, message: str) -> None:

@@ -76,6 +76,8 @@ def answers_from_requests(store: Any, model: Any, bot: str, requests: Sequence[d
             raise ReviewError(f"messages {ids} say different things ({len(texts)} texts); answer each text on its own")
         text = texts.pop()
         intent = None if request.get("out_of_domain") else request.get("intent")
+        if intent is None and not request.get("out_of_domain"):
+            raise ReviewError(f"messages {ids}: give the intent they should have, or answer out of domain")
         if intent is not None and intent not in intents:
             raise ReviewError(f"the bot has no intent {intent!r}; its intents are {', '.join(intents)} "
                               "(a new intent needs its own examples in data/intents/ first)")
