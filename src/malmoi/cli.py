@@ -1,9 +1,10 @@
 """The ``malmoi`` command line: validate | import | train | parse | test | compare | shell | serve | publish |
-versions | rollback | keys."""
+versions | rollback | keys | review | retrain."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -105,6 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    "intents: every copy) and train on the rest; lists each one left out")
     p.add_argument("--tensorboard", metavar="DIR", help="write each epoch's figures for TensorBoard into DIR "
                    "(`tensorboard --logdir DIR`); needs pip install 'malmoi[tensorboard]'")
+    p.add_argument("--mlflow", metavar="URI", help="log the run (settings, each epoch's figures, model.json) to "
+                   "this MLflow tracking URI; default $MLFLOW_TRACKING_URI when set; needs pip install "
+                   "'malmoi[mlflow]'")
     p.set_defaults(func=_train)
 
     p = commands.add_parser("parse", help="parse text or a file of utterances")
@@ -164,9 +168,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicas", type=int, default=1, help="with --ray: replicas of the server (default 1)")
     p.add_argument("--ray-address", metavar="ADDR",
                    help="with --ray: join this Ray cluster ('auto', or host:port); default: start Ray on this machine")
+    # The review page (docs/review.md).
+    p.add_argument("--review-data", metavar="BOT_DIR", help="serve the review page at /review (to this machine "
+                   "only), writing answers into this bot directory, the one the model was trained from")
+    p.add_argument("--review-dir", metavar="DIR", help="with --registry: serve /review/{bot} to admin keys, "
+                   "writing answers into DIR/<bot>")
     p.set_defaults(func=_serve)
 
     _add_bots_commands(commands)
+    _add_review_commands(commands)
     p = commands.add_parser("clean", help="find mislabelled utterances (PICO) and, with --apply, move them")
     p.add_argument("bot_dir")
     p.add_argument("--out", help="folder for suspects.csv, suspects.json, backups and diffs (default: BOT_DIR/clean)")
@@ -254,6 +264,7 @@ def _train(args: argparse.Namespace) -> int:
         _check_output_dir(args.tensorboard, "--tensorboard")
         if not tensorboard_available():
             raise UserError("--tensorboard needs the tensorboard package: pip install 'malmoi[tensorboard]'")
+    mlflow_uri = _mlflow_uri(args)
     config, data = load_bot(args.bot_dir, skip_invalid=args.skip_invalid)
     out = Path(args.out) if args.out else _default_model_dir(config.name)
     if data.left_out:
@@ -265,13 +276,29 @@ def _train(args: argparse.Namespace) -> int:
         f"{len(data.entity_types)} entity types, {len(data.ood)} out-of-domain.",
         file=sys.stderr,
     )
-    if args.tensorboard:
-        with _tensorboard(args.tensorboard) as tracker:
-            model = malmoi.train((config, data), progress=not args.quiet, on_epoch=tracker)
-            tracker.finish(model)
-    else:
-        model = malmoi.train((config, data), progress=not args.quiet)
-    model.save(out)
+    with contextlib.ExitStack() as stack:
+        tensorboard = stack.enter_context(_tensorboard(args.tensorboard)) if args.tensorboard else None
+        mlflow = None
+        if mlflow_uri is not None:
+            from malmoi.tracking import MLflowLogger
+
+            mlflow = stack.enter_context(MLflowLogger(mlflow_uri, run_name=config.name))
+        trackers = [t for t in (tensorboard, mlflow) if t is not None]
+
+        def on_epoch(phase: str, record: dict[str, float]) -> None:
+            for tracker in trackers:
+                tracker(phase, record)
+
+        if trackers:
+            model = malmoi.train((config, data), progress=not args.quiet, on_epoch=on_epoch)
+        else:
+            model = malmoi.train((config, data), progress=not args.quiet)
+        model.save(out)
+        if tensorboard is not None:
+            tensorboard.finish(model)
+        if mlflow is not None:
+            mlflow.finish(model, out)
+            print(f"MLflow run {mlflow.run_id} logged to {mlflow_uri}.", file=sys.stderr)
     report = model.report
     valid = report.get("validation", {})
     print(
@@ -280,6 +307,22 @@ def _train(args: argparse.Namespace) -> int:
         f"entity F1 {valid.get('entity_f1', float('nan')):.4f}; fallback threshold {model.threshold:.4f})."
     )
     return EXIT_OK
+
+
+def _mlflow_uri(args: argparse.Namespace) -> str | None:
+    """The MLflow tracking URI to log to: ``--mlflow``, else $MLFLOW_TRACKING_URI; None: no MLflow."""
+    from malmoi.tracking import mlflow_available
+
+    uri = args.mlflow if args.mlflow is not None else os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        return None
+    if not mlflow_available():
+        if args.mlflow is not None:
+            raise UserError("--mlflow needs the mlflow package: pip install 'malmoi[mlflow]'")
+        print("note: MLFLOW_TRACKING_URI is set but mlflow is not installed; the run is not logged "
+              "(pip install 'malmoi[mlflow]')", file=sys.stderr)
+        return None
+    return uri
 
 
 def _tensorboard(log_dir: str) -> Any:
@@ -564,9 +607,25 @@ def _serve(args: argparse.Namespace) -> int:
     run(args.model_dir, host=args.host, port=args.port, database_url=args.database_url,
         workers=args.workers, scenarios=args.scenarios, access_log=args.access_log,
         allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
-        keep_alive_timeout=args.keep_alive_timeout, ready_message=ready)
+        keep_alive_timeout=args.keep_alive_timeout, ready_message=ready, review_data=_review_option(args))
     return EXIT_OK
 
+
+def _review_option(args: argparse.Namespace) -> str | None:
+    """``--review-data`` (one bot) or ``--review-dir`` (registry), checked before the server starts."""
+    wrong = "--review-data" if args.registry is not None else "--review-dir"
+    if (args.review_dir if args.registry is None else args.review_data) is not None:
+        raise UserError(f"{wrong} does not go with {'--registry' if args.registry else 'one model'}: use "
+                        f"{'--review-dir DIR (DIR/<bot> per bot)' if args.registry else '--review-data BOT_DIR'}")
+    folder = args.review_dir if args.registry is not None else args.review_data
+    if folder is None:
+        return None
+    if not Path(folder).is_dir():
+        raise UserError(f"{folder}: no such folder")
+    if args.registry is None and not (Path(folder) / "bot.yaml").is_file():
+        raise UserError(f"--review-data {folder} is not a bot directory (no bot.yaml); give the folder the model "
+                        "was trained from")
+    return str(folder)
 
 
 # -- many bots: publish | versions | rollback | keys, and serve --registry (docs/bots.md) ----------
@@ -731,12 +790,15 @@ def _serve_registry(args: argparse.Namespace) -> int:
     ready = (f"Serving {len(bots)} bots of {args.registry} on http://{shown}:{args.port}/v1/bots/{{bot}}/parse "
              f"and /chat; {access}; cache {args.cache_mb:g} MB. Ctrl-C stops it.")
     allowed_hosts = None if args.allowed_host is None else [*_default_hosts(args.host), *args.allowed_host]
+    if args.ray and args.review_dir is not None:
+        raise UserError("--review-dir is not served on Ray: serve the review page from a second process, "
+                        f"`malmoi serve --registry {args.registry} --review-dir {args.review_dir} --port OTHER`")
     if args.ray:
         return _serve_ray(args, ready, require_keys=require_keys, allowed_hosts=allowed_hosts)
     run_bots(args.registry, host=args.host, port=args.port, database_url=args.database_url,
              cache_bytes=int(args.cache_mb * 1024 * 1024), require_keys=require_keys, access_log=args.access_log,
              allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
-             keep_alive_timeout=args.keep_alive_timeout, ready_message=ready)
+             keep_alive_timeout=args.keep_alive_timeout, ready_message=ready, review_dir=_review_option(args))
     return EXIT_OK
 
 
@@ -803,6 +865,219 @@ def _clean(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"Moved {len(changes.moved)} utterance(s) to their suggested intent, deleted {len(changes.removed)} "
           f"conflicting copies; originals in {changes.backup}, changes in {changes.diff}.", file=sys.stderr)
+    return EXIT_OK
+
+
+# -- the review loop: review | retrain (docs/review.md) -------------------------------------------
+
+EXIT_REFUSED = 3  # `malmoi retrain`: the candidate regresses, nothing was published
+
+
+def _add_review_commands(commands: Any) -> None:
+    p = commands.add_parser("review", help="messages the bot fell back on or was unsure of: list them grouped, "
+                            "answer them into the bot's data")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+
+    def common(r: argparse.ArgumentParser) -> None:
+        r.add_argument("bot_dir", help="the bot directory the bot is trained from: answers go into its data/")
+        r.add_argument("--database-url", help="the server's message log (its --database-url; default "
+                       "sqlite:///malmoi-state.sqlite3)")
+        r.add_argument("--model", help="the model that parses the messages again (for its guesses); or --registry")
+        r.add_argument("--registry", help="use the live version of --bot in this registry as the model")
+        r.add_argument("--bot", help="the bot's name in the message log (default: the model's bot name)")
+
+    r = actions.add_parser("list", help="list the messages to review, grouped by similarity, with the model's guesses")
+    common(r)
+    r.add_argument("--below", type=float, default=0.5,
+                   help="also list messages answered with a confidence under this (default 0.5); fallbacks always")
+    r.add_argument("--similarity", type=float, default=0.6,
+                   help="cosine of sentence vectors from which messages share a group (default 0.6)")
+    r.add_argument("--limit", type=int, default=2000, help="newest logged messages read (default 2000)")
+    r.add_argument("--json", action="store_true", help="print the groups as JSON")
+    r.set_defaults(func=_review_list)
+
+    r = actions.add_parser("answer", help="answer messages: an intent (with entities) or out of domain")
+    common(r)
+    r.add_argument("--message", action="append", required=True, metavar="ID",
+                   help="message id(s) from `malmoi review list`, repeatable or comma-separated (one text)")
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("--intent", help="the intent the message(s) should have")
+    what.add_argument("--ood", action="store_true", help="out of domain: the bot should fall back")
+    r.add_argument("--entities", metavar="MARKUP", help="the text with entities marked: '내일 [부산](LOCATION) 날씨'")
+    r.add_argument("--reviewer", default=os.environ.get("USER") or "cli", help="who answers (default $USER)")
+    r.set_defaults(func=_review_answer)
+
+    r = actions.add_parser("log", help="every answer written so far, with its provenance")
+    r.add_argument("bot_dir")
+    r.set_defaults(func=_review_log)
+
+    p = commands.add_parser("retrain", help="train from the bot's data, compare with the live version on its test "
+                            "data, publish only if nothing regresses")
+    p.add_argument("bot_dir")
+    p.add_argument("--registry", help="the registry folder (default: $MALMOI_REGISTRY, else ./registry)")
+    p.add_argument("--bot", required=True, help="the bot's name in the registry")
+    p.add_argument("--test", help="bot directory of held-out test utterances (default: BOT_DIR/test)")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="how much worse any figure may get, absolute (default 0.01)")
+    p.add_argument("--min-support", type=int, default=20,
+                   help="test utterances an intent needs for its own F1 to be checked (default 20)")
+    p.add_argument("--out", help="folder for the candidate, reports and decision (default: "
+                   "REGISTRY/candidates/BOT/<time>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_retrain)
+
+
+def _review_errors(func: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from malmoi.bots import RegistryError
+        from malmoi.review import ReviewError
+
+        try:
+            result: int = func(args)
+            return result
+        except (ReviewError, RegistryError) as exc:
+            raise UserError(str(exc)) from exc
+
+    return run
+
+
+def _review_setup(args: argparse.Namespace) -> tuple[Any, Any, str, Any]:
+    """The model, the message log, the bot's name in it and the bot directory's answers."""
+    from malmoi.review import ReviewLedger
+
+    ledger = ReviewLedger(args.bot_dir)
+    if (args.model is None) == (args.registry is None):
+        raise UserError("give the model that parses the messages: --model MODEL_DIR, or --registry DIR --bot NAME")
+    if args.registry is not None:
+        if not args.bot:
+            raise UserError("--registry needs --bot NAME")
+        live = _registry(args).live_path(args.bot)
+        if live is None:
+            raise UserError(f"{args.bot} is not published in {args.registry}")
+        model_dir = live[1]
+    else:
+        model_dir = args.model
+    import malmoi
+
+    model = malmoi.load(model_dir)
+    bot = args.bot or model.config.name
+    try:
+        from malmoi.dialogue.store import StateStore
+
+        store = StateStore(args.database_url)
+    except ImportError as exc:
+        raise UserError(str(exc)) from exc
+    except Exception as exc:  # a bad URL, a database that cannot be reached
+        if type(exc).__module__.startswith("sqlalchemy"):
+            raise UserError(f"cannot use the database {args.database_url or 'malmoi-state.sqlite3'}: {exc}") from exc
+        raise
+    return model, store, bot, ledger
+
+
+@_review_errors
+def _review_list(args: argparse.Namespace) -> int:
+    from malmoi.review import review_groups
+
+    if not 0 < args.similarity <= 1:
+        raise UserError("--similarity is a cosine between 0 and 1")
+    if args.limit < 1:
+        raise UserError("--limit must be at least 1")
+    model, store, bot, ledger = _review_setup(args)
+    try:
+        groups = review_groups(store, model, bot=bot, ledger=ledger, below=args.below, similarity=args.similarity,
+                               limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([g.to_dict() for g in groups], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    if not groups:
+        print(f"Nothing to review for {bot}: no unreviewed message fell back or was under {args.below}.")
+        return EXIT_OK
+    for group in groups:
+        guesses = ", ".join(f"{g.intent} {g.confidence:.2f}" for g in group.guesses)
+        print(f"group {group.id}: {group.messages} message(s); guesses {guesses}")
+        for item in group.items:
+            p = item.pending
+            ids = ",".join(map(str, p.message_ids[:8])) + (",..." if len(p.message_ids) > 8 else "")
+            answered = "fallback" if p.fallback else f"{p.logged_intent} {p.logged_confidence:.2f}"
+            top = ", ".join(f"{g.intent} {g.confidence:.2f}" for g in item.guesses)
+            print(f"  [{ids}] {item.markup}   (answered {answered}; now {top})")
+    total = sum(g.messages for g in groups)
+    print(f"\n{total} message(s) in {sum(len(g.items) for g in groups)} text(s), {len(groups)} group(s). Answer with "
+          f"`malmoi review answer {args.bot_dir} --message ID --intent NAME` (or --ood).", file=sys.stderr)
+    return EXIT_OK
+
+
+@_review_errors
+def _review_answer(args: argparse.Namespace) -> int:
+    from malmoi.review import answers_from_requests
+
+    try:
+        ids = [int(i) for part in args.message for i in part.split(",") if i.strip()]
+    except ValueError:
+        raise UserError("--message takes message ids (numbers) from `malmoi review list`") from None
+    if args.ood and args.entities:
+        raise UserError("--entities goes with --intent; an out-of-domain message has no entities")
+    model, store, bot, ledger = _review_setup(args)
+    try:
+        request = {"message_ids": ids, "intent": args.intent, "out_of_domain": args.ood, "markup": args.entities}
+        answers = answers_from_requests(store, model, bot, [request], reviewer=f"cli:{args.reviewer}")
+    finally:
+        store.close()
+    written = ledger.record(answers)
+    for answer in answers:
+        what = "out of domain" if answer.out_of_domain else f"intent {answer.intent}: {answer.markup}"
+        print(f"{answer.text!r} -> {what}")
+    shown = ", ".join(str(p) for p in written) or "no data file changed"
+    print(f"written: {shown}; recorded in {ledger.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+@_review_errors
+def _review_log(args: argparse.Namespace) -> int:
+    from malmoi.review import ReviewLedger
+
+    ledger = ReviewLedger(args.bot_dir)
+    answers = ledger.answers()
+    for a in answers:
+        what = "out of domain" if a.out_of_domain else f"{a.intent}: {a.markup}"
+        print(f"{a.reviewed_at}  {a.reviewer}  messages {','.join(map(str, a.message_ids))}  "
+              f"model {a.model_version}  {what}")
+    print(f"{len(answers)} answer(s) in {ledger.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+@_review_errors
+def _retrain(args: argparse.Namespace) -> int:
+    from malmoi.review import retrain
+
+    if args.tolerance < 0:
+        raise UserError("--tolerance must be 0 or more")
+    if args.min_support < 1:
+        raise UserError("--min-support must be at least 1")
+    if args.out:
+        _check_output_dir(args.out, "--out")
+    if not (Path(args.bot_dir) / "bot.yaml").is_file():
+        raise UserError(f"{args.bot_dir} is not a bot directory (no bot.yaml)")
+    registry = _registry(args)
+    result = retrain(args.bot_dir, registry=registry, bot=args.bot, test_dir=args.test, tolerance=args.tolerance,
+                     min_support=args.min_support, run_dir=args.out, progress=not args.quiet,
+                     say=lambda message: print(message, file=sys.stderr))
+    if result.comparison:
+        print(result.comparison)
+        print()
+    for check in result.checks:
+        print(f"{'REGRESSED' if check.regressed else 'ok':9}  {check}")
+    if result.refused:
+        print(f"error: refused: the candidate is worse than the live version {result.live_version} beyond the "
+              f"tolerance on {len(result.refused)} figure(s): " + "; ".join(str(c) for c in result.refused)
+              + f". Nothing was published; {result.bot} stays on {result.live_version}. The candidate, both reports "
+              f"and the comparison are in {result.run_dir}.", file=sys.stderr)
+        return EXIT_REFUSED
+    before = f" (was {result.live_version})" if result.live_version else " (its first version)"
+    print(f"published {result.bot} {result.published}{before}; candidate, reports and comparison in "
+          f"{result.run_dir}", file=sys.stderr)
     return EXIT_OK
 
 

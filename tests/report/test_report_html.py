@@ -154,3 +154,22 @@ def test_report_without_plotly_says_what_to_install(tmp_path, capsys, monkeypatc
     monkeypatch.setitem(sys.modules, "plotly", None)
     assert main(["test", "no-model", str(tmp_path), "--report", str(tmp_path / "r.html")]) == 2
     assert "pip install 'malmoi[report]'" in capsys.readouterr().err
+
+
+def test_report_embeds_the_cartesian_bundle_only_for_its_own_plotly_version(monkeypatch):
+    """plotly.js's cartesian bundle (vendor/README.md) when plotly.py writes figures for that same
+    version; otherwise plotly.py's full bundle, which draws whatever plotly.py writes."""
+    import plotly.offline
+
+    from malmoi.report import _html
+
+    cartesian = _html.CARTESIAN_BUNDLE.read_text("utf-8")
+    assert _html._bundle_version(cartesian) == "4.1.1"
+    # No map code, so no tile or attribution links; what remains is the mode bar's plotly.com logo
+    # link, which the report hides (displaylogo: false).
+    assert "openstreetmap" not in cartesian.lower() and 'src="http' not in cartesian
+    assert cartesian.count('href="http') == 1
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: "/**\n* plotly.js v4.1.1\n*/ full")
+    assert _html._plotly_js() == cartesian
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: "/**\n* plotly.js v4.2.0\n*/ full")
+    assert _html._plotly_js().endswith("full")

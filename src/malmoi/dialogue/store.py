@@ -402,6 +402,26 @@ class StateStore:
             rows = conn.execution_options(malmoi_read=True).execute(query).mappings().all()
         return [dict(r) for r in reversed(rows)]
 
+    def messages_to_review(self, bot: str, *, below: float, limit: int = 1000) -> list[dict[str, Any]]:
+        """The latest logged messages of ``bot`` that fell back or whose confidence is under
+        ``below`` (``malmoi review``), newest first."""
+        query = (
+            sa.select(messages)
+            .where(messages.c.bot == bot, sa.or_(messages.c.fallback.is_(True), messages.c.confidence < below))
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+        with self._locked(), self.engine.connect() as conn:
+            rows = conn.execution_options(malmoi_read=True).execute(query).mappings().all()
+        return [dict(r) for r in rows]
+
+    def messages_by_id(self, bot: str, ids: list[int]) -> list[dict[str, Any]]:
+        """The logged messages of ``bot`` with these ids (ids of other bots are not found)."""
+        query = sa.select(messages).where(messages.c.bot == bot, messages.c.id.in_(ids)).order_by(messages.c.id.desc())
+        with self._locked(), self.engine.connect() as conn:
+            rows = conn.execution_options(malmoi_read=True).execute(query).mappings().all()
+        return [dict(r) for r in rows]
+
     def close(self) -> None:
         self.flush()
         self.engine.dispose()

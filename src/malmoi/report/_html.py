@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,12 +128,31 @@ SCRIPT = r"""
 """
 
 
+# plotly.js's official cartesian bundle (vendor/README.md): every trace type the report draws,
+# a third of the full bundle's size, and no map code.
+CARTESIAN_BUNDLE = Path(__file__).parent / "vendor" / "plotly-cartesian.min.js"
+_VERSION_RE = re.compile(r"plotly\.js (?:\([a-z -]+\) )?v(\d+\.\d+\.\d+)")
+
+
+def _bundle_version(script: str) -> str | None:
+    """The plotly.js version in a bundle's banner comment: ``* plotly.js v4.1.1``."""
+    found = _VERSION_RE.search(script[:300])
+    return found.group(1) if found else None
+
+
 def _plotly_js() -> str:
+    """The cartesian bundle when it is the plotly.js version that plotly.py writes figures for,
+    else plotly.py's own full bundle."""
     try:
         from plotly.offline import get_plotlyjs
     except ImportError:
         raise ImportError("the HTML report needs plotly: pip install 'malmoi[report]'") from None
-    return str(get_plotlyjs())
+    full = str(get_plotlyjs())
+    if CARTESIAN_BUNDLE.is_file():
+        cartesian = CARTESIAN_BUNDLE.read_text("utf-8")
+        if _bundle_version(cartesian) is not None and _bundle_version(cartesian) == _bundle_version(full):
+            return cartesian
+    return full
 
 
 def _script_safe(text: str) -> str:

@@ -44,6 +44,7 @@ _ENV_DATABASE = "MALMOI_SERVE_DATABASE_URL"
 _ENV_SCENARIOS = "MALMOI_SERVE_SCENARIOS"
 _ENV_ALLOWED_HOSTS = "MALMOI_SERVE_ALLOWED_HOSTS"  # a JSON list
 _ENV_READ_TIMEOUT = "MALMOI_SERVE_READ_TIMEOUT"  # also read by malmoi.serve._protocol
+_ENV_REVIEW_DATA = "MALMOI_SERVE_REVIEW_DATA"
 
 
 def load_scenarios(spec: str | None) -> Scenarios | None:
@@ -84,6 +85,7 @@ def app_from_env() -> FastAPI:
         scenarios=load_scenarios(os.environ.get(_ENV_SCENARIOS)),
         allowed_hosts=json.loads(hosts) if hosts else None,
         read_timeout=timeout if timeout > 0 else None,
+        review_data=os.environ.get(_ENV_REVIEW_DATA) or None,
     )
 
 
@@ -172,6 +174,7 @@ def run(
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
     ready_message: str | None = None,
+    review_data: str | Path | None = None,
 ) -> None:
     """Serve a model with uvicorn until interrupted (``malmoi serve``).
 
@@ -196,6 +199,8 @@ def run(
     hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
     os.environ[_ENV_ALLOWED_HOSTS] = json.dumps(hosts)
     os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
+    if review_data:
+        os.environ[_ENV_REVIEW_DATA] = str(review_data)
     options: dict[str, Any] = {}
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
         # A worker answers the supervisor's pings only once torch and the model are loaded,
@@ -234,6 +239,7 @@ def run_bots(
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
     ready_message: str | None = None,
+    review_dir: str | Path | None = None,
 ) -> None:
     """Serve every bot of a registry (``malmoi serve --registry DIR``) in this process."""
     import torch
@@ -244,7 +250,8 @@ def run_bots(
     torch.set_num_threads(1)
     hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
     app = create_bots_app(registry_dir, database_url=database_url, cache_bytes=cache_bytes,
-                          require_keys=require_keys, allowed_hosts=hosts, read_timeout=read_timeout)
+                          require_keys=require_keys, allowed_hosts=hosts, read_timeout=read_timeout,
+                          review_dir=review_dir)
     os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
     options = _header_deadline()
     if ready_message:

@@ -59,6 +59,7 @@ from malmoi.serve.limits import (
     MAX_TEXT_CHARS,
     MAX_USER_ID_CHARS,
 )
+from malmoi.serve.review import ReviewAnswers
 from malmoi.serve.schema import (
     ERROR_RESPONSES,
     ApiError,
@@ -530,6 +531,7 @@ def create_app(
     log_parses: bool = True,
     allowed_hosts: Sequence[str] | None = None,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+    review_data: str | Path | None = None,
 ) -> FastAPI:
     """The server for one trained model.
 
@@ -544,6 +546,8 @@ def create_app(
             ``localhost``, ``127.0.0.1`` and ``::1``; ``["*"]`` answers any (behind a proxy that
             checks Host itself); ``*.example.com`` allows a domain.
         read_timeout: seconds a request body may take to arrive (408 after); ``None``: no limit.
+        review_data: the bot directory the model was trained from: serves the review page
+            (``/review``, :mod:`malmoi.serve.review`) to this machine, which writes answers there.
 
     Raises:
         ModelLoadError: the model cannot be loaded, in one line.
@@ -652,8 +656,45 @@ def create_app(
             return HTMLResponse(page.read_text("utf-8"))
         return HTMLResponse(_PLACEHOLDER)
 
+    if review_data is not None:
+        _add_review(app, Path(review_data), bot, version)
+
     if STATIC_DIR.is_dir():
         from fastapi.staticfiles import StaticFiles
 
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _add_review(app: FastAPI, bot_dir: Path, bot: str, version: str) -> None:
+    """The review page and its API (malmoi.serve.review), for this machine only: no keys here."""
+    # ReviewAnswers is imported at module level: FastAPI resolves the endpoints' annotations there.
+    from malmoi.serve.review import (
+        add_review_assets,
+        list_review,
+        record_review,
+        require_local,
+        review_page,
+    )
+
+    add_review_assets(app)
+
+    @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
+    def review(request: Request) -> Response:
+        require_local(request)
+        return HTMLResponse(review_page("v1/review", assets="review-assets", needs_key=False, title=bot))
+
+    @app.get("/v1/review", tags=["review"], responses=ERROR_RESPONSES)
+    async def review_list(request: Request, below: float = 0.5, similarity: float = 0.6) -> dict[str, Any]:
+        """Logged messages that fell back or were under ``below``, grouped, with the model's guesses."""
+        require_local(request)
+        batcher: ParseBatcher = app.state.batcher
+        return await list_review(app.state.store, app.state.model, batcher.parse, bot=bot, bot_dir=bot_dir,
+                                 below=below, similarity=similarity, model_version=version)
+
+    @app.post("/v1/review", tags=["review"], responses=ERROR_RESPONSES)
+    async def review_answer(request: Request, body: ReviewAnswers) -> dict[str, Any]:
+        """Write answers (intent with entities, or out of domain) into the bot's data files."""
+        require_local(request)
+        return await record_review(request, app.state.store, app.state.model, body, bot=bot, bot_dir=bot_dir,
+                                   reviewer="local")

@@ -57,6 +57,7 @@ from malmoi.serve.kochat import (
     word_tags,
 )
 from malmoi.serve.limits import DEFAULT_READ_TIMEOUT, MAX_USER_ID_CHARS
+from malmoi.serve.review import ReviewAnswers
 from malmoi.serve.schema import (
     ERROR_RESPONSES,
     ApiError,
@@ -154,6 +155,7 @@ def create_bots_app(
     allowed_hosts: Sequence[str] | None = None,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     choose_version: Callable[[str, str], Awaitable[str]] | None = None,
+    review_dir: str | Path | None = None,
 ) -> FastAPI:
     """The server for all bots of the registry at ``registry_dir``.
 
@@ -167,6 +169,8 @@ def create_bots_app(
             ``app.state.cache`` itself. The Ray Serve deployment (:mod:`malmoi.serve.ray_app`)
             reads the version from the request's multiplexed model id and loads it through
             Ray's multiplexing; by default the live version answers.
+        review_dir: a folder of bot directories, ``REVIEW_DIR/<bot>``: serves the review page
+            (``/review/{bot}``, :mod:`malmoi.serve.review`) to admin keys, answers written there.
     """
     from malmoi.dialogue.engine import Dialogue
     from malmoi.dialogue.store import StateStore
@@ -348,6 +352,8 @@ def create_bots_app(
         return Response(status_code=204)
 
     _add_admin_routes(app, registry)
+    if review_dir is not None:
+        _add_review(app, Path(review_dir), get_bot)
     _add_docs(app, "malmoi: bots")
     return app
 
@@ -452,3 +458,56 @@ def _add_admin_routes(app: FastAPI, registry: Registry) -> None:
         if before is None:
             raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
         return {"bot": bot, "live": _registry_call(registry.rollback, bot), "was": before}
+def _add_review(app: FastAPI, review_dir: Path, get_bot: Any) -> None:
+    """The review page of each bot and its API, for admin keys (malmoi.serve.review)."""
+    from fastapi.responses import HTMLResponse
+
+    # ReviewAnswers is imported at module level: FastAPI resolves the endpoints' annotations there.
+    from malmoi.serve.review import (
+        add_review_assets,
+        list_review,
+        record_review,
+        require_local,
+        review_page,
+    )
+
+    add_review_assets(app)
+
+    def reviewer(request: Request, key: ApiKey | None) -> str:
+        if key is None:  # --no-keys: nobody to name, so only this machine may write the bots' data
+            require_local(request)
+            return "local"
+        if not key.admin:
+            raise ApiError(403, "forbidden", "reviewing needs an admin key (`malmoi keys create --admin`)")
+        return f"key:{key.id}"
+
+    @app.get("/review/{bot}", response_class=HTMLResponse, include_in_schema=False)
+    def page(bot: str) -> Response:
+        try:
+            check_bot_name(bot)
+        except RegistryError as exc:
+            raise ApiError(404, "unknown_bot", str(exc)) from None
+        return HTMLResponse(review_page(f"../v1/bots/{bot}/review", assets="../review-assets",
+                                        needs_key=app.state.keys is not None, title=bot))
+
+    @app.get("/v1/bots/{bot}/review", responses=_AUTH_RESPONSES, tags=["review"])
+    async def review_list(request: Request, bot: str, key: Caller, below: float = 0.5,
+                          similarity: float = 0.6) -> dict[str, Any]:
+        """Logged messages of the bot that fell back or were under ``below``, grouped, with its guesses (admin)."""
+        reviewer(request, key)
+        loaded, _ = await get_bot(bot, key)
+        batcher: MultiParseBatcher = app.state.batcher
+
+        async def parse(text: str) -> ParseResult:
+            return await batcher.parse(loaded.model, text)
+
+        return await list_review(app.state.store, loaded.model, parse, bot=bot, bot_dir=review_dir / bot,
+                                 below=below, similarity=similarity, model_version=loaded.model_version)
+
+    @app.post("/v1/bots/{bot}/review", responses=_AUTH_RESPONSES, tags=["review"])
+    async def review_answer(request: Request, bot: str, body: ReviewAnswers, key: Caller) -> dict[str, Any]:
+        """Write answers (intent with entities, or out of domain) into ``REVIEW_DIR/<bot>/data`` (admin)."""
+        who = reviewer(request, key)
+        loaded, _ = await get_bot(bot, key)
+        return await record_review(request, app.state.store, loaded.model, body, bot=bot, bot_dir=review_dir / bot,
+                                   reviewer=who)
