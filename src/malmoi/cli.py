@@ -169,6 +169,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5, help="folds per split (default 5)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="checker processes (default: 2, or 1 on one core)")
+    p.add_argument("--ray-address", help="run the checkers as Ray tasks on this cluster instead of local processes "
+                   "('auto', 'ray://HOST:10001', or 'local' to start Ray here; needs pip install 'malmoi[ray]')")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="P(given intent wrong) from which an utterance is a suspect (default 0.5)")
     p.add_argument("--seed", type=int, default=0)
@@ -744,18 +746,21 @@ def _clean(args: argparse.Namespace) -> int:
     _check_output_dir(out, "--out")
     try:
         settings = CleanSettings(rounds=args.rounds, splits=args.splits, folds=args.folds, workers=args.workers,
-                                 threshold=args.threshold, seed=args.seed)
+                                 threshold=args.threshold, seed=args.seed, ray_address=args.ray_address)
     except ValidationError as exc:
         problems = "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise UserError(problems) from None
     config, examples, conflicts = load_for_cleaning(args.bot_dir)
     print(f"Checking {len(examples)} utterances of '{config.name}' ({conflicts} conflicting copies): "
           f"{settings.splits} splits x {settings.folds} folds a round, at most {settings.rounds} rounds, "
-          f"{settings.workers} process(es).", file=sys.stderr)
+          + (f"Ray tasks at {settings.ray_address}." if settings.ray_address else f"{settings.workers} process(es)."),
+          file=sys.stderr)
     try:
         result = find_label_issues(examples, config.language, settings, progress=lambda m: print(m, file=sys.stderr))
     except ValueError as exc:
         raise UserError(f"{args.bot_dir}: {exc}") from None
+    except ImportError as exc:  # --ray-address without ray
+        raise UserError(str(exc)) from None
     csv_path, json_path = write_report(result, out)
     shown = result.suspects[: max(args.show, 0)]
     if shown:
