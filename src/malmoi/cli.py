@@ -121,6 +121,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_out", help="also write the metrics as JSON to this file")
     p.add_argument("--report", help="also write one self-contained HTML report (plots, errors, model card) to "
                    "this file; needs plotly: pip install 'malmoi[report]'")
+    p.add_argument("--suspects", help="with --report: add a 'Label suspects' section from this suspects.json "
+                   "of `malmoi clean`")
     p.set_defaults(func=_test)
 
     p = commands.add_parser("compare", help="what got better and worse between two reports of `malmoi test --report`")
@@ -420,6 +422,7 @@ def _test(args: argparse.Namespace) -> int:
             raise UserError("--report needs test data: malmoi test MODEL DATA --report report.html")
         _check_output_file(args.report, "--report")
         _check_report_dependencies()
+    suspects = _read_suspects(args)
     model = malmoi.load(args.model_dir)
     if args.data is None:
         report = {"source": "held-out validation split used during training", **model.report}
@@ -451,7 +454,7 @@ def _test(args: argparse.Namespace) -> int:
         print(format_table([{"metric": k, "value": v} for k, v in summary.items()], ["metric", "value"]))
         report = evaluation.to_dict()
         if args.report:
-            _write_html_report(args, model, data, evaluation)
+            _write_html_report(args, model, data, evaluation, suspects)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
     return EXIT_OK
@@ -464,10 +467,29 @@ def _check_report_dependencies() -> None:
         raise UserError("--report needs plotly: pip install 'malmoi[report]'") from None
 
 
-def _write_html_report(args: argparse.Namespace, model: Any, data: Any, evaluation: Any) -> None:
+def _read_suspects(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--suspects``: the suspects.json of `malmoi clean`, read before any model work."""
+    if not getattr(args, "suspects", None):
+        return None
+    if not args.report:
+        raise UserError("--suspects adds a section to the HTML report: give --report FILE.html too")
+    from malmoi.report import ReportError
+    from malmoi.report._suspects import read_suspects
+
+    try:
+        return read_suspects(args.suspects)
+    except ReportError as exc:
+        raise UserError(f"--suspects {exc}") from None
+
+
+def _write_html_report(args: argparse.Namespace, model: Any, data: Any, evaluation: Any,
+                       suspects: dict[str, Any] | None = None) -> None:
     from malmoi.report import report_data, write_report
 
-    path = write_report(args.report, report_data(evaluation, model, model_dir=args.model_dir, data_dir=args.data))
+    content = report_data(evaluation, model, model_dir=args.model_dir, data_dir=args.data)
+    if suspects is not None:
+        content["label_suspects"] = suspects
+    path = write_report(args.report, content)
     print(f"\nWrote the report {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser.", file=sys.stderr)
 
 
