@@ -179,6 +179,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=20, help="suspects printed (default 20; all are in the files)")
     p.add_argument("--apply", action="store_true",
                    help="move each suspect to its suggested intent's CSV (backup and diff in --out)")
+    p.add_argument("--entities", action=argparse.BooleanOptionalAction, default=None,
+                   help="also check entity tags with cross-validated CRFs (entity_suspects.csv/.json; "
+                   "default: when the bot has entities; never applied)")
     p.set_defaults(func=_clean)
     return parser
 
@@ -784,6 +787,7 @@ def _clean(args: argparse.Namespace) -> int:
     except ImportError as exc:  # --ray-address without ray
         raise UserError(str(exc)) from None
     csv_path, json_path = write_report(result, out)
+    _clean_entities(args, examples, config.language, out)
     shown = result.suspects[: max(args.show, 0)]
     if shown:
         print(format_suspects(shown))
@@ -803,6 +807,30 @@ def _clean(args: argparse.Namespace) -> int:
     print(f"Moved {len(changes.moved)} utterance(s) to their suggested intent, deleted {len(changes.removed)} "
           f"conflicting copies; originals in {changes.backup}, changes in {changes.diff}.", file=sys.stderr)
     return EXIT_OK
+
+
+def _clean_entities(args: argparse.Namespace, examples: list[Any], language: str, out: Path) -> None:
+    """``malmoi clean --entities``: entity tags in doubt, reported beside the intent suspects."""
+    from malmoi.clean.entities import find_entity_issues
+    from malmoi.clean.files import write_entity_report
+    from malmoi.evaluate import format_table
+
+    has_entities = any(e.entities for e in examples)
+    if args.entities is False or (args.entities is None and not has_entities):
+        return
+    if not has_entities:
+        raise UserError(f"{args.bot_dir}: --entities: no utterance has an entity, so there are no entity tags to check")
+    result = find_entity_issues(examples, language, threshold=args.threshold, seed=args.seed,
+                                progress=lambda m: print(m, file=sys.stderr))
+    csv_path, json_path = write_entity_report(result, out)
+    rows = [{"rank": s.rank, "p_wrong": round(s.p_wrong, 3), "kinds": "; ".join(s.kinds), "text": s.text,
+             "given": " ".join(f"[{e.value}]({e.type})" for e in s.given),
+             "suggested": " ".join(f"[{e.value}]({e.type})" for e in s.suggested), "source": s.source}
+            for s in result.suspects[: max(args.show, 0)]]
+    if rows:
+        print(format_table(rows, ["rank", "p_wrong", "kinds", "text", "given", "suggested", "source"]))
+    print(f"{len(result.suspects)} entity suspect(s) in {result.seconds:.1f} s; all listed in {csv_path} and "
+          f"{json_path} (never applied: fix the tags by hand).", file=sys.stderr)
 
 
 def format_suspects(suspects: list[Any]) -> str:

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from malmoi.clean.cleaning import CleanResult, Suspect
+from malmoi.clean.entities import EntityCleanResult
 from malmoi.data import load_bot, read_intent_file
 from malmoi.data.schema import Example
 from malmoi.settings import BotConfig
 
-__all__ = ["AppliedChanges", "apply_suspects", "load_for_cleaning", "write_report"]
+__all__ = ["AppliedChanges", "apply_suspects", "load_for_cleaning", "write_entity_report", "write_report"]
 
 CSV_COLUMNS = ["rank", "p_wrong", "given", "suggested", "p_suggested", "times_checked", "conflict", "text",
                "source", "neighbours"]
@@ -53,6 +54,28 @@ def load_for_cleaning(bot_dir: str | os.PathLike[str]) -> tuple[BotConfig, list[
         texts[e.text].add(e.intent)
     restored = [e for e in restored if len(texts[e.text]) > 1]
     return config, [*data.examples, *restored], len(restored)
+
+
+ENTITY_CSV_COLUMNS = ["rank", "p_wrong", "kinds", "text", "given", "suggested", "times_checked", "intent", "source"]
+
+
+def write_entity_report(result: EntityCleanResult, out_dir: Path) -> tuple[Path, Path]:
+    """``entity_suspects.csv`` and ``entity_suspects.json``: utterances whose entity tags are in
+    doubt, spans as ``[value](TYPE)``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out_dir / "entity_suspects.csv", out_dir / "entity_suspects.json"
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(ENTITY_CSV_COLUMNS)
+    for s in result.suspects:
+        writer.writerow([s.rank, f"{s.p_wrong:.4f}", "; ".join(s.kinds), s.text,
+                         " ".join(f"[{e.value}]({e.type})" for e in s.given),
+                         " ".join(f"[{e.value}]({e.type})" for e in s.suggested), s.times_checked, s.intent or "",
+                         s.source])
+    _write_atomic(csv_path, buffer.getvalue())
+    report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
+    _write_atomic(json_path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    return csv_path, json_path
 
 
 def _location(example: Example) -> tuple[str, int | None]:
