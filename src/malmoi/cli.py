@@ -179,6 +179,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=20, help="suspects printed (default 20; all are in the files)")
     p.add_argument("--apply", action="store_true",
                    help="move each suspect to its suggested intent's CSV (backup and diff in --out)")
+    p.add_argument("--confident", type=float, default=0.9,
+                   help="with --apply: a suspect moves to its suggestion when that has at least this probability; "
+                   "the other suspects are set aside in --out for review (default 0.9; 0 moves every suspect)")
     p.add_argument("--entities", action=argparse.BooleanOptionalAction, default=None,
                    help="also check entity tags with cross-validated CRFs (entity_suspects.csv/.json; "
                    "default: when the bot has entities; never applied)")
@@ -775,6 +778,8 @@ def _clean(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         problems = "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise UserError(problems) from None
+    if not 0.0 <= args.confident <= 1.0:
+        raise UserError(f"--confident: a probability from 0 to 1 is expected, got {args.confident}")
     config, examples, conflicts = load_for_cleaning(args.bot_dir)
     print(f"Checking {len(examples)} utterances of '{config.name}' ({conflicts} conflicting copies): "
           f"{settings.splits} splits x {settings.folds} folds a round, at most {settings.rounds} rounds, "
@@ -796,9 +801,10 @@ def _clean(args: argparse.Namespace) -> int:
     if not args.apply:
         if result.suspects:
             print("Nothing was changed. Review the list, then `malmoi clean BOT_DIR --apply` moves each suspect "
-                  "to its suggested intent (with a backup and a diff).", file=sys.stderr)
+                  "with a confident suggestion to it and sets the others aside (with a backup and a diff).",
+                  file=sys.stderr)
         return EXIT_OK
-    changes = apply_suspects(args.bot_dir, result.suspects, out)
+    changes = apply_suspects(args.bot_dir, result.suspects, out, confident=args.confident)
     for suspect, why in changes.skipped:
         print(f"{suspect.source}: not changed: {why}", file=sys.stderr)
     if changes.diff is None:
@@ -806,6 +812,10 @@ def _clean(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"Moved {len(changes.moved)} utterance(s) to their suggested intent, deleted {len(changes.removed)} "
           f"conflicting copies; originals in {changes.backup}, changes in {changes.diff}.", file=sys.stderr)
+    if changes.set_aside:
+        print(f"Set aside {len(changes.set_aside)} suspect(s) whose suggestion is below --confident "
+              f"{args.confident} (out of the training data) in {changes.set_aside_dir}: put back or move what "
+              "you judge right.", file=sys.stderr)
     return EXIT_OK
 
 
