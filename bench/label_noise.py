@@ -22,7 +22,9 @@ Protocol (issue 13):
   ``drop`` (suspects left out), ``confident`` (suspects whose suggestion has posterior >= 0.9
   relabelled, the other suspects left out), ``soft`` (every row trained on PICO's posterior
   distribution as soft targets), and cleanlab's flagged rows removed or relabelled to the votes'
-  argmax. recovered = (cleaned - noisy) / (clean - noisy). Which cleaned set is best is read on
+  argmax; two diagnostics that read the truth (``oracle drop``: exactly the flipped rows left out;
+  ``clean minus flagged``: true labels with PICO's suspects left out, the cost of the lost rows).
+  recovered = (cleaned - noisy) / (clean - noisy). Which cleaned set is best is read on
   the validation split; the test split is reported, never used to choose;
 - wall time of cleaning (features + checkers), on whatever else the machine was running.
 
@@ -59,6 +61,8 @@ NOISES = ("sym10", "sym20", "pair10", "real")
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)  # of P(given wrong): the operating curve, reported
 CONFIDENT = 0.9  # `confident`: a suspect is relabelled when its suggestion's posterior reaches this, else dropped
 OUT_DIR = up.RESULTS / "label_noise"
+# Training sets that are references, not cleaning methods: never "best on validation".
+REFERENCES = ("clean", "noisy", "oracle drop", "clean minus flagged")
 COLUMNS = ["data", "noise", "method", "precision", "recall", "f1", "auroc", "suggestion_accuracy", "seconds"]
 DOWNSTREAM_COLUMNS = ["data", "noise", "training set", "val", "test", "recovered (val)", "recovered (test)"]
 
@@ -246,6 +250,9 @@ def run_cell(name: str, noise: str, args: argparse.Namespace, settings: CleanSet
             "pico confident": downstream.hard(np.where(confident, suggested, noisy), keep=~flagged | confident),
             "pico soft": (np.arange(n), posterior.dense()),
         }
+        # Diagnostics, not methods (they read the truth): what dropping costs by itself.
+        sets["oracle drop"] = downstream.hard(noisy, keep=~truth)  # exactly the flipped rows left out
+        sets["clean minus flagged"] = downstream.hard(labels, keep=~flagged)  # true labels, PICO's suspects left out
         if issues is not None:
             sets["cleanlab drop"] = downstream.hard(noisy, keep=~issues)
             sets["cleanlab relabel"] = downstream.hard(np.where(issues, voted, noisy))
@@ -256,7 +263,7 @@ def run_cell(name: str, noise: str, args: argparse.Namespace, settings: CleanSet
         clean, dirty = scores["clean"][split], scores["noisy"][split]
         for s in scores.values():
             s[f"recovered_{split}"] = (s[split] - dirty) / (clean - dirty) if clean > dirty else float("nan")
-    best_on_val = max((k for k in scores if k not in ("clean", "noisy")), key=lambda k: scores[k]["val"])
+    best_on_val = max((k for k in scores if k not in REFERENCES), key=lambda k: scores[k]["val"])
     cell = {"data": name, "noise": noise, "language": language, "train": n, "intents": len(intents),
             "validation": len(val), "test": len(test), "flipped": int(truth.sum()),
             "suspects": len(result.suspects), "cleaning_seconds": result.seconds,

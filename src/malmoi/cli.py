@@ -178,7 +178,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--show", type=int, default=20, help="suspects printed (default 20; all are in the files)")
     p.add_argument("--apply", action="store_true",
-                   help="move each suspect to its suggested intent's CSV (backup and diff in --out)")
+                   help="move confident suspects to their suggested intent's CSV and set the others aside "
+                   "(see --confident; backup and diff in --out)")
     p.add_argument("--confident", type=float, default=0.9,
                    help="with --apply: a suspect moves to its suggestion when that has at least this probability; "
                    "the other suspects are set aside in --out for review (default 0.9; 0 moves every suspect)")
