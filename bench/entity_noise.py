@@ -113,10 +113,14 @@ def main() -> None:
            "auroc": up.auroc(result.p_wrong[truth].tolist(), result.p_wrong[~truth].tolist()),
            "kind_named": float(np.mean(kind_right)) if found else float("nan"),
            "suggestion_exact": float(np.mean(exact)) if found else float("nan"),
-           "per_kind": per_kind, "seconds": round(seconds, 1)}
+           "per_kind": per_kind, "seconds": round(seconds, 1),
+           # The operating curve: F1 if only suspects with p_wrong >= t were flagged.
+           "f1_by_threshold": {str(t): up.prf(int((truth & flagged & (result.p_wrong >= t)).sum()),
+                                               int((flagged & (result.p_wrong >= t)).sum()), int(truth.sum()))[2]
+                               for t in (0.5, 0.9, 0.99, 0.999)}}
     print(up.format_table([row], ["data", "utterances", "planted", "suspects", "precision", "recall", "f1", "auroc",
                                   "kind_named", "suggestion_exact", "seconds"]))
-    print(per_kind)
+    print(per_kind, "F1 by threshold:", row["f1_by_threshold"])
     up.save(args.out, {"benchmark": "entity_noise", "protocol": (__doc__ or "").split("Run:")[0].strip(),
                        "command": up.command_line(), "machine": up.machine(), "settings": result.settings,
                        "result": row})
