@@ -793,12 +793,12 @@ def _clean(args: argparse.Namespace) -> int:
     except ImportError as exc:  # --ray-address without ray
         raise UserError(str(exc)) from None
     csv_path, json_path = write_report(result, out)
-    _clean_entities(args, examples, config.language, out)
     shown = result.suspects[: max(args.show, 0)]
     if shown:
         print(format_suspects(shown))
     print(f"{len(result.suspects)} suspect(s) of {len(examples)} in {result.seconds['total']} s; "
           f"all listed in {csv_path} and {json_path}.", file=sys.stderr)
+    _clean_entities(args, examples, config.language, out)
     if not args.apply:
         if result.suspects:
             print("Nothing was changed. Review the list, then `malmoi clean BOT_DIR --apply` moves each suspect "
