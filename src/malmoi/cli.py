@@ -820,6 +820,14 @@ def _clean(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def format_suspects(suspects: list[Any]) -> str:
+    from malmoi.evaluate import format_table
+
+    rows = [{"rank": s.rank, "p_wrong": round(s.p_wrong, 3), "given": s.given, "suggested": s.suggested,
+             "checked": s.times_checked, "text": s.text, "source": s.source} for s in suspects]
+    return format_table(rows, ["rank", "p_wrong", "given", "suggested", "checked", "text", "source"])
+
+
 def _clean_entities(args: argparse.Namespace, examples: list[Any], language: str, out: Path) -> None:
     """``malmoi clean --entities``: entity tags in doubt, reported beside the intent suspects."""
     from malmoi.clean.entities import find_entity_issues
@@ -842,14 +850,6 @@ def _clean_entities(args: argparse.Namespace, examples: list[Any], language: str
         print(format_table(rows, ["rank", "p_wrong", "kinds", "text", "given", "suggested", "source"]))
     print(f"{len(result.suspects)} entity suspect(s) in {result.seconds:.1f} s; all listed in {csv_path} and "
           f"{json_path} (never applied: fix the tags by hand).", file=sys.stderr)
-
-
-def format_suspects(suspects: list[Any]) -> str:
-    from malmoi.evaluate import format_table
-
-    rows = [{"rank": s.rank, "p_wrong": round(s.p_wrong, 3), "given": s.given, "suggested": s.suggested,
-             "checked": s.times_checked, "text": s.text, "source": s.source} for s in suspects]
-    return format_table(rows, ["rank", "p_wrong", "given", "suggested", "checked", "text", "source"])
 
 
 if __name__ == "__main__":
