@@ -1,27 +1,41 @@
-"""Label-noise cleaning: malmoi's PICO (``malmoi clean``) against cleanlab, on synthetic noise.
+"""Label-noise cleaning: malmoi's PICO (``malmoi clean``) against cleanlab, one cell at a time.
 
 Protocol (issue 13):
-- data: CLINC150 train/test (English, 150 intents, in-scope only), ParaKQC (Korean, 1,000 sets of
-  10 paraphrases: 7 train, 3 test) and Kochat's demo intents (Korean, 4 intents; seeded 80/20);
-- noise on the training labels, seeded: ``sym10``/``sym20``: 10 %/20 % of the examples get a
-  uniformly drawn other intent; ``pair10``: 10 % flipped to the intent each one's own intent is most
-  confused with (from out-of-fold probabilities of the same checker on the clean labels);
+- data: CLINC150 (English, 150 in-scope intents; its train / val / test splits), ParaKQC (Korean,
+  1,000 sets of 10 paraphrases: paraphrases 1-7 train, 8 validation, 9-10 test) and Kochat's demo
+  intents (Korean, 4 intents; seeded 80 / 10 / 10; the 26 texts filed under two intents are left
+  out of the synthetic cells, whose truth they would blur);
+- noise on the training labels only, seeded: ``sym10`` / ``sym20``: 10 % / 20 % of the examples get
+  a uniformly drawn other intent; ``pair10``: 10 % flipped to the intent each one's own intent is
+  most confused with (the confusion matrix of out-of-fold probabilities of the same checker on the
+  clean labels, one split); ``real`` (Kochat only): no synthetic noise, all rows with their real
+  labels, conflicting copies included: how malmoi clean resolves Kochat's real conflicts;
 - PICO: :func:`malmoi.clean.find_label_issues` with default settings (3 splits x 5 folds, at most 2
   rounds, 2 worker processes), flagged = suspects (P(given wrong) >= 0.5);
 - cleanlab: ``cleanlab.filter.find_label_issues`` (its defaults) on PICO's round-1 out-of-fold
-  probabilities (the same checkers, same run); its score for AUROC is its label-quality score;
-- metrics: detection precision, recall, F1 and AUROC against the flipped examples; accuracy of the
-  suggested label on flipped examples that were flagged; downstream test accuracy of one checker
-  (the same fast head, trained on all training rows) fitted on the clean, noisy and cleaned labels
-  (PICO: suspects relabelled to the suggestion; cleanlab: flagged rows removed); share of the
-  accuracy lost to noise that cleaning recovers; wall time.
+  probabilities (the same checkers, same run); its score for AUROC is 1 - its label-quality score;
+- detection: precision, recall, F1 and AUROC against the flipped examples; suggestion accuracy =
+  share of the flagged flipped examples whose suggested label is the true one;
+- downstream: the same fast checker (``lexical-head.v1``) fitted on all training rows of a cleaned
+  training set, mean over ``--downstream-seeds`` seeds, accuracy on the validation and the test
+  split. Cleaned sets: ``relabel`` (every suspect gets its suggestion: what ``--apply`` did),
+  ``drop`` (suspects left out), ``confident`` (suspects whose suggestion has posterior >= 0.9
+  relabelled, the other suspects left out), ``soft`` (every row trained on PICO's posterior
+  distribution as soft targets), and cleanlab's flagged rows removed or relabelled to the votes'
+  argmax; two diagnostics that read the truth (``oracle drop``: exactly the flipped rows left out;
+  ``clean minus flagged``: true labels with PICO's suspects left out, the cost of the lost rows).
+  recovered = (cleaned - noisy) / (clean - noisy). Which cleaned set is best is read on
+  the validation split; the test split is reported, never used to choose;
+- wall time of cleaning (features + checkers), on whatever else the machine was running.
 
-Run:
-    python bench/label_noise.py                      # clinc150 and parakqc at sym10 (the targets)
-    python bench/label_noise.py --data kochat --noise sym10 sym20 pair10
-    python bench/label_noise.py --data clinc150 --limit 20    # smoke run: 20 examples per intent
+Run one cell at a time (a CLINC150 cell takes minutes on 2 cores):
+    python bench/label_noise.py --data clinc150 --noise sym10
+    python bench/label_noise.py --data kochat --noise sym10 sym20 pair10 real
+    python bench/label_noise.py --summary             # the table of every cell saved so far
+    python bench/label_noise.py --data clinc150 --noise sym10 --limit 20   # smoke run (not saved with the cells)
+Cells: bench/results/label_noise/DATA-NOISE.json; summary: bench/results/label_noise/summary.json.
 cleanlab (AGPL-3.0) is only a benchmark dependency (``pip install 'malmoi[bench-cleanlab]'``);
-without it the PICO figures are still measured and the file says cleanlab was missing.
+without it the PICO figures are still measured and the cell says cleanlab was missing.
 """
 
 from __future__ import annotations
@@ -31,51 +45,71 @@ import csv
 import json
 import random
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import _userpath as up
-from malmoi.clean import CleanSettings, build_checker, find_label_issues
+from malmoi.clean import CheckerRunner, CleanSettings, build_checker, find_label_issues, pico
 from malmoi.data.schema import Example
 from malmoi.text.doc import Analyzer
 
-NOISES = ("sym10", "sym20", "pair10")
+DATASETS = ("clinc150", "parakqc", "kochat")
+NOISES = ("sym10", "sym20", "pair10", "real")
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)  # of P(given wrong): the operating curve, reported
-COLUMNS = ["data", "noise", "method", "precision", "recall", "f1", "auroc", "suggestion_accuracy",
-           "test_accuracy", "recovered", "seconds"]
+CONFIDENT = 0.9  # `confident`: a suspect is relabelled when its suggestion's posterior reaches this, else dropped
+OUT_DIR = up.RESULTS / "label_noise"
+# Training sets that are references, not cleaning methods: never "best on validation".
+REFERENCES = ("clean", "noisy", "oracle drop", "clean minus flagged")
+COLUMNS = ["data", "noise", "method", "precision", "recall", "f1", "auroc", "suggestion_accuracy", "seconds"]
+DOWNSTREAM_COLUMNS = ["data", "noise", "training set", "val", "test", "recovered (val)", "recovered (test)"]
+
+Pairs = list[tuple[str, str]]
 
 
-def load(name: str, limit: int | None) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]]]:
-    """(language, train, test) as (text, intent) pairs."""
+def load(name: str, limit: int | None) -> tuple[str, Pairs, Pairs, Pairs, Pairs]:
+    """(language, train, validation, test, conflicting rows) as (text, intent) pairs. Conflicting
+    rows (a text under two intents) are Kochat's real ones, kept out of train/validation/test."""
+    conflicts: Pairs = []
     if name == "clinc150":
         data = json.loads((up.DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-        train = [(t, i) for t, i in data["train"]]
-        test = [(t, i) for t, i in data["test"]]
+        train, val, test = ([(t, i) for t, i in data[split]] for split in ("train", "val", "test"))
         language = "en"
     elif name == "parakqc":
         lines = (up.DATA / "parakqc" / "paraKQC_v1.txt").read_text(encoding="utf-8").splitlines()
         rows = [line.split("\t")[2].strip() for line in lines if line.count("\t") >= 2]
-        train = [(t, f"set{i // 10:04d}") for i, t in enumerate(rows) if i % 10 < 7]
-        test = [(t, f"set{i // 10:04d}") for i, t in enumerate(rows) if i % 10 >= 7]
+        labelled = [(k % 10, (t, f"set{k // 10:04d}")) for k, t in enumerate(rows)]
+        train = [row for k, row in labelled if k < 7]
+        val = [row for k, row in labelled if k == 7]
+        test = [row for k, row in labelled if k >= 8]
         language = "ko"
     elif name == "kochat":
         rows = []
         for path in sorted((up.DATA / "kochat-demo" / "raw").glob("*.csv")):
             with open(path, encoding="utf-8") as handle:
-                rows += [(r["question"].strip(), path.stem) for r in csv.DictReader(handle) if r.get("question")]
+                rows += [(" ".join(r["question"].split()), path.stem) for r in csv.DictReader(handle)
+                         if (r.get("question") or "").strip()]
+        intents_of: dict[str, set[str]] = defaultdict(set)
+        for text, intent in rows:
+            intents_of[text].add(intent)
+        conflicts = [(t, i) for t, i in rows if len(intents_of[t]) > 1]
+        rows = [(t, i) for t, i in rows if len(intents_of[t]) == 1]
         order = random.Random(0).sample(range(len(rows)), len(rows))
-        cut = int(0.8 * len(rows))
-        train, test = [rows[i] for i in order[:cut]], [rows[i] for i in order[cut:]]
+        cut, cut2 = int(0.8 * len(rows)), int(0.9 * len(rows))
+        train, val, test = ([rows[i] for i in order[a:b]] for a, b in ((0, cut), (cut, cut2), (cut2, len(rows))))
         language = "ko"
     else:
         raise SystemExit(f"unknown data set {name!r}")
-    train = [(" ".join(t.split()), i) for t, i in train if t.strip()]
-    test = [(" ".join(t.split()), i) for t, i in test if t.strip()]
+
+    def tidy(pairs: Pairs) -> Pairs:
+        return [(" ".join(t.split()), i) for t, i in pairs if t.strip() and i != "oos"]
+
+    train, val, test = tidy(train), tidy(val), tidy(test)
     if limit:
         train = up.per_intent(train, lambda x: x[1], limit)
-    return language, train, test
+    return language, train, val, test, conflicts
 
 
 def add_noise(labels: np.ndarray, classes: int, kind: str, rng: np.random.Generator,
@@ -100,33 +134,242 @@ def detection(flagged: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> dic
             "auroc": up.auroc(scores[truth].tolist(), scores[~truth].tolist()), "flagged": int(flagged.sum())}
 
 
+def suggestion_accuracy(flagged: np.ndarray, suggested: np.ndarray, truth: np.ndarray, labels: np.ndarray) -> float:
+    found = flagged & truth
+    return float((suggested[found] == labels[found]).mean()) if found.any() else float("nan")
+
+
 class Downstream:
-    """Test accuracy of one checker fitted on all training rows with the given labels."""
+    """Validation and test accuracy of the fast checker fitted on all training rows of a training
+    set (hard labels, rows kept, or soft targets), mean over seeds; fits run side by side."""
 
-    def __init__(self, checker: Any, features: Any, classes: int, train_rows: np.ndarray, test_rows: np.ndarray,
-                 test_labels: np.ndarray, seed: int):
-        self.checker, self.features, self.classes = checker, features, classes
-        self.train_rows, self.test_rows, self.test_labels, self.seed = train_rows, test_rows, test_labels, seed
+    def __init__(self, runner: CheckerRunner, classes: int, n_train: int, val_rows: np.ndarray,
+                 val_labels: np.ndarray, test_rows: np.ndarray, test_labels: np.ndarray, seeds: int):
+        self.runner, self.classes, self.n_train, self.seeds = runner, classes, n_train, seeds
+        self.val_rows, self.val_labels, self.test_rows, self.test_labels = val_rows, val_labels, test_rows, test_labels
 
-    def __call__(self, train_labels: np.ndarray, keep: np.ndarray | None = None) -> float:
-        rows = self.train_rows if keep is None else self.train_rows[keep]
-        targets = np.eye(self.classes, dtype=np.float32)[train_labels[rows]]
-        probabilities = self.checker.fit_predict(self.features, rows, targets, self.test_rows, seed=self.seed)
-        return float((probabilities.argmax(1) == self.test_labels).mean())
+    def score(self, sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, float]]:
+        """``sets``: name -> (training rows, their targets (n, classes)). Returns name -> {val, test}."""
+        evaluate = np.concatenate([self.val_rows, self.test_rows])
+        tasks = [(rows, targets, evaluate, seed) for rows, targets in sets.values() for seed in range(self.seeds)]
+        results = self.runner.map(tasks)
+        scores: dict[str, dict[str, float]] = {}
+        for k, name in enumerate(sets):
+            val, test = [], []
+            for probabilities in results[k * self.seeds : (k + 1) * self.seeds]:
+                predicted = probabilities.argmax(1)
+                val.append(float((predicted[: len(self.val_rows)] == self.val_labels).mean()))
+                test.append(float((predicted[len(self.val_rows) :] == self.test_labels).mean()))
+            scores[name] = {"val": float(np.mean(val)), "test": float(np.mean(test)),
+                            "val_by_seed": val, "test_by_seed": test}
+        return scores
+
+    def hard(self, labels: np.ndarray, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(self.n_train) if keep is None else np.flatnonzero(keep)
+        return rows, np.eye(self.classes, dtype=np.float32)[labels[rows]]
+
+
+def run_cell(name: str, noise: str, args: argparse.Namespace, settings: CleanSettings,
+             cleanlab_filter: Any) -> dict[str, Any]:
+    language, train, val, test, conflicts = load(name, args.limit)
+    if noise == "real":
+        return run_real(name, language, train + val + test, conflicts, settings)
+    intents = sorted({i for _, i in train})
+    index = {n: k for k, n in enumerate(intents)}
+    labels = np.array([index[i] for _, i in train])
+    val = [(t, i) for t, i in val if i in index]
+    test = [(t, i) for t, i in test if i in index]
+    print(f"\n== {name} {noise}: {len(train)} training utterances, {len(intents)} intents, {len(val)} validation, "
+          f"{len(test)} test", flush=True)
+    checker = build_checker(settings)
+    started = time.perf_counter()
+    docs = Analyzer(language).many([t for t, _ in train + val + test])
+    features = checker.featurize(docs)
+    print(f"features of train + validation + test: {time.perf_counter() - started:.1f} s", flush=True)
+    n = len(train)
+    val_rows, test_rows = np.arange(n, n + len(val)), np.arange(n + len(val), n + len(val) + len(test))
+    val_labels, test_labels = np.array([index[i] for _, i in val]), np.array([index[i] for _, i in test])
+
+    confused_with = None
+    if noise == "pair10":
+        oof = pico(checker, features.subset(np.arange(n)), labels, len(intents), rounds=1, splits=1,
+                   folds=settings.folds, workers=settings.workers, seed=args.seed).first_votes
+        confusion = np.zeros((len(intents), len(intents)))
+        np.add.at(confusion, labels, oof)
+        np.fill_diagonal(confusion, -1)
+        confused_with = confusion.argmax(1)
+    rng = np.random.default_rng(args.seed + 1)
+    noisy = add_noise(labels, len(intents), noise, rng, confused_with)
+    truth = noisy != labels
+    examples = [Example(t, intents[k], (), f"{name}:{j}") for j, ((t, _), k) in enumerate(zip(train, noisy), 1)]
+    print(f"{int(truth.sum())} labels flipped", flush=True)
+
+    started = time.perf_counter()
+    result = find_label_issues(examples, language, settings, progress=lambda m: print("  " + m, flush=True))
+    pico_seconds = time.perf_counter() - started
+    suggested = np.array([index[s] for s in result.suggested])
+    flagged = (result.p_wrong >= settings.threshold) & (suggested != noisy)
+    posterior = result.pico.posterior
+    p_suggested = posterior.dense()[np.arange(n), suggested]
+    methods: list[dict[str, Any]] = []
+    methods.append({"method": "pico", **detection(flagged, result.p_wrong, truth),
+                    "suggestion_accuracy": suggestion_accuracy(flagged, suggested, truth, labels),
+                    "seconds": round(pico_seconds, 1), "rounds": result.pico.rounds,
+                    "f1_by_threshold": {str(t): detection((result.p_wrong >= t) & (suggested != noisy),
+                                                          result.p_wrong, truth)["f1"] for t in THRESHOLDS},
+                    "f1_by_round": [detection((1 - q.probability(noisy) >= settings.threshold) & (q.argmax() != noisy),
+                                              1 - q.probability(noisy), truth)["f1"] for q in result.pico.history]})
+    votes = result.pico.first_votes
+    voted = votes.argmax(1)
+    vote_flag = voted != noisy
+    methods.append({"method": "vote (round 1)", **detection(vote_flag, 1 - votes[np.arange(n), noisy], truth),
+                    "suggestion_accuracy": suggestion_accuracy(vote_flag, voted, truth, labels)})
+    issues = None
+    if cleanlab_filter is not None:
+        from cleanlab.rank import get_label_quality_scores
+
+        started = time.perf_counter()
+        issues = cleanlab_filter.find_label_issues(labels=noisy, pred_probs=votes)
+        quality = get_label_quality_scores(noisy, votes)
+        methods.append({"method": "cleanlab", **detection(issues, 1 - quality, truth),
+                        "suggestion_accuracy": suggestion_accuracy(issues, voted, truth, labels),
+                        "seconds": round(time.perf_counter() - started, 2),
+                        "note": "on PICO's round-1 out-of-fold probabilities (+ the checkers' time)"})
+    for m in methods:
+        print(up.format_table([{"data": name, "noise": noise, **m}], COLUMNS), flush=True)
+
+    confident = flagged & (p_suggested >= CONFIDENT)
+    with CheckerRunner(checker, features, workers=settings.workers) as runner:
+        downstream = Downstream(runner, len(intents), n, val_rows, val_labels, test_rows, test_labels,
+                                args.downstream_seeds)
+        sets = {
+            "clean": downstream.hard(labels),
+            "noisy": downstream.hard(noisy),
+            "pico relabel": downstream.hard(np.where(flagged, suggested, noisy)),
+            "pico drop": downstream.hard(noisy, keep=~flagged),
+            "pico confident": downstream.hard(np.where(confident, suggested, noisy), keep=~flagged | confident),
+            "pico soft": (np.arange(n), posterior.dense()),
+        }
+        # Diagnostics, not methods (they read the truth): what dropping costs by itself.
+        sets["oracle drop"] = downstream.hard(noisy, keep=~truth)  # exactly the flipped rows left out
+        sets["clean minus flagged"] = downstream.hard(labels, keep=~flagged)  # true labels, PICO's suspects left out
+        if issues is not None:
+            sets["cleanlab drop"] = downstream.hard(noisy, keep=~issues)
+            sets["cleanlab relabel"] = downstream.hard(np.where(issues, voted, noisy))
+        started = time.perf_counter()
+        scores = downstream.score(sets)
+        downstream_seconds = time.perf_counter() - started
+    for split in ("val", "test"):
+        clean, dirty = scores["clean"][split], scores["noisy"][split]
+        for s in scores.values():
+            s[f"recovered_{split}"] = (s[split] - dirty) / (clean - dirty) if clean > dirty else float("nan")
+    best_on_val = max((k for k in scores if k not in REFERENCES), key=lambda k: scores[k]["val"])
+    cell = {"data": name, "noise": noise, "language": language, "train": n, "intents": len(intents),
+            "validation": len(val), "test": len(test), "flipped": int(truth.sum()),
+            "suspects": len(result.suspects), "cleaning_seconds": result.seconds,
+            "methods": methods, "downstream": scores, "best_on_validation": best_on_val,
+            "downstream_seconds": round(downstream_seconds, 1), "confident_threshold": CONFIDENT,
+            "relabelled_by_confident": int(confident.sum()), "dropped_by_confident": int((flagged & ~confident).sum())}
+    print(format_downstream([cell]), flush=True)
+    return cell
+
+
+def run_real(name: str, language: str, rows: Pairs, conflicts: Pairs, settings: CleanSettings) -> dict[str, Any]:
+    """Every row with its real label, the conflicting copies included: which intent each conflicting
+    text ends under, and the strongest other suspects (no ground truth: examples to read)."""
+    everything = rows + conflicts
+    print(f"\n== {name} real: {len(everything)} utterances with their real labels, {len(conflicts)} conflicting copies "
+          f"of {len({t for t, _ in conflicts})} texts", flush=True)
+    examples = [Example(t, i, (), f"{name}:{j}") for j, (t, i) in enumerate(everything, 1)]
+    started = time.perf_counter()
+    result = find_label_issues(examples, language, settings, progress=lambda m: print("  " + m, flush=True))
+    seconds = time.perf_counter() - started
+    by_text: dict[str, list[int]] = defaultdict(list)
+    for j, (t, _) in enumerate(everything):
+        if j >= len(rows):
+            by_text[t].append(j)
+    suspect_rows = {s.source: s for s in result.suspects}
+    resolved = []
+    for text, copies in by_text.items():
+        filed = sorted(everything[j][1] for j in copies)
+        kept = result.suggested[copies[0]]
+        flagged = [everything[j][1] for j in copies if f"{name}:{j + 1}" in suspect_rows]
+        shared = result.pico.posterior.dense(np.array(copies[:1]))[0]  # copies share one distribution
+        resolved.append({"text": text, "filed_under": filed, "resolved_to": kept,
+                         "p_resolved": round(float(shared[result.intents.index(kept)]), 4),
+                         "copies_flagged": flagged})
+    others = [s.to_dict() for s in result.suspects if not s.conflict]
+    cell = {"data": name, "noise": "real", "language": language, "utterances": len(everything),
+            "conflicting_texts": len(by_text), "conflicting_copies": len(conflicts),
+            "resolved_to": dict(Counter(r["resolved_to"] for r in resolved)),
+            "conflicts": resolved, "suspects": len(result.suspects),
+            "suspects_not_conflicts": len(others), "suspects_by_move": dict(Counter(
+                f"{s['given']} -> {s['suggested']}" for s in others).most_common()),
+            "top_other_suspects": [{k: s[k] for k in ("rank", "text", "given", "suggested", "p_wrong", "source")}
+                                   for s in others[:25]],
+            "cleaning_seconds": round(seconds, 1)}
+    print(up.format_table(resolved, ["text", "filed_under", "resolved_to", "p_resolved"]))
+    print(f"resolved to: {cell['resolved_to']}; {len(others)} other suspects ({cell['suspects_by_move']})")
+    print(up.format_table(cell["top_other_suspects"][:10], ["rank", "text", "given", "suggested", "p_wrong"]))
+    return cell
+
+
+def format_downstream(cells: list[dict[str, Any]]) -> str:
+    rows = []
+    for c in cells:
+        for k, s in c.get("downstream", {}).items():
+            rows.append({"data": c["data"], "noise": c["noise"],
+                         "training set": k + (" *" if k == c.get("best_on_validation") else ""),
+                         "val": round(s["val"], 4), "test": round(s["test"], 4),
+                         "recovered (val)": f"{s['recovered_val']:.0%}" if k not in ("clean", "noisy") else "",
+                         "recovered (test)": f"{s['recovered_test']:.0%}" if k not in ("clean", "noisy") else ""})
+    return up.format_table(rows, DOWNSTREAM_COLUMNS)
+
+
+def summary(out_dir: Path) -> dict[str, Any]:
+    cells = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out_dir.glob("*-*.json"))]
+    cells = [c for c in cells if "cell" in c]
+    synthetic = [c["cell"] for c in cells if c["cell"]["noise"] != "real"]
+    detection_rows = [{"data": c["data"], "noise": c["noise"], **m} for c in synthetic for m in c["methods"]]
+    print(up.format_table(detection_rows, COLUMNS))
+    print()
+    print(format_downstream(synthetic))
+    # Which cleaned training set wins on validation, counted over the cells (the default's evidence).
+    wins = Counter(c["best_on_validation"] for c in synthetic)
+    names = sorted({k for c in synthetic for k in c["downstream"] if k not in ("clean", "noisy")})
+    mean_recovered = {k: {split: float(np.mean([c["downstream"][k][f"recovered_{split}"] for c in synthetic
+                                                if k in c["downstream"]])) for split in ("val", "test")}
+                      for k in names}
+    print(f"\nbest on validation, cells won: {dict(wins)}")
+    print("mean recovery over cells: " + ", ".join(f"{k} {v['val']:.0%} val / {v['test']:.0%} test"
+                                                     for k, v in mean_recovered.items()))
+    result = {"benchmark": "label_noise", "cells": [f"{c['cell']['data']}-{c['cell']['noise']}" for c in cells],
+              "detection": detection_rows,
+              "downstream": [{"data": c["data"], "noise": c["noise"], "training_set": k, **v}
+                             for c in synthetic for k, v in c["downstream"].items()],
+              "best_on_validation_wins": dict(wins), "mean_recovered": mean_recovered,
+              "real": [c["cell"] for c in cells if c["cell"]["noise"] == "real"]}
+    up.save(out_dir / "summary.json", result)
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", nargs="+", default=["clinc150", "parakqc"], choices=["clinc150", "parakqc", "kochat"])
+    parser.add_argument("--data", nargs="+", default=["clinc150"], choices=DATASETS)
     parser.add_argument("--noise", nargs="+", default=["sym10"], choices=NOISES)
+    parser.add_argument("--summary", action="store_true", help="only print and save the summary of the saved cells")
     parser.add_argument("--limit", type=up.limit_type, help="training examples per intent (smoke runs)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=CleanSettings().rounds)
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--downstream-seeds", type=int, default=2, help="fits per cleaned training set (mean)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, help="result file (default bench/results/label_noise.json)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder of the cell files and the summary")
     args = parser.parse_args()
+    if args.summary:
+        summary(args.out)
+        return
     try:
         import cleanlab.filter as cleanlab_filter
 
@@ -134,116 +377,22 @@ def main() -> None:
     except ImportError:
         cleanlab_filter, cleanlab_version = None, None
         print("cleanlab is not installed (pip install 'malmoi[bench-cleanlab]'): measuring PICO alone")
-
     settings = CleanSettings(rounds=args.rounds, splits=args.splits, folds=args.folds, workers=args.workers,
                              seed=args.seed)
-    rows: list[dict[str, Any]] = []
+    out = args.out if not args.limit else args.out / "smoke"
+    protocol = (__doc__ or "").split("Run one cell")[0].strip()
     for name in args.data:
-        language, train, test = load(name, args.limit)
-        intents = sorted({i for _, i in train})
-        index = {n: k for k, n in enumerate(intents)}
-        labels = np.array([index[i] for _, i in train])
-        test = [(t, i) for t, i in test if i in index]
-        test_labels = np.array([index[i] for _, i in test])
-        print(f"\n== {name}: {len(train)} training utterances, {len(intents)} intents, {len(test)} test", flush=True)
-
-        # Features once for the downstream model: the same checker, fitted on all training rows.
-        checker = build_checker(settings)
-        started = time.perf_counter()
-        docs = Analyzer(language).many([t for t, _ in train] + [t for t, _ in test])
-        features = checker.featurize(docs)
-        train_rows, test_rows = np.arange(len(train)), np.arange(len(train), len(train) + len(test))
-        print(f"features of train + test: {time.perf_counter() - started:.1f} s", flush=True)
-
-        downstream = Downstream(checker, features, len(intents), train_rows, test_rows, test_labels, args.seed)
-
-        clean_accuracy = downstream(labels)
-        print(f"downstream accuracy on clean labels: {clean_accuracy:.4f}", flush=True)
-        confused_with = None
-        if "pair10" in args.noise:
-            from malmoi.clean import pico
-
-            oof = pico(checker, features.subset(train_rows), labels, len(intents), rounds=1, splits=1,
-                       folds=settings.folds, workers=args.workers, seed=args.seed).first_votes
-            confusion = np.zeros((len(intents), len(intents)))
-            np.add.at(confusion, labels, oof)
-            np.fill_diagonal(confusion, -1)
-            confused_with = confusion.argmax(1)
-
         for noise in args.noise:
-            rng = np.random.default_rng(args.seed + 1)
-            noisy = add_noise(labels, len(intents), noise, rng, confused_with)
-            truth = noisy != labels
-            noisy_accuracy = downstream(noisy)
-            examples = [Example(t, intents[k], (), f"{name}:{j}") for j, ((t, _), k) in enumerate(zip(train, noisy), 1)]
-            print(f"-- {noise}: {int(truth.sum())} flipped; downstream on noisy labels {noisy_accuracy:.4f}",
-                  flush=True)
-            started = time.perf_counter()
-            result = find_label_issues(examples, language, settings, progress=lambda m: print("  " + m, flush=True))
-            pico_seconds = time.perf_counter() - started
-            suggested = np.array([index[s] for s in result.suggested])
-            flagged = (result.p_wrong >= settings.threshold) & (suggested != noisy)
-            fixed = np.where(flagged, suggested, noisy)
-            base = {"data": name, "noise": noise, "flipped": int(truth.sum()), "clean_accuracy": clean_accuracy,
-                    "noisy_accuracy": noisy_accuracy}
-
-            def recovered(accuracy: float, clean: float = clean_accuracy, noisy: float = noisy_accuracy) -> float:
-                return (accuracy - noisy) / (clean - noisy) if clean > noisy else float("nan")
-
-            pico_accuracy = downstream(fixed)
-            row = {**base, "method": "pico", **detection(flagged, result.p_wrong, truth),
-                   "suggestion_accuracy": float((suggested[flagged & truth] == labels[flagged & truth]).mean())
-                   if (flagged & truth).any() else float("nan"),
-                   "test_accuracy": pico_accuracy, "recovered": recovered(pico_accuracy),
-                   "seconds": round(pico_seconds, 1), "rounds": result.pico.rounds,
-                   "f1_by_threshold": {str(t): detection((result.p_wrong >= t) & (suggested != noisy), result.p_wrong,
-                                                         truth)["f1"] for t in THRESHOLDS},
-                   "f1_by_round": [detection((1 - q.probability(noisy) >= settings.threshold) & (q.argmax() != noisy),
-                                             1 - q.probability(noisy), truth) for q in result.pico.history]}
-            rows.append(row)
-            print(up.format_table([row], COLUMNS), flush=True)
-
-            # Round 1 alone: plain MultiSplit-Train-Check-Vote (majority of the mean votes).
-            votes = result.pico.first_votes
-            voted = votes.argmax(1)
-            vote_flag = voted != noisy
-            vote_accuracy = downstream(np.where(vote_flag, voted, noisy))
-            found = vote_flag & truth
-            rows.append({**base, "method": "vote (round 1)",
-                         **detection(vote_flag, 1 - votes[np.arange(len(noisy)), noisy], truth),
-                         "suggestion_accuracy": float((voted[found] == labels[found]).mean()),
-                         "test_accuracy": vote_accuracy, "recovered": recovered(vote_accuracy),
-                         "seconds": float("nan")})
-            if cleanlab_filter is not None:
-                started = time.perf_counter()
-                issues = cleanlab_filter.find_label_issues(labels=noisy, pred_probs=votes)
-                from cleanlab.rank import get_label_quality_scores
-
-                quality = get_label_quality_scores(noisy, votes)
-                cleanlab_seconds = time.perf_counter() - started
-                cleanlab_accuracy = downstream(noisy, keep=~issues)
-                given_best = votes.argmax(1)
-                rows.append({**base, "method": "cleanlab", **detection(issues, 1 - quality, truth),
-                             "suggestion_accuracy": float((given_best[issues & truth] == labels[issues & truth]).mean())
-                             if (issues & truth).any() else float("nan"),
-                             "test_accuracy": cleanlab_accuracy, "recovered": recovered(cleanlab_accuracy),
-                             "seconds": round(cleanlab_seconds, 1),
-                             "note": "on PICO's round-1 out-of-fold probabilities; flagged rows removed downstream"})
-                relabelled = downstream(np.where(issues, given_best, noisy))
-                rows[-1]["test_accuracy_relabelled"] = relabelled
-            print(up.format_table([r for r in rows if r["data"] == name and r["noise"] == noise], COLUMNS), flush=True)
-
-    print("\n" + up.format_table(rows, COLUMNS))
-    out = args.out or up.RESULTS / ("label_noise.json" if not args.limit else "label_noise_smoke.json")
-    protocol = (__doc__ or "").split("Run:")[0].strip()
-    head = {"benchmark": "label_noise", "protocol": protocol, "command": up.command_line(), "machine": up.machine(),
-            "limit": args.limit, "cleanlab": cleanlab_version or "not installed",
-            "settings": settings.model_dump(mode="json")}
-    previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-    # Runs of other data sets or noises stay in the file; a rerun of one replaces its rows.
-    measured = {(r["data"], r["noise"]) for r in rows}
-    kept = [r for r in previous.get("runs", []) if (r["data"], r["noise"]) not in measured]
-    up.save(out, {**head, "runs": kept + rows})
+            if noise == "real" and name != "kochat":
+                print(f"skipping {name} real: only Kochat's data has real conflicting rows")
+                continue
+            cell = run_cell(name, noise, args, settings, cleanlab_filter)
+            up.save(out / f"{name}-{noise}.json", {
+                "benchmark": "label_noise", "protocol": protocol, "command": up.command_line(),
+                "machine": up.machine(), "limit": args.limit, "cleanlab": cleanlab_version or "not installed",
+                "settings": settings.model_dump(mode="json"), "downstream_seeds": args.downstream_seeds, "cell": cell})
+    if not args.limit:
+        summary(out)
 
 
 if __name__ == "__main__":

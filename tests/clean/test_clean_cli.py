@@ -88,3 +88,29 @@ def test_broken_data_lists_the_problems(tmp_path, capsys):
     assert main(["clean", str(bot)]) == 1
     err = capsys.readouterr().err
     assert "bot.yaml" in err and "Traceback" not in err
+
+
+def test_confident_out_of_range_is_named(noisy_bot, capsys):
+    bot, _ = noisy_bot
+    assert main(["clean", str(bot), "--confident", "1.5"]) == 2
+    assert "--confident" in capsys.readouterr().err
+
+
+def test_unconfident_suspects_are_set_aside_not_moved(noisy_bot, tmp_path):
+    from malmoi.clean import Suspect
+    from malmoi.clean.files import apply_suspects
+
+    bot, _ = noisy_bot
+    _, data = load_bot(bot)
+    first, second = data.examples[0], data.examples[40]
+    suspects = [Suspect(1, first.text, first.intent, "music", 0.97, 0.95, 4, first.source, False),
+                Suspect(2, second.text, second.intent, "weather", 0.6, 0.55, 4, second.source, False)]
+    changes = apply_suspects(bot, suspects, tmp_path / "out", confident=0.9)
+    assert [s.text for s in changes.moved] == [first.text]
+    assert [s.text for s in changes.set_aside] == [second.text]
+    _, after = load_bot(bot)
+    now = {e.text: e.intent for e in after.examples}
+    assert now[first.text] == "music" and second.text not in now  # moved; out of the data
+    (aside,) = changes.set_aside_dir.iterdir()
+    assert aside.name == f"{second.intent}.csv" and second.text in aside.read_text("utf-8")
+    assert f"-{second.text}\n" in changes.diff.read_text("utf-8")  # and in the diff

@@ -132,7 +132,8 @@ def test_public_surface_is_pinned():
     import malmoi.clean
 
     assert sorted(malmoi.clean.__all__) == sorted([
-        "CheckerFeatures", "CleanResult", "CleanSettings", "LabelChecker", "LexicalHeadChecker", "Neighbour",
+        "CheckerFeatures", "CheckerRunner", "CleanResult", "CleanSettings", "LabelChecker",
+        "LexicalHeadChecker", "Neighbour",
         "PicoResult", "SparseRows", "Suspect", "build_checker", "find_label_issues", "pico",
     ])
     assert all(hasattr(malmoi.clean, name) for name in malmoi.clean.__all__)

@@ -9,10 +9,11 @@
 
 from malmoi.clean.checker import CheckerFeatures, LabelChecker, LexicalHeadChecker
 from malmoi.clean.cleaning import CleanResult, CleanSettings, Neighbour, Suspect, build_checker, find_label_issues
-from malmoi.clean.pico import PicoResult, SparseRows, pico
+from malmoi.clean.pico import CheckerRunner, PicoResult, SparseRows, pico
 
 __all__ = [
     "CheckerFeatures",
+    "CheckerRunner",
     "CleanResult",
     "CleanSettings",
     "LabelChecker",

@@ -43,6 +43,8 @@ class CleanSettings(StrictModel):
     # more probable than the given one).
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     workers: int = Field(1, ge=1, le=256)  # checker processes
+    # Run the checkers as Ray tasks on this cluster instead ("local": start Ray here; needs ray).
+    ray_address: str | None = None
     neighbours: int = Field(3, ge=0, le=20)  # nearest other utterances shown with each suspect
     seed: int = 0
     checker: Any = Field(default_factory=lambda: {"type": "lexical-head"}, validate_default=True)
@@ -195,6 +197,7 @@ def find_label_issues(
         top_k=settings.top_k,
         tolerance=settings.tolerance,
         workers=settings.workers,
+        ray_address=settings.ray_address,
         seed=settings.seed,
         progress=progress,
     )

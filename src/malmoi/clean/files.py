@@ -18,15 +18,16 @@ import shutil
 import time
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from malmoi.clean.cleaning import CleanResult, Suspect
+from malmoi.clean.entities import EntityCleanResult
 from malmoi.data import load_bot, read_intent_file
 from malmoi.data.schema import Example
 from malmoi.settings import BotConfig
 
-__all__ = ["AppliedChanges", "apply_suspects", "load_for_cleaning", "write_report"]
+__all__ = ["AppliedChanges", "apply_suspects", "load_for_cleaning", "write_entity_report", "write_report"]
 
 CSV_COLUMNS = ["rank", "p_wrong", "given", "suggested", "p_suggested", "times_checked", "conflict", "text",
                "source", "neighbours"]
@@ -53,6 +54,28 @@ def load_for_cleaning(bot_dir: str | os.PathLike[str]) -> tuple[BotConfig, list[
         texts[e.text].add(e.intent)
     restored = [e for e in restored if len(texts[e.text]) > 1]
     return config, [*data.examples, *restored], len(restored)
+
+
+ENTITY_CSV_COLUMNS = ["rank", "p_wrong", "kinds", "text", "given", "suggested", "times_checked", "intent", "source"]
+
+
+def write_entity_report(result: EntityCleanResult, out_dir: Path) -> tuple[Path, Path]:
+    """``entity_suspects.csv`` and ``entity_suspects.json``: utterances whose entity tags are in
+    doubt, spans as ``[value](TYPE)``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out_dir / "entity_suspects.csv", out_dir / "entity_suspects.json"
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(ENTITY_CSV_COLUMNS)
+    for s in result.suspects:
+        writer.writerow([s.rank, f"{s.p_wrong:.4f}", "; ".join(s.kinds), s.text,
+                         " ".join(f"[{e.value}]({e.type})" for e in s.given),
+                         " ".join(f"[{e.value}]({e.type})" for e in s.suggested), s.times_checked, s.intent or "",
+                         s.source])
+    _write_atomic(csv_path, buffer.getvalue())
+    report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
+    _write_atomic(json_path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    return csv_path, json_path
 
 
 def _location(example: Example) -> tuple[str, int | None]:
@@ -91,12 +114,18 @@ class AppliedChanges:
     skipped: list[tuple[Suspect, str]]  # suspects not changed, and why
     backup: Path | None
     diff: Path | None
+    set_aside: list[Suspect] = field(default_factory=list)  # rows moved out of the data, for review
+    set_aside_dir: Path | None = None
 
 
-def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out_dir: Path) -> AppliedChanges:
-    """Move each suspect's row to the CSV of its suggested intent (a conflicting copy whose text is
-    already under that intent is deleted instead), after copying every changed file to
-    ``out_dir/backup-<time>/`` and writing ``out_dir/changes-<time>.diff``.
+def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out_dir: Path, *,
+                   confident: float = 0.0) -> AppliedChanges:
+    """Move each suspect's row to the CSV of its suggested intent when the suggestion's probability
+    (``p_suggested``) reaches ``confident``; set the other suspects' rows aside, out of the training
+    data, in ``out_dir/set-aside-<time>/<intent>.csv`` (same columns, for a person to put back or
+    move). A conflicting copy whose text is already under the suggested intent is deleted instead.
+    Before writing, every changed file is copied to ``out_dir/backup-<time>/`` and every change
+    written to ``out_dir/changes-<time>.diff``.
 
     Only Kochat CSV intent files (``data/intents/<intent>.csv``) are edited; a suspect from a YAML
     file is listed in ``skipped`` for a person to fix.
@@ -111,6 +140,9 @@ def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out
     removed: list[Suspect] = []
     skipped: list[tuple[Suspect, str]] = []
     under_suggested = {(s.text, s.given) for s in suspects}  # copies that are themselves moving away
+    aside: dict[str, list[str]] = defaultdict(list)
+    header: dict[str, str] = {}
+    set_aside: list[Suspect] = []
 
     def read(path: Path) -> list[str]:
         if path not in lines_of:
@@ -142,6 +174,11 @@ def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out
         if s.conflict and (s.text, s.suggested) not in under_suggested:
             removed.append(s)  # the same text is already under the suggested intent
             continue
+        if s.p_suggested < confident:
+            aside[source.name].append(_csv_line(row))
+            header.setdefault(source.name, lines[0] if lines else "question,label\n")
+            set_aside.append(s)
+            continue
         target_lines = read(target)
         if not target_lines:
             target_lines.append("question,label\n")
@@ -166,9 +203,14 @@ def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out
         diff += difflib.unified_diff(originals[path].splitlines(keepends=True), text.splitlines(keepends=True),
                                      f"a/{path.name}", f"b/{path.name}")
     _write_atomic(diff_path, "".join(diff))
+    aside_dir = out_dir / f"set-aside-{stamp}" if aside else None
+    for name, rows in aside.items():
+        assert aside_dir is not None
+        aside_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(aside_dir / name, header[name] + "".join(rows))
     for path, text in new_text.items():
         _write_atomic(path, text)
-    return AppliedChanges(moved, removed, skipped, backup, diff_path)
+    return AppliedChanges(moved, removed, skipped, backup, diff_path, set_aside, aside_dir)
 
 
 def _record(lines: list[str], start: int) -> tuple[int, list[str]] | None:

@@ -21,7 +21,7 @@ After the label-noise method of Clova's chatbot builder (Kang, Deview 2019, "레
 
 Each ``Q_t`` keeps its ``top_k`` largest entries per example (sparse storage: ``(n, k)`` index and
 value arrays instead of ``(n, classes)``). Checkers run in parallel processes
-(``concurrent.futures``), features shipped once per process.
+(``concurrent.futures``), features shipped once per process, or as Ray tasks.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 
 from malmoi.clean.checker import CheckerFeatures, LabelChecker
 
-__all__ = ["PicoResult", "SparseRows", "pico"]
+__all__ = ["CheckerRunner", "PicoResult", "SparseRows", "pico"]
 
 logger = logging.getLogger("malmoi")
 
@@ -106,6 +106,9 @@ def fold_assignments(groups: np.ndarray, labels: np.ndarray, folds: int, rng: np
 
 _worker: tuple[LabelChecker, CheckerFeatures] | None = None
 
+# One checker fit: (train rows, their targets, rows to check, seed).
+CheckerTask = tuple[np.ndarray, np.ndarray, np.ndarray, int]
+
 
 def _init_worker(checker: LabelChecker, features: CheckerFeatures) -> None:
     global _worker
@@ -115,11 +118,80 @@ def _init_worker(checker: LabelChecker, features: CheckerFeatures) -> None:
     _worker = (checker, features)
 
 
-def _run_task(task: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> np.ndarray:
+def _run_task(task: CheckerTask) -> np.ndarray:
     assert _worker is not None, "worker not initialised"
     checker, features = _worker
     train, targets, check, seed = task
     return checker.fit_predict(features, train, targets, check, seed=seed)
+
+
+def _run_ray_task(checker: LabelChecker, features: CheckerFeatures, task: CheckerTask) -> np.ndarray:
+    train, targets, check, seed = task
+    return checker.fit_predict(features, train, targets, check, seed=seed)
+
+
+class CheckerRunner:
+    """Runs checker fits: in this process (``workers=1``), in ``workers`` local processes, or as
+    Ray tasks when ``ray_address`` is given. The checker and the features travel once per process
+    (or once into Ray's object store), not once per task.
+
+    ``ray_address``: ``"local"`` starts Ray on this machine; anything else (``"auto"``,
+    ``"ray://head:10001"``) is passed to ``ray.init(address=...)``. A Ray that this process has
+    already initialised is used as it is. Ray is imported only here, so malmoi does not need it.
+    """
+
+    def __init__(self, checker: LabelChecker, features: CheckerFeatures, *, workers: int = 1,
+                 ray_address: str | None = None):
+        self.checker, self.features = checker, features
+        self._pool: ProcessPoolExecutor | None = None
+        self._ray: Any = None
+        self._started_ray = False
+        self.where = ""  # "inline", "processes" or "ray": where the fits run
+        if ray_address is not None:
+            try:
+                import ray
+            except ImportError:
+                raise ImportError("a Ray address was given but ray is not installed: "
+                                  "pip install 'malmoi[ray]'") from None
+            if not ray.is_initialized():
+                ray.init(address=None if ray_address == "local" else ray_address, log_to_driver=False)
+                self._started_ray = True
+            self._ray = ray
+            self._remote = ray.remote(num_cpus=1)(_run_ray_task)
+            self._refs = (ray.put(checker), ray.put(features))
+            self.where = "ray"
+        elif workers > 1:
+            import torch  # noqa: F401 - imported once here, not once per forked process
+
+            self._pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(checker, features))
+            self.where = "processes"
+        else:
+            _init_worker_inline(checker, features)
+            self.where = "inline"
+
+    def map(self, tasks: Sequence[CheckerTask]) -> list[np.ndarray]:
+        """Each task's ``(len(check), classes)`` probabilities, in the tasks' order."""
+        if self._ray is not None:
+            checker_ref, features_ref = self._refs
+            return list(self._ray.get([self._remote.remote(checker_ref, features_ref, t) for t in tasks]))
+        if self._pool is not None:
+            return list(self._pool.map(_run_task, tasks))
+        _init_worker_inline(self.checker, self.features)
+        return [_run_task(t) for t in tasks]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        if self._started_ray:
+            self._ray.shutdown()
+            self._started_ray = False
+
+    def __enter__(self) -> CheckerRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def pico(
@@ -135,13 +207,15 @@ def pico(
     top_k: int = 5,
     tolerance: float = 0.002,
     workers: int = 1,
+    ray_address: str | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> PicoResult:
     """Run MultiSplit-Train-Check-Vote and iterative correction over ``labels`` (``(n,)`` class ids).
 
     ``groups``: an id per example; examples of one group (copies of one text) share a fold.
-    ``workers`` > 1 runs checkers in that many processes. Returns a :class:`PicoResult`.
+    ``workers`` > 1 runs checkers in that many processes; ``ray_address`` runs them as Ray tasks
+    instead (:class:`CheckerRunner`). Returns a :class:`PicoResult`.
     """
     n = len(labels)
     if n != len(features):
@@ -156,19 +230,12 @@ def pico(
     votes = np.zeros((n, classes), np.float32)
     history: list[dict[str, Any]] = []
     posteriors: list[SparseRows] = []
-    if workers > 1:
-        import torch  # noqa: F401 - imported once here, not once per forked process
-
-    pool = (
-        ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(checker, features)) if workers > 1 else None
-    )
-    if pool is None:
-        _init_worker_inline(checker, features)
+    runner = CheckerRunner(checker, features, workers=workers, ray_address=ray_address)
     try:
         for round_ in range(1, rounds + 1):
             started = time.perf_counter()
             targets = posterior.dense()
-            tasks = []
+            tasks: list[CheckerTask] = []
             for _ in range(splits):
                 fold_of = fold_assignments(groups, labels, folds, rng)
                 for fold in range(folds):
@@ -178,7 +245,7 @@ def pico(
                         tasks.append((train, targets[train], check, int(rng.integers(2**31))))
             totals = np.zeros((n, classes), np.float32)
             counts = np.zeros(n, np.int64)
-            results: Sequence[np.ndarray] = list(pool.map(_run_task, tasks)) if pool else [_run_task(t) for t in tasks]
+            results = runner.map(tasks)
             for (_, _, check, _), probabilities in zip(tasks, results):
                 totals[check] += probabilities
                 counts[check] += 1
@@ -207,8 +274,7 @@ def pico(
             if round_ > 1 and changed < tolerance:
                 break
     finally:
-        if pool is not None:
-            pool.shutdown()
+        runner.close()
     assert first_votes is not None
     return PicoResult(posterior, first_votes, votes, times_checked, history, posteriors)
 

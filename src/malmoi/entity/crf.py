@@ -51,6 +51,14 @@ class CRF(nn.Module):
 
         Every sequence must have at least one real token, and padding only at the end.
         """
+        return -self.log_likelihood(emissions, tags, mask).mean()
+
+    def log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``log p(tags | emissions)`` per sentence ``(batch,)``; arguments as :meth:`neg_log_likelihood`."""
+        return self.path_score(emissions, tags, mask) - self.log_partition(emissions, mask)
+
+    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unnormalized score of the paths ``tags`` per sentence ``(batch,)``."""
         transitions, start, end = self._scores()
         maskf = mask.to(emissions.dtype)
         lengths = mask.sum(1)
@@ -58,13 +66,12 @@ class CRF(nn.Module):
         gold_emissions = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, tokens)
         steps = transitions[tags[:, :-1], tags[:, 1:]]  # (batch, tokens - 1)
         last_tags = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)  # (batch,)
-        gold = (
+        return (
             start[tags[:, 0]]
             + (gold_emissions * maskf).sum(1)
             + (steps * maskf[:, 1:]).sum(1)
             + end[last_tags]
         )
-        return (self.log_partition(emissions, mask) - gold).mean()
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Log of the summed score of every path, per sentence (batch,), by the forward algorithm.

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from malmoi.report import _figures
+from malmoi.report import _figures, _suspects
 from malmoi.report._data import DATA_ISLAND_ID, island_json
 
 # Rows of the misclassified-utterance table: the first ones in data order; the data island keeps all.
@@ -187,6 +187,8 @@ def render(data: dict[str, Any]) -> str:
         ("summary", "Summary"), ("model", "Model"), ("intents", "Intents"), ("confusion-section", "Confusion"),
         ("fallback", "Fallback"), ("projection-section", "Vectors"), ("entities", "Entities"),
         ("training-curves-section", "Training"), ("errors", "Errors")))
+    sections.append(_suspects.section(data))  # only with `malmoi test --suspects`
+    nav += _suspects.nav_link(data)
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
