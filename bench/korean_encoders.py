@@ -1,4 +1,4 @@
-"""Encoders for Korean bots, side by side: ParaKQC intents and KMOU NER entities.
+"""Encoders side by side: ParaKQC intents and KMOU NER entities (Korean), and SNIPS (English).
 
 Every row is a bot directory with a different ``encoder:`` (and ``lexical:``) in bot.yaml, trained
 with ``malmoi train`` and scored through ``malmoi parse`` exactly as bench/parakqc.py and
@@ -17,7 +17,8 @@ Rows (``--rows`` picks some):
   model2vec           a model2vec distillation of that MiniLM (``type: model2vec``)
   model2vec+ngrams    the same with the n-grams
 KMOU NER scores entities only (its intents are a length class), so the ``+ngrams`` rows, which
-change only the intent head, are left out there.
+change only the intent head, are left out there. ``--data snips``: SNIPS (train + valid, test)
+as bench/snips.py scores it (intent accuracy with fallback counted wrong, exact slot-span F1).
 
 The model2vec folder: ``--model2vec DIR``, or else the packaged MiniLM distilled once into
 ``<tmp>/malmoi-bench/model2vec-minilm`` (``model2vec.distill``, PCA 256, its defaults; needs
@@ -26,6 +27,7 @@ The model2vec folder: ``--model2vec DIR``, or else the packaged MiniLM distilled
 Run (one at a time on a shared machine):
     python bench/korean_encoders.py                      # both data sets, every row
     python bench/korean_encoders.py --data parakqc --rows default minilm
+    python bench/korean_encoders.py --data snips --rows default minilm model2vec --out bench/results/snips_encoders.json
 Smoke test:
     OMP_NUM_THREADS=1 python bench/korean_encoders.py --limit 7 --intents 30
 """
@@ -41,6 +43,7 @@ from typing import Any
 import _userpath as up
 import kmou_ner
 import parakqc
+import snips
 
 ROWS = [
     "default",
@@ -57,6 +60,7 @@ SPEED = ["train_seconds", "parse_p50_ms", "model_mb"]
 COLUMNS = {
     "parakqc": ["name", "accuracy", "top1_accuracy", "false_fallback_rate", *SPEED],
     "kmou_ner": ["name", "entity_f1", "entity_precision", "entity_recall", *SPEED],
+    "snips": ["name", "intent_accuracy", "top1_accuracy", "slot_f1", *SPEED],
 }
 
 
@@ -137,9 +141,27 @@ def run_kmou(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]) -
     return up.run_all(up.workdir("korean-kmou"), plan, write_bot, evaluate, timeout=args.timeout)
 
 
+def run_snips(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    train = up.per_intent(snips.load("train") + snips.load("valid"), lambda x: x[1], args.limit)
+    test = up.spread(snips.load("test"), args.limit)
+    texts = [" ".join(words) for words, _, _ in test]
+    print(f"SNIPS: {len(train)} training utterances, {len(test)} test", flush=True)
+
+    def write_bot(bot: Path, settings: dict[str, Any]) -> None:
+        up.write_bot_csv(bot, train, language="en", name="snips", settings=settings)
+
+    def evaluate(trained: up.Trained) -> tuple[dict[str, Any], float]:
+        results, seconds = up.parse(trained.model, texts, timeout=args.timeout)
+        figures = snips.figures(results, test)
+        figures.pop("slot_per_type")
+        return with_speed(trained, texts, figures, args.timeout), seconds
+
+    return up.run_all(up.workdir("encoders-snips"), plan, write_bot, evaluate, timeout=args.timeout)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", nargs="+", choices=["parakqc", "kmou_ner"], default=["parakqc", "kmou_ner"])
+    p.add_argument("--data", nargs="+", choices=["parakqc", "kmou_ner", "snips"], default=["parakqc", "kmou_ner"])
     p.add_argument("--rows", nargs="+", choices=ROWS, default=ROWS, help="rows to run, in this order")
     p.add_argument("--model2vec", type=Path, metavar="DIR", help="a model2vec folder (default: distil MiniLM)")
     p.add_argument("--limit", type=up.limit_type, metavar="N", help="smoke test: N utterances per intent, N test")
@@ -153,26 +175,30 @@ def main() -> None:
     results: dict[str, Any] = {}
     for data in args.data:
         rows = [r for r in args.rows if not (data == "kmou_ner" and r in INTENT_ONLY)]
+        if data == "snips":  # English: Kiwi's vectors do not apply
+            rows = [r for r in rows if not r.startswith(("kiwi", "cnn-no-kiwi"))]
         # The default row first: run_all stops the benchmark when it fails.
         plan = [(r, settings_of(r, static)) for r in sorted(rows, key=lambda r: r != "default")]
-        run = run_parakqc if data == "parakqc" else run_kmou
+        run = {"parakqc": run_parakqc, "kmou_ner": run_kmou, "snips": run_snips}[data]
         results[data] = run(args, plan)
         print()
         print(up.format_table([r for r in results[data] if "error" not in r], COLUMNS[data]))
         print(flush=True)
-    up.save(
-        args.out,
-        up.result(
-            "korean-encoders",
-            "ParaKQC (first 7 of each set of 10 train, last 3 test; accuracy = right intent and no fallback) and "
-            "KMOU NER (train + dev, test; exact character spans) as in bench/parakqc.py and bench/kmou_ner.py, one "
-            "row per encoder in bot.yaml; parse p50/p99: one utterance at a time, one thread, 300 test utterances; "
-            "model_mb: the model directory (a frozen encoder's folder is referenced, not counted)",
-            args,
-            model2vec={"folder": str(static), **static_facts} if needs_static else None,
-            **results,
-        ),
-    )
+        # Saved after each data set, so that a long run stopped part-way keeps what it measured.
+        up.save(
+            args.out,
+            up.result(
+                "korean-encoders",
+                "ParaKQC (first 7 of each set of 10 train, last 3 test; accuracy = right intent and no fallback), "
+                "KMOU NER (train + dev, test; exact character spans), SNIPS (train + valid, test; intent accuracy "
+                "with fallback counted wrong, exact slot spans) as in bench/parakqc.py, kmou_ner.py, snips.py, one "
+                "row per encoder in bot.yaml; parse p50/p99: one utterance at a time, one thread, 300 test "
+                "utterances; model_mb: the model directory (a frozen encoder's folder is referenced, not counted)",
+                args,
+                model2vec={"folder": str(static), **static_facts} if needs_static else None,
+                **results,
+            ),
+        )
 
 
 if __name__ == "__main__":
