@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,19 @@ def with_speed(trained: up.Trained, texts: list[str], figures: dict[str, Any], t
             "model_mb": up.directory_mb(trained.model)}
 
 
-def run_parakqc(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+Plan = list[tuple[str, dict[str, Any]]]
+Done = Callable[[list[dict[str, Any]]], None]
+
+
+def rows_one_by_one(work: Path, plan: Plan, write_bot: Any, evaluate: Any, timeout: float, done: Done) -> None:
+    """``up.run_all`` one row at a time, ``done(rows so far)`` after each (a stopped run keeps them)."""
+    rows: list[dict[str, Any]] = []
+    for item in plan:
+        rows += up.run_all(work, [item], write_bot, evaluate, timeout=timeout)
+        done(rows)
+
+
+def run_parakqc(args: argparse.Namespace, plan: Plan, done: Done) -> None:
     train, test = parakqc.load(args.intents, args.limit)
     texts = [" ".join(words) for words, _, _ in test]
     print(f"ParaKQC: {len(train)} training utterances, {len(test)} test", flush=True)
@@ -120,10 +133,10 @@ def run_parakqc(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]
         results, seconds = up.parse(trained.model, texts, timeout=args.timeout)
         return with_speed(trained, texts, parakqc.figures(results, test), args.timeout), seconds
 
-    return up.run_all(up.workdir("korean-parakqc"), plan, write_bot, evaluate, timeout=args.timeout)
+    rows_one_by_one(up.workdir("korean-parakqc"), plan, write_bot, evaluate, args.timeout, done)
 
 
-def run_kmou(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def run_kmou(args: argparse.Namespace, plan: Plan, done: Done) -> None:
     train = up.per_intent(kmou_ner.load("train") + kmou_ner.load("dev"), lambda x: x[1], args.limit)
     test = up.spread(kmou_ner.load("test"), args.limit)
     texts = [t for t, _, _ in test]
@@ -138,10 +151,10 @@ def run_kmou(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]) -
         figures.pop("entity_per_type")
         return with_speed(trained, texts, figures, args.timeout), seconds
 
-    return up.run_all(up.workdir("korean-kmou"), plan, write_bot, evaluate, timeout=args.timeout)
+    rows_one_by_one(up.workdir("korean-kmou"), plan, write_bot, evaluate, args.timeout, done)
 
 
-def run_snips(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def run_snips(args: argparse.Namespace, plan: Plan, done: Done) -> None:
     train = up.per_intent(snips.load("train") + snips.load("valid"), lambda x: x[1], args.limit)
     test = up.spread(snips.load("test"), args.limit)
     texts = [" ".join(words) for words, _, _ in test]
@@ -156,7 +169,7 @@ def run_snips(args: argparse.Namespace, plan: list[tuple[str, dict[str, Any]]]) 
         figures.pop("slot_per_type")
         return with_speed(trained, texts, figures, args.timeout), seconds
 
-    return up.run_all(up.workdir("encoders-snips"), plan, write_bot, evaluate, timeout=args.timeout)
+    rows_one_by_one(up.workdir("encoders-snips"), plan, write_bot, evaluate, args.timeout, done)
 
 
 def main() -> None:
@@ -180,25 +193,30 @@ def main() -> None:
         # The default row first: run_all stops the benchmark when it fails.
         plan = [(r, settings_of(r, static)) for r in sorted(rows, key=lambda r: r != "default")]
         run = {"parakqc": run_parakqc, "kmou_ner": run_kmou, "snips": run_snips}[data]
-        results[data] = run(args, plan)
+
+        def done(rows: list[dict[str, Any]], data: str = data) -> None:
+            # Saved after each row, so that a long run stopped part-way keeps what it measured.
+            results[data] = rows
+            up.save(
+                args.out,
+                up.result(
+                    "korean-encoders",
+                    "ParaKQC (first 7 of each set of 10 train, last 3 test; accuracy = right intent and no "
+                    "fallback), KMOU NER (train + dev, test; exact character spans), SNIPS (train + valid, test; "
+                    "intent accuracy with fallback counted wrong, exact slot spans) as in bench/parakqc.py, "
+                    "kmou_ner.py, snips.py, one row per encoder in bot.yaml; parse p50/p99: one utterance at a "
+                    "time, one thread, 300 test utterances; model_mb: the model directory (a frozen encoder's "
+                    "folder is referenced, not counted)",
+                    args,
+                    model2vec={"folder": str(static), **static_facts} if needs_static else None,
+                    **results,
+                ),
+            )
+
+        run(args, plan, done)
         print()
-        print(up.format_table([r for r in results[data] if "error" not in r], COLUMNS[data]))
+        print(up.format_table([r for r in results.get(data, []) if "error" not in r], COLUMNS[data]))
         print(flush=True)
-        # Saved after each data set, so that a long run stopped part-way keeps what it measured.
-        up.save(
-            args.out,
-            up.result(
-                "korean-encoders",
-                "ParaKQC (first 7 of each set of 10 train, last 3 test; accuracy = right intent and no fallback), "
-                "KMOU NER (train + dev, test; exact character spans), SNIPS (train + valid, test; intent accuracy "
-                "with fallback counted wrong, exact slot spans) as in bench/parakqc.py, kmou_ner.py, snips.py, one "
-                "row per encoder in bot.yaml; parse p50/p99: one utterance at a time, one thread, 300 test "
-                "utterances; model_mb: the model directory (a frozen encoder's folder is referenced, not counted)",
-                args,
-                model2vec={"folder": str(static), **static_facts} if needs_static else None,
-                **results,
-            ),
-        )
 
 
 if __name__ == "__main__":
