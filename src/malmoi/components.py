@@ -18,7 +18,9 @@ __all__ = [
     "BiLSTMSettings",
     "CNNSettings",
     "FineTuneSettings",
+    "KiwiVectorsSettings",
     "LexicalHeadCheckerSettings",
+    "Model2VecSettings",
     "NgramSettings",
     "NoLexicalSettings",
     "SentenceTransformerSettings",
@@ -123,6 +125,36 @@ class SentenceTransformerSettings(ComponentSettings):
     fine_tune: FineTuneSettings | None = None
 
 
+class KiwiVectorsSettings(ComponentSettings):
+    """``kiwi-vectors``: Kiwi's pretrained Korean morpheme vectors alone, frozen (Korean bots).
+
+    The vectors come with kiwipiepy (malmoi.text.morpheme_vectors); the bot trains only its heads
+    and stores the vectors' version. No extra package needed.
+    """
+
+    # As the other frozen encoders: small heads, no n-gram table unless asked for.
+    default_lexical: ClassVar[str] = "none"
+
+    type: str = "kiwi-vectors.v1"
+    head_dim: int = Field(128, ge=8, le=2048)  # the intent head's sentence vector, as sentence-transformers
+
+
+class Model2VecSettings(ComponentSettings):
+    """``model2vec``: frozen static word-piece embeddings from a local model2vec folder.
+
+    A token's vector is the mean of its pieces' rows, beside the utterance's mean (model2vec's own
+    sentence embedding). Parsing is a table lookup: no transformer, no torch. The bot's model
+    stores the folder's name and content hash. Needs ``pip install 'malmoi[pretrained]'``.
+    """
+
+    # As sentence-transformers: the bot's own weights stay small (docs/pretrained.md).
+    default_lexical: ClassVar[str] = "none"
+
+    type: str = "model2vec.v1"
+    path: str = Field(min_length=1)  # a folder with config.json, model.safetensors, tokenizer.json
+    head_dim: int = Field(128, ge=8, le=2048)  # the intent head's sentence vector, as sentence-transformers
+
+
 class NgramSettings(ComponentSettings):
     """``ngrams``: TF-IDF weighted word (Korean: lemma) n-grams and character n-grams.
 
@@ -209,6 +241,18 @@ def register_builtins() -> None:
         "malmoi.encode.pretrained:load_pretrained_encoder",
         settings=SentenceTransformerSettings,
         runtime="malmoi.encode.pretrained:load_pretrained_runtime",
+    )
+    registry.encoders.add(
+        "kiwi-vectors.v1",
+        "malmoi.encode.kiwi:load_kiwi_encoder",
+        settings=KiwiVectorsSettings,
+        runtime="malmoi.encode.kiwi:load_kiwi_runtime",
+    )
+    registry.encoders.add(
+        "model2vec.v1",
+        "malmoi.encode.static:load_static_encoder",
+        settings=Model2VecSettings,
+        runtime="malmoi.encode.static:load_static_runtime",
     )
     registry.lexical.add("ngrams.v1", "malmoi.featurize.lexical:NgramFeaturizer", settings=NgramSettings)
     registry.checkers.add(

@@ -117,7 +117,9 @@ class TrainingSettings(_Strict):
     # 300 utterances gets 40 short epochs, one of 20,000 gets 8 long ones (early stopping may
     # end either sooner). The learning rate decays over this many epochs.
     epochs: int | Literal["auto"] = Field("auto", union_mode="left_to_right")
-    patience: int = Field(4, ge=1)  # early stopping: epochs without validation improvement
+    # Early stopping: epochs without validation improvement, and never fewer than 90 optimizer
+    # steps (malmoi.model.training.PATIENCE_MIN_STEPS: tiny bots have a few steps an epoch).
+    patience: int = Field(4, ge=1)
     batch_size: int = Field(128, ge=1)
     learning_rate: float = Field(3e-3, gt=0.0)
     validation_split: float = Field(0.1, ge=0.0, lt=0.5)

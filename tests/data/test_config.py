@@ -47,7 +47,8 @@ def test_bot_yml_gets_a_rename_hint(make_bot):
          "`settings.encoder.dim: 3`", "greater than or equal to 8", ""),
         ("name: test\nsettings:\n  encoder:\n    kind: lstm\n", 4,
          "`settings.encoder: {'kind': 'lstm'}`",
-         "no encoder named 'lstm'; registered: bilstm, cnn, sentence-transformers, shared", ""),
+         "no encoder named 'lstm'; registered: bilstm, cnn, kiwi-vectors, model2vec, sentence-transformers, "
+         "shared", ""),
         ("name: test\nsettings:\n  encoder:\n    type: bilstm\n    kernel_size: 3\n", 5,
          "the unknown key `settings.encoder.kernel_size`", "one of the keys type, dim", ""),
         ("name: test\nsettings:\n  encoder: {kernel_size: 4}\n", 3,

@@ -123,3 +123,17 @@ def test_a_euclidean_loss_trains_saves_and_reloads(make_tiny_bot, tmp_path):
     reloaded = malmoi.load(model.save(tmp_path / "lgm"))
     for text in ["제주 냉면 맛집 추천해줘", "노래 틀어줘"]:
         assert reloaded.parse(text) == model.parse(text)
+
+
+def test_early_stopping_waits_a_minimum_of_steps_on_a_tiny_bot(make_tiny_bot):
+    """With a few steps an epoch, `patience` in epochs would stop after a few dozen steps."""
+    import math
+
+    from malmoi.model.training import PATIENCE_MIN_STEPS
+
+    bot = make_tiny_bot(training="{epochs: 20, patience: 1, batch_size: 16}")
+    report = malmoi.train(bot, progress=False).report
+    steps_per_epoch = math.ceil((report["examples"]["train"] + report["examples"]["train_ood"]) / 16)
+    waited = math.ceil(PATIENCE_MIN_STEPS / steps_per_epoch)
+    assert 1 < waited < 20  # the rule, not the epoch limit, is what this bot meets
+    assert report["epochs_run"] >= min(20, waited + 1)

@@ -19,7 +19,6 @@ hash. Loaded models are kept once per process, keyed by resolved path and hash.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import weakref
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from malmoi.artifact import ENCODER_DIR, EncoderRef
+from malmoi.encode.pieces import folder_hash, hashed_files, token_rows
 from malmoi.encode.runtime import EncoderRuntime
 from malmoi.encode.shared import FrozenEncoder
 from malmoi.errors import ModelLoadError
@@ -46,53 +46,11 @@ __all__ = [
 
 INSTALL_HINT = "pip install 'malmoi[pretrained]'"
 ENCODER_PATH_VARIABLE = "MALMOI_ENCODER_PATH"  # as malmoi.model.model: folders where a moved encoder is found
-# Files that do not change what the model computes: documentation and git metadata.
-_NOT_HASHED_SUFFIXES = {".md", ".txt.lock"}
-_NOT_HASHED_NAMES = {".gitattributes", ".gitignore"}
-
 logger = logging.getLogger("malmoi")
 
 
 def _is_model_folder(path: Path) -> bool:
     return (path / "modules.json").is_file()
-
-
-def _hashed_files(path: Path) -> list[Path]:
-    return sorted(
-        f
-        for f in path.rglob("*")
-        if f.is_file()
-        and f.name not in _NOT_HASHED_NAMES
-        and f.suffix not in _NOT_HASHED_SUFFIXES
-        and not any(part.startswith(".") for part in f.relative_to(path).parts)
-    )
-
-
-_hash_cache: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
-
-
-def folder_hash(path: str | Path) -> str:
-    """SHA-256 over a model folder's files (relative name and content), README and git files aside.
-
-    Kept per process by the files' names, sizes and modification times, so a second bot on the
-    same folder does not read 90 MB of weights again.
-    """
-    path = Path(path).resolve()
-    files = _hashed_files(path)
-    signature = tuple((str(f.relative_to(path)), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
-    key = (str(path), signature)
-    cached = _hash_cache.get(key)
-    if cached is not None:
-        return cached
-    total = hashlib.sha256()
-    for f in files:
-        digest = hashlib.sha256()
-        with open(f, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        total.update(f"{f.relative_to(path).as_posix()}\0{digest.hexdigest()}\n".encode())
-    _hash_cache[key] = total.hexdigest()
-    return _hash_cache[key]
 
 
 def _sentence_transformer_class() -> Any:
@@ -192,7 +150,7 @@ class PretrainedRuntime(EncoderRuntime):
             model.save(folder)
             saved = Path(folder)
             sha256 = folder_hash(saved)
-            files = {f.relative_to(saved).as_posix(): f.read_bytes() for f in _hashed_files(saved)}
+            files = {f.relative_to(saved).as_posix(): f.read_bytes() for f in hashed_files(saved)}
         runtime._adopt(model, Path(f"{base.name}-tuned"), sha256, base.max_seq_length)
         runtime.path = ENCODER_DIR  # inside the model directory
         runtime.bundled = True
@@ -210,7 +168,7 @@ class PretrainedRuntime(EncoderRuntime):
             raise TypeError("a shared pretrained encoder is referenced by a model, never copied into it")
         if not self._files:  # loaded from a model directory: its files as they are there
             folder = Path(self.path)
-            return {f.relative_to(folder).as_posix(): f.read_bytes() for f in _hashed_files(folder)}
+            return {f.relative_to(folder).as_posix(): f.read_bytes() for f in hashed_files(folder)}
         return dict(self._files)
 
     def vectors(self, docs: Sequence[Doc]) -> list[np.ndarray]:
@@ -242,28 +200,8 @@ class PretrainedRuntime(EncoderRuntime):
         sentences = result["sentence_embedding"].float().numpy()
         mask = encoded["attention_mask"].numpy().astype(bool)
         return [
-            _token_rows(doc, pieces[row], offsets[row], mask[row], sentences[row]) for row, doc in enumerate(docs)
+            token_rows(doc, pieces[row], offsets[row], mask[row], sentences[row]) for row, doc in enumerate(docs)
         ]
-
-
-def _token_rows(
-    doc: Doc, pieces: np.ndarray, offsets: np.ndarray, mask: np.ndarray, sentence: np.ndarray
-) -> np.ndarray:
-    """Word pieces → one row per malmoi token: the mean of the pieces that overlap it."""
-    real = mask & (offsets[:, 1] > offsets[:, 0])  # special tokens and padding have empty spans
-    spans, vectors = offsets[real], pieces[real]
-    everything = pieces[mask].mean(0) if mask.any() else np.zeros(pieces.shape[1], np.float32)
-    if not doc.tokens:
-        return np.concatenate([everything, sentence])[None].astype(np.float32)
-    starts = np.array([t.start for t in doc.tokens])[:, None]
-    ends = np.array([t.end for t in doc.tokens])[:, None]
-    overlap = (spans[None, :, 0] < ends) & (spans[None, :, 1] > starts)  # (tokens, pieces)
-    counts = overlap.sum(1, keepdims=True)
-    words = (overlap.astype(np.float32) @ vectors) / np.maximum(counts, 1)
-    # A token without pieces (cut off by max_seq_length): the utterance's mean piece.
-    words[counts[:, 0] == 0] = everything
-    rows = np.concatenate([words, np.broadcast_to(sentence, words.shape)], axis=1)
-    return np.ascontiguousarray(rows, dtype=np.float32)
 
 
 _loaded: weakref.WeakValueDictionary[tuple[str, str, int], PretrainedRuntime] = weakref.WeakValueDictionary()
