@@ -148,15 +148,24 @@ def content_hash(meta: EncoderMeta) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def write_directory(target: str | Path, files: dict[str, bytes]) -> Path:
-    """Write ``files`` (relative path → bytes) as the directory ``target``, atomically.
+def write_directory(target: str | Path, files: dict[str, bytes], *, kind: str = "model") -> Path:
+    """Write ``files`` (relative path → bytes) as the directory ``target``, atomically, with a manifest.
 
-    Everything is written into a temporary sibling first; then ``target`` (if any) is moved
-    aside and the new directory renamed into its place. ``target`` must not be a file.
+    ``target`` may be new, empty, or a ``kind`` folder malmoi wrote before (its manifest lists
+    every file in it); anything else is refused with :class:`~malmoi.errors.OutputError` and left
+    untouched (:class:`~malmoi.errors.ModelSaveError`, see :func:`malmoi.outputs.check_folder`). Everything is written into a temporary sibling
+    first, with ``manifest.json`` (the SHA-256 of every file) last; then the old ``target`` (if
+    any) is moved aside and the new directory renamed into its place, so the old one stays whole
+    until the new one is complete.
     """
+    from malmoi.outputs import MANIFEST_FILE, OutputError, check_folder, manifest_bytes
+
     target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise ModelSaveError(f"{target} is a file; a model is a directory: give a directory path (it will be created)")
+    try:
+        check_folder(target, kind, f"the {kind} folder")
+    except OutputError as exc:
+        raise ModelSaveError(str(exc)) from None
+    files = {**files, MANIFEST_FILE: manifest_bytes(kind, files)}
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     umask = _umask()

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from malmoi.outputs import check_file, check_folder, marked
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Characters that cannot be in a folder name on some system, and control characters.
 _UNSAFE_NAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    from malmoi.errors import DataError, ModelLoadError, ModelSaveError
+    from malmoi.errors import DataError, ModelLoadError, ModelSaveError, OutputError
 
     try:
         return args.func(args)
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_problems(exc.problems)
         print("Fix the errors above and run the command again.", file=sys.stderr)
         return EXIT_FAILED
-    except (ModelLoadError, ModelSaveError, UserError) as exc:
+    except (ModelLoadError, ModelSaveError, OutputError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # a disk that fills up or a folder that vanishes while writing
@@ -268,7 +270,7 @@ def _train(args: argparse.Namespace) -> int:
     from malmoi.data import load_bot
 
     if args.out:
-        _check_output_dir(args.out, "--out")
+        check_folder(args.out, "model", "--out")
     if args.tensorboard:
         from malmoi.tracking import tensorboard_available
 
@@ -352,7 +354,7 @@ def _default_model_dir(name: str) -> Path:
     if safe != name:
         print(f"The bot name {name!r} is not a folder name; saving under {out} (choose with --out).",
               file=sys.stderr)
-    _check_output_dir(out, "the model folder")
+    check_folder(out, "model", "the model folder")
     return out
 
 
@@ -363,21 +365,6 @@ def _check_output_dir(path: str | os.PathLike[str], what: str) -> None:
         raise UserError(f"{what} {path} is a file, not a folder; give a folder for the model, "
                         f"like {path.parent / (path.stem + '-model')}")
     _check_writable_parent(path, what, path)
-
-
-def _check_output_file(path: str | os.PathLike[str], what: str) -> None:
-    """Fail now, not after the work, if ``path`` cannot be written as a file."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{what} {path} is a folder; give a file path, like {path / 'results.jsonl'}")
-    folder = path.parent
-    if not folder.is_dir():
-        found = "is a file" if folder.exists() else "does not exist"
-        raise UserError(f"cannot write {what} {path}: the folder {folder} {found}; create it first "
-                        f"(mkdir -p {folder})")
-    _check_writable_parent(folder, what, path)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UserError(f"cannot write {what} {path}: permission denied")
 
 
 def _check_writable_parent(folder: Path, what: str, path: Path) -> None:
@@ -436,9 +423,9 @@ def _parse(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
     if args.output:
-        _check_output_file(args.output, "--output")
         if args.input and Path(args.input).exists() and Path(args.output).resolve() == Path(args.input).resolve():
             raise UserError(f"--output {args.output} is the --input file; writing would erase it before it is read")
+        check_file(args.output, "--output", "parse results")
     model = malmoi.load(args.model_dir)
     if args.text is not None:
         print(json.dumps(model.parse(args.text).to_dict(), ensure_ascii=False, indent=2))
@@ -472,11 +459,11 @@ def _test(args: argparse.Namespace) -> int:
     from malmoi.evaluate import evaluate, format_table
 
     if args.json_out:
-        _check_output_file(args.json_out, "--json")
+        check_file(args.json_out, "--json")
     if args.report:
         if args.data is None:
             raise UserError("--report needs test data: malmoi test MODEL DATA --report report.html")
-        _check_output_file(args.report, "--report")
+        check_file(args.report, "--report", "report")
         _check_report_dependencies()
     suspects = _read_suspects(args)
     model = malmoi.load(args.model_dir)
@@ -512,7 +499,7 @@ def _test(args: argparse.Namespace) -> int:
         if args.report:
             _write_html_report(args, model, data, evaluation, suspects)
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+        Path(args.json_out).write_text(json.dumps(marked(report), ensure_ascii=False, indent=2), "utf-8")
     return EXIT_OK
 
 
@@ -555,14 +542,14 @@ def _compare(args: argparse.Namespace) -> int:
     if args.examples < 0:
         raise UserError("--examples must be 0 or more")
     if args.json_out:
-        _check_output_file(args.json_out, "--json")
+        check_file(args.json_out, "--json")
     try:
         result = compare(read_report(args.report_a), read_report(args.report_b))
     except ReportError as exc:
         raise UserError(str(exc)) from None
     print(format_comparison(result, examples=args.examples))
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
+        Path(args.json_out).write_text(json.dumps(marked(result), ensure_ascii=False, indent=2), "utf-8")
     return EXIT_OK
 
 
@@ -1099,7 +1086,7 @@ def _retrain(args: argparse.Namespace) -> int:
     if args.min_support < 1:
         raise UserError("--min-support must be at least 1")
     if args.out:
-        _check_output_dir(args.out, "--out")
+        check_folder(args.out, "retrain run", "--out")
     if not (Path(args.bot_dir) / "bot.yaml").is_file():
         raise UserError(f"{args.bot_dir} is not a bot directory (no bot.yaml)")
     registry = _registry(args)

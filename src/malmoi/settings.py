@@ -5,19 +5,26 @@ A trained model stores the resolved settings next to its weights, so it describe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, SerializeAsAny, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, ValidationInfo, field_validator, model_validator
 
 from malmoi.component_settings import ComponentSettings
 from malmoi.component_settings import StrictModel as _Strict
+from malmoi.credentials import literal_secret, referenced_variables, substitute
 from malmoi.labels import is_entity_type
 from malmoi.templates import template_fields
 
 __all__ = [
-    "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings", "IntentSettings", "ScenarioSettings",
-    "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
+    "STORED", "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings", "IntentSettings",
+    "ScenarioSettings", "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
 ]
+
+
+# Validation context for settings read back from a saved model rather than from a bot directory:
+# rules added after a model was saved (no literal webhook credentials) do not stop it loading.
+STORED = {"stored": True}
 
 
 def _component(registry_name: str, default: str) -> Any:
@@ -177,11 +184,36 @@ class SlotSettings(_Strict):
 
 
 class WebhookSettings(_Strict):
+    """Where a scenario's answer comes from. Secrets are never written here: ``bot.yaml`` is
+    snapshotted with every published version, so a credential is a reference to an environment
+    variable of the server, ``Authorization: "Bearer ${SHOP_TOKEN}"``, resolved when it starts
+    (:meth:`resolved`); a literal credential is refused with that fix (:mod:`malmoi.credentials`)."""
+
     url: str = Field(pattern=r"^https?://[^\s/]+")
     # Seconds. The user waits for the answer while the webhook runs: keep it short, answer with
     # the scenario's failure_answer when it is exceeded.
     timeout: float = Field(3.0, gt=0.0, le=60.0)
     headers: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _no_literal_secrets(self, info: ValidationInfo) -> WebhookSettings:
+        # A model saved before this rule may hold one; it still loads (context {"stored": True}).
+        stored = isinstance(info.context, dict) and info.context.get("stored")
+        problem = None if stored else literal_secret(self.url, self.headers)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def variables(self) -> set[str]:
+        """The environment variables the URL and headers refer to."""
+        return referenced_variables([self.url, *self.headers.values()])
+
+    def resolved(self, environ: Mapping[str, str]) -> WebhookSettings:
+        """This webhook with ``${NAME}`` replaced from ``environ``; ``KeyError`` names a missing variable."""
+        return self.model_copy(update={
+            "url": substitute(self.url, environ),
+            "headers": {name: substitute(value, environ) for name, value in self.headers.items()},
+        })
 
 
 class ScenarioSettings(_Strict):

@@ -65,6 +65,7 @@ from malmoi.data._reading import (
 )
 from malmoi.data.problems import DataError, Problem
 from malmoi.data.schema import BotData, Entity, Example
+from malmoi.outputs import check_folder, seal
 from malmoi.settings import BotConfig
 
 SEQ_FILES = ("seq.in", "seq.out", "label")
@@ -74,6 +75,7 @@ _SEQ_TAG_RE = re.compile(r"([BIESLU])-(\S+)")
 # Split names differ between data sets (SNIPS valid, ATIS dev, CLINC150 val): try the others.
 _SPLIT_ALIASES = {"valid": ("val", "dev"), "val": ("valid", "dev"), "dev": ("valid", "val")}
 NOTES_FILE = "IMPORT_NOTES.txt"
+IMPORTED_BOT = "imported bot"  # the manifest kind of a bot directory that `malmoi import` wrote
 
 
 @dataclass
@@ -492,7 +494,10 @@ def write_bot(
     elif existing and not force:
         errors.append(Problem(str(out), None, f"a folder that is not empty ({', '.join(existing[:5])})",
                               "a new or empty folder for the bot",
-                              "choose another --out, or pass --force to replace its bot.yaml and data/"))
+                              "choose another --out, or pass --force to replace an earlier import there"))
+    elif existing:
+        # --force replaces only an earlier import that nobody has edited since: anything else is someone's work.
+        check_folder(out, IMPORTED_BOT, "--out", edited_ok=False, only=("bot.yaml", "data", NOTES_FILE))
     for example in data.examples:
         for entity in example.entities:
             if not _on_word_boundaries(example.text, entity):
@@ -540,6 +545,7 @@ def write_bot(
         "utf-8",
     )
     _write_notes(out / NOTES_FILE, description, data.left_out, notes)
+    seal(out, IMPORTED_BOT)  # what this import wrote, so that `--force` may replace it, and only it
     return ImportResult(out, BotData(kept, ood, list(data.left_out)), notes)
 
 

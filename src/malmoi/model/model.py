@@ -50,7 +50,8 @@ from malmoi.entity.tagger import EntityTagger
 from malmoi.errors import ModelLoadError
 from malmoi.intent.scoring import IntentScorer
 from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
-from malmoi.settings import BotConfig, Settings
+from malmoi.outputs import verify_manifest
+from malmoi.settings import STORED, BotConfig, Settings
 from malmoi.text import tags_to_entities
 from malmoi.text.doc import Analyzer, Doc
 
@@ -323,7 +324,7 @@ class Model:
             )
         meta: ModelMeta = validate(ModelMeta, document, meta_path)
         try:
-            config = BotConfig.model_validate(meta.config)
+            config = BotConfig.model_validate(meta.config, context=STORED)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
@@ -341,6 +342,12 @@ class Model:
             raise ModelLoadError(
                 f"{model_dir}: the weights do not fit the model description ({exc}); train it again"
             ) from None
+        # The manifest covers model.json itself (its weights are covered by model.json's checksums):
+        # an edit that keeps the schema, such as a reordered intent list, is refused here, after
+        # the checks above have named any damage they can name more precisely.
+        edited = verify_manifest(model_dir, [MODEL_FILE])
+        if edited:
+            raise ModelLoadError(edited)
         return model
 
     def _set_heads(self, meta: ModelMeta, arrays: dict[str, np.ndarray]) -> None:

@@ -126,11 +126,11 @@ def check_model_loads(model_dir: str | Path) -> None:
 
 def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url: str | None) -> str:
     """Cheap checks before starting workers, so that mistakes read as one message: the bot name."""
-    from malmoi.dialogue.scenarios import resolve_scenarios
+    from malmoi.dialogue.scenarios import resolve_scenarios, resolve_webhooks
     from malmoi.dialogue.store import StateStore
     from malmoi.errors import ModelLoadError
     from malmoi.labels import tag_types
-    from malmoi.settings import BotConfig
+    from malmoi.settings import STORED, BotConfig
 
     meta_path = Path(model_dir) / "model.json"
     if not meta_path.is_file() or not (Path(model_dir) / "weights.safetensors").is_file():
@@ -140,12 +140,13 @@ def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url
         )
     try:
         meta = json.loads(meta_path.read_text("utf-8"))
-        config = BotConfig.model_validate(meta["config"])
+        config = BotConfig.model_validate(meta["config"], context=STORED)
         tags: Sequence[str] = meta["tags"]
         intents: Sequence[str] = meta["intents"]
     except Exception as exc:
         raise ModelLoadError(f"{meta_path} cannot be read ({exc}); retrain the model.") from exc
-    resolve_scenarios(config, intents, tag_types(tags), scenarios)
+    # A webhook's ${NAME} references must be set now, not discovered at a user's first message.
+    resolve_webhooks(resolve_scenarios(config, intents, tag_types(tags), scenarios).values(), os.environ)
     StateStore(database_url).close()  # creates the tables once, before workers race to
     return config.name
 
