@@ -25,9 +25,17 @@ from malmoi.clean.entities import EntityCleanResult
 from malmoi.data import load_bot, read_intent_file
 from malmoi.data.schema import Example
 from malmoi.data.transaction import FileTransaction, write_atomic
+from malmoi.outputs import check_file, marked
 from malmoi.settings import BotConfig
 
-__all__ = ["AppliedChanges", "apply_suspects", "load_for_cleaning", "write_entity_report", "write_report"]
+__all__ = [
+    "AppliedChanges",
+    "apply_suspects",
+    "check_report_files",
+    "load_for_cleaning",
+    "write_entity_report",
+    "write_report",
+]
 
 CSV_COLUMNS = ["rank", "p_wrong", "given", "suggested", "p_suggested", "times_checked", "conflict", "text",
                "source", "neighbours"]
@@ -74,7 +82,7 @@ def write_entity_report(result: EntityCleanResult, out_dir: Path) -> tuple[Path,
                          s.source])
     write_atomic(csv_path, buffer.getvalue())
     report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
-    write_atomic(json_path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
     return csv_path, json_path
 
 
@@ -97,7 +105,7 @@ def write_report(result: CleanResult, out_dir: Path) -> tuple[Path, Path]:
                          s.times_checked, s.conflict, s.text, s.source, near])
     write_atomic(csv_path, buffer.getvalue())
     report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
-    write_atomic(json_path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
     return csv_path, json_path
 
 
@@ -250,3 +258,12 @@ def _csv_line(row: list[str]) -> str:
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\n").writerow(row)
     return buffer.getvalue()
+
+
+def check_report_files(out_dir: Path, *, entities: bool) -> None:
+    """Refuse, before any work, to overwrite report files in ``out_dir`` that malmoi did not write."""
+    check_file(out_dir / "suspects.csv", "--out", "csv", columns=CSV_COLUMNS)
+    check_file(out_dir / "suspects.json", "--out", "suspects")
+    if entities:
+        check_file(out_dir / "entity_suspects.csv", "--out", "csv", columns=ENTITY_CSV_COLUMNS)
+        check_file(out_dir / "entity_suspects.json", "--out", "suspects")
