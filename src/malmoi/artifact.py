@@ -189,9 +189,9 @@ def write_directory(target: str | Path, files: dict[str, bytes], *, kind: str = 
     """Write ``files`` (relative path → bytes) as the directory ``target``, atomically, with a manifest.
 
     ``target`` may be new, empty, or a ``kind`` folder malmoi wrote before (its manifest lists
-    every file in it); anything else is refused with :class:`~malmoi.errors.OutputError` and left
-    untouched (:class:`~malmoi.errors.ModelSaveError`, see :func:`malmoi.outputs.check_folder`). Everything is written into a temporary sibling
-    first, with ``manifest.json`` (the SHA-256 of every file) last; then the old ``target`` (if
+    every file in it); anything else is refused with :class:`~malmoi.errors.ModelSaveError` and
+    left untouched (see :func:`malmoi.outputs.check_folder`). Everything is written into a
+    temporary sibling first, with ``manifest.json`` (the SHA-256 of every file); then the old ``target`` (if
     any) is moved aside and the new directory renamed into its place, so the old one stays whole
     until the new one is complete.
     """

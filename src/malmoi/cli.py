@@ -844,12 +844,13 @@ def _clean(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from malmoi.clean import CleanSettings, find_label_issues
-    from malmoi.clean.files import apply_suspects, load_for_cleaning, write_report
+    from malmoi.clean.files import apply_suspects, check_report_files, load_for_cleaning, write_report
 
     if not Path(args.bot_dir).is_dir():
         raise UserError(f"{args.bot_dir}: no such bot directory (expected bot.yaml and data/intents/)")
     out = Path(args.out) if args.out else Path(args.bot_dir) / "clean"
     _check_output_dir(out, "--out")
+    check_report_files(out, entities=args.entities is not False)
     try:
         settings = CleanSettings(rounds=args.rounds, splits=args.splits, folds=args.folds, workers=args.workers,
                                  threshold=args.threshold, seed=args.seed, ray_address=args.ray_address)

@@ -260,9 +260,15 @@ def _csv_header(columns: list[str]) -> Callable[[str], bool]:
     return sniff
 
 
+def _suspects(head: str) -> bool:
+    """``malmoi clean``'s suspects.json, also as written before it carried the mark."""
+    return _json_marked(head) or head.startswith('{\n  "summary": {')
+
+
 # What a file of each kind that malmoi writes starts with.
 _SNIFFERS: dict[str, Callable[[str], bool]] = {
     "json": _json_marked,
+    "suspects": _suspects,
     "parse results": _parse_results,
     "report": _report,
 }
