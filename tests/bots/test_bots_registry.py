@@ -89,7 +89,7 @@ def test_data_snapshot_rebuilds_the_bot_directory(tmp_path: Path, tiny_bot: Path
     registry = Registry(tmp_path / "reg")
     info = registry.publish(tiny_model_dir, bot="tiny", data=tiny_bot)
     assert info.snapshot is not None
-    again = registry.publish(tiny_model_dir, bot="tiny", data=tiny_bot)
+    again = registry.publish(tiny_model_dir, bot="tiny", data=tiny_bot, allow_identical=True)
     assert again.snapshot == info.snapshot and len(list((registry.root / "snapshots").iterdir())) == 1
     out = registry.restore_snapshot("tiny", info.version, tmp_path / "restored")
     for path in tiny_bot.rglob("*"):
