@@ -138,3 +138,36 @@ def test_an_identical_model_is_refused_unless_allowed(tmp_path: Path, variant_di
     forced = registry.publish(copy, bot="shop", allow_identical=True)
     assert (forced.version, forced.identical_to, forced.live) == ("v000003", "v000001", True)
     assert registry.publish(variant_dirs[0], bot="other").identical_to is None  # another bot's versions don't count
+
+
+def test_a_published_version_carries_checksums_of_every_file(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """Item 7: the stored copy has a manifest of its own; an edit to its model.json is refused when it loads."""
+    from malmoi.errors import ModelLoadError
+    from malmoi.model import Model
+    from malmoi.outputs import MANIFEST_FILE, verify_manifest
+
+    registry = Registry(tmp_path / "reg")
+    info = registry.publish(tiny_model_dir, bot="sealed")
+    stored = info.path
+    manifest = json.loads((stored / MANIFEST_FILE).read_text("utf-8"))
+    files = sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*") if p.is_file())
+    assert set(manifest["files"]) == set(files) - {MANIFEST_FILE, "PUBLISHED.json"}
+    assert verify_manifest(stored, ["model.json"]) is None
+    meta = json.loads((stored / "model.json").read_text("utf-8"))
+    meta["intents"] = meta["intents"][::-1]
+    (stored / "model.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    with pytest.raises(ModelLoadError, match="changed since malmoi wrote it"):
+        Model.load(stored)
+
+
+def test_a_model_without_checksums_is_refused_with_the_fix(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from malmoi.outputs import MANIFEST_FILE
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model_dir, bare)
+    (bare / MANIFEST_FILE).unlink()
+    registry = Registry(tmp_path / "reg")
+    with pytest.raises(PublishError, match=r"no manifest\.json.*save it again with this one"):
+        registry.publish(bare, bot="bare")
+    assert not (tmp_path / "reg" / "bots" / "bare" / "versions").exists() or not any(
+        (tmp_path / "reg" / "bots" / "bare" / "versions").iterdir())

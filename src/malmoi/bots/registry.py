@@ -46,6 +46,7 @@ from malmoi.bots.errors import IdenticalModelError, LiveFileError, PublishError,
 from malmoi.bots.lock import switch_lock
 from malmoi.bots.snapshot import bot_tar
 from malmoi.errors import ModelLoadError
+from malmoi.outputs import MANIFEST_FILE, read_manifest, seal
 
 __all__ = [
     "BOT_NAME_PATTERN",
@@ -389,11 +390,17 @@ class Registry:
                 f"{model_dir} is not a malmoi model (missing {', '.join(missing) or 'the folder'}); "
                 f"train one with `malmoi train BOT_DIR --out {model_dir}`"
             )
+        if read_manifest(model_dir) is None:
+            raise PublishError(
+                f"refused: {model_dir} has no {MANIFEST_FILE}, so its model.json cannot be checked (it was saved by "
+                f"an older malmoi); save it again with this one: python -c \"import malmoi; "
+                f"malmoi.load('{model_dir}').save('{model_dir}-checked')\", then publish that folder"
+            )
         from malmoi.dialogue.scenarios import ScenarioError, resolve_scenarios
         from malmoi.labels import tag_types
 
         try:
-            model = Model.load(model_dir)  # schema, format version, checksums, encoder hash
+            model = Model.load(model_dir)  # schema, format version, checksums (manifest included), encoder hash
             answers = _answers(model, probe_texts)
             resolve_scenarios(model.config, model.intents, tag_types(model.tags))
         except ModelLoadError as exc:
@@ -415,10 +422,12 @@ class Registry:
         ref = meta["encoder"]
         if ref["bundled"]:
             shutil.copytree(model_dir / _ENCODER_FOLDER, staging / _ENCODER_FOLDER)
+            seal(staging, "model")
             return
         encoder = model.encoder
         source = Path(encoder.path) if encoder is not None and encoder.path else None
         if source is None or not (source / "encoder.json").is_file():
+            seal(staging, "model")
             return  # a pretrained folder (sentence-transformers): found where it is installed
         # A shared malmoi encoder: stored once per content hash; the version points at it relatively.
         stored = self.root / "encoders" / ref["sha256"]
@@ -437,6 +446,7 @@ class Registry:
                     raise
         ref["path"] = os.path.relpath(stored, staging.parent / "versions" / "v000000")
         _fsync_write(staging / "model.json", json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+        seal(staging, "model")  # the stored version's own checksums, of its model.json as rewritten here
 
     def _verify_copy(self, staging: Path, probe_texts: Sequence[str]) -> list[dict[str, Any]]:
         # Loaded from where it will live: the relative encoder path is resolved as the server will.

@@ -21,6 +21,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from malmoi.bots.registry import RegistryError
+from malmoi.outputs import read_manifest, seal, verify_manifest
 
 __all__ = ["MAX_UNPACKED_BYTES", "MAX_UPLOAD_BYTES", "UploadError", "unpack_model", "use_registry_encoder"]
 
@@ -144,5 +145,10 @@ def use_registry_encoder(model_dir: Path, registry_root: Path) -> None:
             "publish one bot on that encoder with `malmoi publish` on the registry first, or upload a model "
             "with its own encoder"
         )
+    edited = verify_manifest(model_dir, ["model.json"])
+    if edited:  # checked before rewriting: the manifest below covers malmoi's own edit only
+        raise UploadError(f"refused: {edited}")
     ref["path"] = str(stored.resolve())  # Registry.publish stores it relative to the version
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
+    if read_manifest(model_dir) is not None:
+        seal(model_dir, "model")
