@@ -28,7 +28,9 @@ _TRAILING = ".,!?;:)]}'\""
 
 
 def find_phones(text: str) -> list[tuple[int, int, str]]:
-    out = []
+    out: list[tuple[int, int, str]] = []
+    if sum(ch.isdigit() for ch in text) < 7:
+        return out
     for match in _PHONE.finditer(text):
         if match.group("rep"):
             normal = f"{match.group('rep')}-{match.group('replast')}"
@@ -44,7 +46,9 @@ def find_phones(text: str) -> list[tuple[int, int, str]]:
 
 
 def find_emails(text: str) -> list[tuple[int, int, str]]:
-    out = []
+    out: list[tuple[int, int, str]] = []
+    if "@" not in text:
+        return out
     for match in _EMAIL.finditer(text):
         local, domain = match.group().rsplit("@", 1)
         out.append((match.start(), match.end(), f"{local}@{domain.lower()}"))
@@ -52,7 +56,9 @@ def find_emails(text: str) -> list[tuple[int, int, str]]:
 
 
 def find_urls(text: str) -> list[tuple[int, int, str]]:
-    out = []
+    out: list[tuple[int, int, str]] = []
+    if "." not in text:
+        return out
     for match in _URL.finditer(text):
         url = match.group().rstrip(_TRAILING)
         if not url:

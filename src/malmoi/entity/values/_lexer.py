@@ -21,24 +21,35 @@ from dataclasses import dataclass
 from malmoi.entity.values._lexicon import (
     BIG,
     CLOCK,
+    COUNTER,
     CUR,
     DATE,
     DIG,
     DIR,
+    DURWORD,
+    FEW,
     FIRST_CHARS,
+    FRAC,
+    HALF,
     LATIN_WORDS,
     LEXICON,
     MAX_WORD,
+    MOD,
     MUL,
     NAT,
     NUM,
+    ORD,
     PARTICLE_TAGS,
+    POINT,
     SERIAL,
     SINO_DIGITS,
     SINO_GROUPS,
     SINO_MULTIPLIERS,
     SLASH,
     SYMBOLS,
+    TENS,
+    UNIT,
+    WEEKEND,
     Reading,
 )
 from malmoi.text.tokenize import Token
@@ -50,6 +61,10 @@ ATTACHED, SPACED, BROKEN = 0, 1, 2
 
 _FREE, _PARTICLE, _BLOCKED = 0, 1, 2
 _BLOCKING_TAGS = ("V", "E", "IC", "XSV", "XSA", "XP")
+_NOT_WORDS = ("J", "SF", "SP", "SS", "SE", "SO", "SW")
+# What may start or end inside a noun token: numbers and units (이분, 이주), and modifiers (지난주).
+_INSIDE_TAGS = frozenset({DIG, MUL, BIG, NAT, TENS, FEW, UNIT, CUR, ORD, HALF, POINT, FRAC, COUNTER, DURWORD,
+                          MOD, WEEKEND})
 
 _ASCII_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4}|\d{2})[/.-](\d{1,2})[/.-](\d{1,2})(?![\d/.-])"), DATE),
@@ -96,7 +111,8 @@ def might_hold_values(text: str) -> bool:
 def lex(text: str, tokens: Sequence[Token]) -> list[Atom]:
     """The atoms of ``text``, in order, given its tokens (offsets into ``text``)."""
     atoms: list[Atom] = []
-    whole = len(tokens) == 1
+    # The message is one word (and its particles): "일" or "만은" answer "how many?".
+    whole = sum(1 for t in tokens if not t.pos.startswith(_NOT_WORDS)) == 1
     starts = [t.start for t in tokens]
     i = 0
     previous_end = -1  # end of the last atom, if it closed the previous word
@@ -131,9 +147,9 @@ def _may_start(token_text: str) -> bool:
 
 
 def _numeral_particle(previous: str, token_text: str) -> bool:
-    """Kiwi reads the last syllable of some numerals as a particle (이천칠백삼십오만 ... 만/JX,
-    일억이 ... 이/JKS): right after a numeral, 만/억/조 is a numeral, and so is a digit after
-    a numeral that ends in a multiplier. "3이" (3 + 이/JKS) stays a particle."""
+    """Kiwi reads the last syllable of some numerals as a particle or a copula (이천칠백삼십오만:
+    만/JX, 일억이: 이/JKS, 오십이는: 이/VCP). Right after a numeral, 만/억/조 is a numeral, and so
+    is a digit after a numeral that ends in a multiplier; "3이" (3 + 이/JKS) stays a particle."""
     if not previous or not all(ch in SINO_DIGITS or ch in SINO_MULTIPLIERS or ch in SINO_GROUPS for ch in previous):
         return False
     if token_text in SINO_GROUPS:
@@ -165,9 +181,12 @@ def _cover(word: tuple[tuple[str, str], ...], whole: bool) -> tuple[Piece, ...]:
     exact: dict[tuple[int, int], str] = {}  # token spans, with their tags
     position = 0
     previous = ""
+    inner: dict[int, bool] = {}  # positions inside a token → whether the token is a proper noun
     for token_text, pos in word:
+        for k in range(position + 1, position + len(token_text)):
+            inner[k] = pos == "NNP"
         token_class = _token_class(pos)
-        if token_class == _PARTICLE and _numeral_particle(previous, token_text):
+        if (token_class == _PARTICLE or pos == "VCP") and _numeral_particle(previous, token_text):
             token_class = _FREE
         classes.extend([token_class] * len(token_text))
         previous = token_text
@@ -195,7 +214,7 @@ def _cover(word: tuple[tuple[str, str], ...], whole: bool) -> tuple[Piece, ...]:
             if not inside or p in boundaries:
                 relax(p + 1, 0, score, (p, inside, None))
             if inside or p in boundaries:
-                for length, readings in _words_at(text, p, classes, boundaries):
+                for length, readings in _words_at(text, p, classes, boundaries, inner):
                     relax(p + length, 1, (score[0] + length, score[1] - 1), (p, inside, readings))
     covered, uncovered = best[n][1], best[n][0]
     end_inside = 1 if covered is not None and (uncovered is None or covered > uncovered) else 0
@@ -216,9 +235,14 @@ def _cover(word: tuple[tuple[str, str], ...], whole: bool) -> tuple[Piece, ...]:
 
 
 def _words_at(
-    text: str, p: int, classes: list[int], boundaries: set[int]
+    text: str, p: int, classes: list[int], boundaries: set[int], inner: dict[int, bool]
 ) -> list[tuple[int, tuple[Reading, ...]]]:
-    """The lexicon words and digit forms that may cover ``text`` from ``p``: (length, readings)."""
+    """The lexicon words and digit forms that may cover ``text`` from ``p``: (length, readings).
+
+    A word that starts or ends inside a token must be a numeral or a unit (이분 = 이 + 분, two
+    minutes), never part of a proper noun (이천 the city, 전주 the city), never another word
+    (시설 is no 시 + 설).
+    """
     found: list[tuple[int, tuple[Reading, ...]]] = []
     ch = text[p]
     if ch.isascii() and (ch.isalnum() or ch in SYMBOLS):
@@ -257,6 +281,12 @@ def _words_at(
                     continue
         if _PARTICLE in span:
             readings = [r for r in readings if r[0] in PARTICLE_TAGS]
+            if not readings:
+                continue
+        if p in inner or p + n in inner:
+            if inner.get(p) or inner.get(p + n):
+                continue
+            readings = [r for r in readings if r[0] in _INSIDE_TAGS]
             if not readings:
                 continue
         found.append((n, tuple(readings)))

@@ -363,7 +363,7 @@ def read_duration(items: Sequence[Atom], i: int, *, few: bool = False) -> tuple[
         last_rank = rank
         j += step
         parts.append((amount, unit))
-        if j < len(items) and items[j].has(HALF) and items[j].link == ATTACHED:
+        if j < len(items) and items[j].has(HALF) and items[j].link != BROKEN:
             parts.append((0.5, unit))
             j += 1
     if not parts:

@@ -327,7 +327,7 @@ def _hour(items: Items, i: int, f: Frame, now: datetime) -> int | None:
             second = _number_unit(items, j, "초", 0, 59) if _linked(items, j) else None
             j += 2 if second is not None else 0
     marker = _linked(items, j)
-    if minute and marker is not None and marker.link == ATTACHED and marker.get(DIR) == "before":
+    if minute and marker is not None and marker.get(DIR) == "before":
         hour, minute, j = (hour - 1) % 24, 60 - minute, j + 1  # 네시 십오분 전: a quarter to four
     rank = 7 if second is not None else 6 if minute is not None else 5
     return j if f.take(rank, hour=hour, minute=minute, second=second) else None

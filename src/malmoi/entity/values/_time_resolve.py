@@ -13,7 +13,7 @@ Conventions, most of them Duckling's:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from malmoi.entity.values import _calendar as cal
@@ -77,7 +77,7 @@ class Frame:
         return True
 
     def empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(self) if f.name != "rank")
+        return self.rank < 0 and self.fixed is None  # every slot is filled through take()
 
     def has_date(self) -> bool:
         return any(getattr(self, k) is not None for k in _DATE_SLOTS)
