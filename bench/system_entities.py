@@ -38,7 +38,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import _userpath as up
-
 from malmoi.entity.values import SYSTEM_KINDS, Value, find_values
 from malmoi.entity.values.duckling import CORPUS_FILES, CORPUS_NOW, Case, read_corpus
 from malmoi.text import Analyzer, get_tokenizer
@@ -297,28 +296,26 @@ def speed(all_systems: dict[str, Any], sentences: Sequence[str], corpus_texts: S
     analyzer = Analyzer("ko")
     tokenizer = get_tokenizer("ko")
     docs = {text: analyzer(text) for text in [*sentences, *corpus_texts]}
-    out: dict[str, Any] = {}
-    for label, texts in (("kochat", sentences), ("corpora", corpus_texts)):
-        rows: dict[str, Any] = {}
-        rows["malmoi (tokens given)"] = _timed(
-            texts, lambda t: find_values(docs[t].normalized, kinds, now=now, tokens=docs[t].tokens))
-        rows["malmoi (with Kiwi)"] = _timed(texts, lambda t: find_values(t, kinds, now=now, tokens=tokenizer.tokenize(t)))
-        rows["Kiwi alone"] = _timed(texts, tokenizer.tokenize)
-        if "duckling" in all_systems:
-            from malmoi.entity.values.duckling import EmbeddedDuckling
+    callers: dict[str, Callable[[str], object]] = {
+        "malmoi (tokens given)": lambda t: find_values(docs[t].normalized, kinds, now=now, tokens=docs[t].tokens),
+        "malmoi (with Kiwi)": lambda t: find_values(t, kinds, now=now, tokens=tokenizer.tokenize(t)),
+        "Kiwi alone": tokenizer.tokenize,
+    }
+    if "duckling" in all_systems:
+        from malmoi.entity.values.duckling import EmbeddedDuckling
 
-            duckling = EmbeddedDuckling("ko")
-            rows["duckling"] = _timed(texts, lambda t: duckling.raw(t, kinds, now=now))
-        if "dateparser" in all_systems:
-            from dateparser.search import search_dates
+        duckling = EmbeddedDuckling("ko")
+        callers["duckling"] = lambda t: duckling.raw(t, kinds, now=now)
+    if "dateparser" in all_systems:
+        from dateparser.search import search_dates
 
-            rows["dateparser (time)"] = _timed(texts, lambda t: search_dates(t, languages=["ko"]))
-        if "korean-datetime" in all_systems:
-            import korean_datetime
+        callers["dateparser (time)"] = lambda t: search_dates(t, languages=["ko"])
+    if "korean-datetime" in all_systems:
+        import korean_datetime
 
-            rows["korean-datetime (time)"] = _timed(texts, lambda t: korean_datetime.parse_all(t, now=now))
-        out[label] = rows
-    return out
+        callers["korean-datetime (time)"] = lambda t: korean_datetime.parse_all(t, now=now)
+    return {label: {name: _timed(texts, call) for name, call in callers.items()}
+            for label, texts in (("kochat", sentences), ("corpora", corpus_texts))}
 
 
 def _print(report: dict[str, Any]) -> None:
@@ -332,7 +329,8 @@ def _print(report: dict[str, Any]) -> None:
                 tally = row["per_kind"].get(kind)
                 cells.append(f"{tally['passed']:>5}/{tally['cases']:<4}" + f"{tally['passed'] / tally['cases']:>5.0%}"
                              if tally else f"{'-':>14}")
-            extra = f"  particle outside span {row['particle_outside_span']:.0%}" if "particle_outside_span" in row else ""
+            outside = row.get("particle_outside_span")
+            extra = f"  particle outside span {outside:.0%}" if outside is not None else ""
             print(f"  {name:<17}" + "".join(f"{c:>14}" for c in cells)
                   + f"{row['passed']:>6}/{row['cases']:<4}{row['rate']:>6.1%}{extra}")
     print("\nmalmoi's misses on the corpus:")
