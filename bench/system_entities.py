@@ -313,7 +313,7 @@ def speed(all_systems: dict[str, Any], sentences: Sequence[str], corpus_texts: S
     if "korean-datetime" in all_systems:
         import korean_datetime
 
-        callers["korean-datetime (time)"] = lambda t: korean_datetime.parse_all(t, now=now)
+        callers["korean-datetime (time)"] = lambda t: korean_datetime.parse_all(t, now=now.replace(tzinfo=None))
     return {label: {name: _timed(texts, call) for name, call in callers.items()}
             for label, texts in (("kochat", sentences), ("corpora", corpus_texts))}
 

@@ -313,10 +313,11 @@ def _ascii_value(tag: str, match: re.Match[str]) -> object:
 
 
 def _is_weak(word: str, readings: tuple[Reading, ...], pos: str) -> bool:
-    """A one-syllable numeral that Kiwi tagged as something else (일/NNG work, 만/JX, 이/MM this)."""
+    """A one-syllable numeral that Kiwi tagged as something else (일/NNG work, 열/NNG fever,
+    만/JX only, 이/MM this); 한/MM, 두/MM are the determiners they look like."""
     if len(word) != 1 or pos in ("NR", "SN"):
         return False
     tags = {tag for tag, _ in readings}
-    if tags <= {DIG, MUL, BIG}:
-        return True
-    return tags <= {DIG, MUL, BIG, NAT} and pos != "MM"
+    if not tags & {DIG, MUL, BIG, NAT, TENS}:
+        return False
+    return not (pos == "MM" and NAT in tags)

@@ -146,7 +146,7 @@ def _read_native(atoms: list[Atom], i: int) -> tuple[Num, int] | None:
             ones = atoms[j].get(NAT)
             if isinstance(ones, tuple):
                 return Num(value + ones[0], "native", det=ones[1], single=False), j + 1
-        return Num(value, "native", det=det), j
+        return Num(value, "native", det=det, weak=atom.weak), j
     ones = atom.get(NAT)
     if isinstance(ones, tuple):
         return Num(ones[0], "native", det=ones[1], weak=atom.weak), i + 1

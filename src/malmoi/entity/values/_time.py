@@ -398,15 +398,16 @@ def _iso(moment: datetime) -> str:
 
 
 def read_time(items: Items, i: int, now: datetime) -> tuple[Any, str, int] | None:
-    """The time expression at item ``i``: (resolved, grain, end), or None."""
+    """The time expression at item ``i``: (resolved, grain, end); None if there is none, and
+    resolved None if it names no time."""
     read = _read_frame(items, i, now)
     if read is None:
         return None
     frame, j = read
     left_frame = Frame(**{k: v for k, v in vars(frame).items()})
     when = resolve(frame, now)
-    if when is None:
-        return None
+    if when is None:  # a date that does not exist (2월 30일): nothing, and nothing inside it either
+        return None, "", j
     marker = _linked(items, j)
     if marker is not None and (marker.has(FROM) or marker.has(RANGE)) and _linked(items, j + 1) is not None:
         right = _read_frame(items, j + 1, now)
@@ -451,10 +452,17 @@ def _after(end: When, start: When, frame: Frame) -> When:
 
 def find_times(items: Items, now: datetime) -> list[tuple[int, int, object, str]]:
     out: list[tuple[int, int, object, str]] = []
+    skip_to = 0
     for i in range(len(items)):
+        if i < skip_to:
+            continue
         read = read_time(items, i, now)
-        if read is not None:
-            resolved, grain, j = read
+        if read is None:
+            continue
+        resolved, grain, j = read
+        if resolved is None:
+            skip_to = j
+        else:
             out.append((i, j, resolved, grain))
     return out
 
