@@ -15,7 +15,8 @@ A bot lists them in ``data/entities/<TYPE>.csv`` or ``.yml``:
       부산: 부산광역시
       대구:
 
-Matching is on normalized text (NFC, case folded, spaces ignored: 서울 특별시 = 서울특별시) and
+Matching is on normalized text (NFC as :mod:`malmoi.text.normalize`, case folded, spaces
+ignored: 서울 특별시 = 서울특별시) and
 on token boundaries (Kiwi's morphemes for Korean): 서울특별시에서 holds 서울특별시, while 서울시청
 (city hall) does not hold 서울시. Longest match first. With ``typos=True``, a value of four or
 more characters also matches with one typo (a letter left out, added, changed, or two swapped).
@@ -31,6 +32,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +44,6 @@ from malmoi.data._reading import read_utf8
 from malmoi.data.problems import Problem
 from malmoi.entity.values._value import Value
 from malmoi.labels import TYPE_RULE, is_entity_type
-from malmoi.text.normalize import normalize
 from malmoi.text.tokenize import Token, get_tokenizer
 
 SUFFIXES = (".csv", ".yml", ".yaml")
@@ -55,8 +56,10 @@ _NOT_WORD_END = ("J", "E", "V", "X", "IC", "SF", "SP", "SS", "SE", "SO", "SW")
 
 @functools.lru_cache(maxsize=65536)
 def match_key(text: str) -> str:
-    """The form a value is matched in: normalized, case folded, without spaces."""
-    return normalize(text).text.casefold().replace(" ", "")
+    """The form a value is matched in: normalized as :func:`malmoi.text.normalize` does (NFC),
+    case folded, without spaces. (The offsets that ``normalize`` keeps are not needed here, and
+    building them would be most of a 10,000-value dictionary's load time.)"""
+    return "".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
 @dataclass
@@ -222,10 +225,16 @@ class DictionaryMatcher:
                 self._exact[key] = _Entry(dictionary.entity, canonical)
         self._longest = max(map(len, self._exact), default=0)
         if typos:
+            index = self._deletions
             for key in self._exact:
                 if len(key) >= MIN_TYPO_LENGTH:
-                    for deleted in _deletions(key):
-                        self._deletions.setdefault(deleted, []).append(key)
+                    for k in range(len(key)):
+                        deleted = key[:k] + key[k + 1 :]
+                        bucket = index.get(deleted)
+                        if bucket is None:
+                            index[deleted] = [key]
+                        elif bucket[-1] != key:  # 서울시 → 서울 either way: once is enough
+                            bucket.append(key)
 
     def __len__(self) -> int:
         return len(self._exact)
