@@ -68,6 +68,57 @@ DISAGREEMENTS = {
 
 _NUMERALS = "영공일이삼사오육칠팔구십백천만억하나둘셋넷다섯여일곱덟아홉열스물무서른마흔쉰예순흔든한두세네몇첫"
 _UNITS = "시간|시|분기|분(?!의)|초|주일|주|일|월|년|달|개월|원|달러|불|센트|유로|파운드|번째"
+# Sentences written for this project, said on Wednesday 2024-05-15 at 10:00 in Seoul: chatbot
+# requests with one value each, points only (no interval conventions involved).
+PROJECT_NOW = datetime(2024, 5, 15, 10, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+PROJECT_CASES: list[tuple[str, str, Any, str | None]] = [
+    ("목요일", "time", "2024-05-16T00:00:00+09:00", "day"),
+    ("목요일 저녁 8시", "time", "2024-05-16T20:00:00+09:00", "hour"),
+    ("내일 부산 날씨 알려줘", "time", "2024-05-16T00:00:00+09:00", "day"),
+    ("모레 오후 3시에 만나", "time", "2024-05-17T15:00:00+09:00", "hour"),
+    ("글피 날씨 어때", "time", "2024-05-18T00:00:00+09:00", "day"),
+    ("그저께 주문한 거 언제 와", "time", "2024-05-13T00:00:00+09:00", "day"),
+    ("다음 주 금요일 저녁 7시", "time", "2024-05-24T19:00:00+09:00", "hour"),
+    ("다음주 월요일에 예약해줘", "time", "2024-05-20T00:00:00+09:00", "day"),
+    ("이번 주 토요일", "time", "2024-05-18T00:00:00+09:00", "day"),
+    ("10분 뒤에 알려줘", "time", "2024-05-15T10:10:00+09:00", "second"),
+    ("30분 후에 다시 물어봐", "time", "2024-05-15T10:30:00+09:00", "second"),
+    ("3시간 전에 보낸 메일", "time", "2024-05-15T07:00:00+09:00", "minute"),
+    ("나흘 뒤", "time", "2024-05-19T10:00:00+09:00", "hour"),
+    ("사흘 뒤에 출발해", "time", "2024-05-18T10:00:00+09:00", "hour"),
+    ("이틀 후에 와", "time", "2024-05-17T10:00:00+09:00", "hour"),
+    ("밤 11시에 알람", "time", "2024-05-15T23:00:00+09:00", "hour"),
+    ("오늘 밤 10시", "time", "2024-05-15T22:00:00+09:00", "hour"),
+    ("새벽 3시에 깨워줘", "time", "2024-05-16T03:00:00+09:00", "hour"),
+    ("저녁 6시 반에 봐", "time", "2024-05-15T18:30:00+09:00", "minute"),
+    ("오후 두 시 반", "time", "2024-05-15T14:30:00+09:00", "minute"),
+    ("다음 달 3일", "time", "2024-06-03T00:00:00+09:00", "day"),
+    ("6월 1일 오전 9시", "time", "2024-06-01T09:00:00+09:00", "hour"),
+    ("다음 달에 가자", "time", "2024-06-01T00:00:00+09:00", "month"),
+    ("내년 3월", "time", "2025-03-01T00:00:00+09:00", "month"),
+    ("사람 두 명", "number", 2, None),
+    ("커피 네 잔 주세요", "number", 4, None),
+    ("세 개만 주세요", "number", 3, None),
+    ("이천삼백", "number", 2300, None),
+    ("2,500개", "number", 2500, None),
+    ("어른 다섯 명이요", "number", 5, None),
+    ("사만 이천 원", "money", {"amount": 42000, "currency": "KRW"}, None),
+    ("4만2천원이요", "money", {"amount": 42000, "currency": "KRW"}, None),
+    ("42,000원 결제", "money", {"amount": 42000, "currency": "KRW"}, None),
+    ("15유로", "money", {"amount": 15, "currency": "EUR"}, None),
+    ("오천 원짜리", "money", {"amount": 5000, "currency": "KRW"}, None),
+    ("세 시간 걸려요", "duration", {"seconds": 10800}, None),
+    ("이틀 동안 묵을게요", "duration", {"seconds": 172800}, None),
+    ("한 달 걸려", "duration", {"seconds": 2592000}, None),
+    ("30분 정도", "duration", {"seconds": 1800}, None),
+]
+
+# Variants that read as something else (they count as misses too).
+VARIANT_NOTES = {
+    "한은": "한은 is the Bank of Korea (한국은행) to Kiwi, and to readers",
+    "일억 이": "Kiwi reads a lone 이 after a space as the subject particle",
+}
+
 _GROUPS = (r"(만|억)(?=[영공일이삼사오육칠팔구십백천])", r"\1 ")  # 만 이천: numbers spaced by 만
 _SPACING = [
     (r"(다음|이번|지난|저번|오는)(?=[가-힣])", r"\1 "),
@@ -111,23 +162,25 @@ def with_particle(text: str, kind: str) -> str | None:
 
 # -- systems ---------------------------------------------------------------------------------
 
-Finder = Callable[[str, str], list[Value]]
+Finder = Callable[[str, str, datetime], list[Value]]  # (text, kind, reference time) → values
 
 
 def _dateparser() -> Finder | None:
     try:
-        import dateparser
+        from dateparser.search import search_dates
     except ImportError:
         return None
-    settings = {"RELATIVE_BASE": CORPUS_NOW.replace(tzinfo=None), "PREFER_DATES_FROM": "future",
-                "RETURN_AS_TIMEZONE_AWARE": False}
 
-    def find(text: str, kind: str) -> list[Value]:
-        found = dateparser.parse(text, languages=["ko"], settings=settings)
-        if found is None:
-            return []
-        # dateparser has no grain: "lenient" scoring below cuts its answer to the expected one.
-        return [Value("time", 0, len(text), text, found.replace(tzinfo=CORPUS_NOW.tzinfo).isoformat(), None)]
+    def find(text: str, kind: str, now: datetime) -> list[Value]:
+        settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future",
+                    "RETURN_AS_TIMEZONE_AWARE": False}
+        out = []
+        for found_text, moment in search_dates(text, languages=["ko"], settings=settings) or []:
+            start = text.find(found_text)
+            # dateparser has no grain: "lenient" scoring cuts its answer to the expected grain.
+            resolved = moment.replace(tzinfo=now.tzinfo).isoformat()
+            out.append(Value("time", start, start + len(found_text), found_text, resolved, None))
+        return out
 
     return find
 
@@ -138,11 +191,11 @@ def _korean_datetime() -> Finder | None:
     except ImportError:
         return None
 
-    def find(text: str, kind: str) -> list[Value]:
+    def find(text: str, kind: str, now: datetime) -> list[Value]:
         out = []
-        for expression in korean_datetime.parse_all(text, now=CORPUS_NOW.replace(tzinfo=None)):
-            start = expression.start.replace(tzinfo=CORPUS_NOW.tzinfo).isoformat()
-            end = expression.end.replace(tzinfo=CORPUS_NOW.tzinfo).isoformat() if expression.end else None
+        for expression in korean_datetime.parse_all(text, now=now.replace(tzinfo=None)):
+            start = expression.start.replace(tzinfo=now.tzinfo).isoformat()
+            end = expression.end.replace(tzinfo=now.tzinfo).isoformat() if expression.end else None
             direction = getattr(expression.direction, "value", expression.direction)
             if direction in ("after", "since"):
                 resolved: Any = {"from": start}
@@ -162,14 +215,14 @@ def _korean_datetime() -> Finder | None:
 def systems(with_duckling: bool) -> dict[str, tuple[Finder, tuple[str, ...], str]]:
     """name → (finder, kinds it has, how it is scored)."""
     out: dict[str, tuple[Finder, tuple[str, ...], str]] = {
-        "malmoi": (lambda text, kind: find_values(text, [kind], now=CORPUS_NOW), tuple(CORPUS_FILES.values()), "strict")
+        "malmoi": (lambda text, kind, now: find_values(text, [kind], now=now), tuple(CORPUS_FILES.values()), "strict")
     }
     if with_duckling:
         try:
             from malmoi.entity.values.duckling import EmbeddedDuckling
 
             duckling = EmbeddedDuckling("ko")
-            out["duckling"] = (lambda text, kind: duckling.find_values(text, [kind], now=CORPUS_NOW),
+            out["duckling"] = (lambda text, kind, now: duckling.find_values(text, [kind], now=now),
                                tuple(CORPUS_FILES.values()), "strict")
         except ImportError as error:
             print(f"Duckling skipped: {error}", file=sys.stderr)
@@ -193,7 +246,7 @@ def _lenient(resolved: Any, expected: Any, grain: str | None) -> bool:
 
 def score(finder: Finder, scoring: str, case: Case, text: str, particle: str = "") -> dict[str, Any]:
     try:
-        values = finder(text, case.kind)
+        values = finder(text, case.kind, CORPUS_NOW)
     except Exception as error:  # a third-party parser failing on a text is a miss, with its reason
         return {"passed": False, "got": f"error: {type(error).__name__}: {error}"}
     best = max(values, key=lambda v: v.end - v.start, default=None)
@@ -245,8 +298,9 @@ def accuracy(all_systems: dict[str, tuple[Finder, tuple[str, ...], str]], cases:
                 if not result["passed"]:
                     miss = {"kind": case.kind, "text": text, "expected": [case.expected, case.grain],
                             "got": result["got"]}
-                    if case.text in DISAGREEMENTS:
-                        miss["why"] = DISAGREEMENTS[case.text]
+                    why = DISAGREEMENTS.get(case.text) or VARIANT_NOTES.get(text)
+                    if why:
+                        miss["why"] = why
                     misses.append(miss)
             total = sum(t["cases"] for t in per_kind.values())
             passed = sum(t["passed"] for t in per_kind.values())
@@ -255,6 +309,81 @@ def accuracy(all_systems: dict[str, tuple[Finder, tuple[str, ...], str]], cases:
             if particle_outside[1]:
                 by_system[name]["particle_outside_span"] = round(particle_outside[0] / particle_outside[1], 4)
         out[set_name] = by_system
+    out["variants, all"] = {
+        name: {"cases": sum(out[v][name]["cases"] for v in ("spaced", "particle", "spaced+particle")),
+               "passed": sum(out[v][name]["passed"] for v in ("spaced", "particle", "spaced+particle"))}
+        for name in all_systems}
+    for row in out["variants, all"].values():
+        row["rate"] = round(row["passed"] / row["cases"], 4) if row["cases"] else None
+    return out
+
+
+def project(all_systems: dict[str, tuple[Finder, tuple[str, ...], str]]) -> dict[str, Any]:
+    """PROJECT_CASES: a case passes if one of the values found is the expected one; values of
+    the same kind that are not (4 from the 사 of 사람) are counted as spurious."""
+    out: dict[str, Any] = {}
+    for name, (finder, kinds, scoring) in all_systems.items():
+        if scoring != "strict":
+            continue
+        cases = [c for c in PROJECT_CASES if c[1] in kinds and c[2] is not None]
+        passed, spurious, misses = 0, 0, []
+        for text, kind, expected, grain in cases:
+            values = _at(finder, text, kind, PROJECT_NOW)
+            hits = [v for v in values if v.resolved == expected and v.grain == grain]
+            passed += bool(hits)
+            spurious += len(values) - len(hits)
+            if not hits:
+                misses.append({"text": text, "kind": kind, "expected": [expected, grain],
+                               "got": [[v.text, v.resolved, v.grain] for v in values]})
+        out[name] = {"cases": len(cases), "passed": passed, "rate": round(passed / len(cases), 4),
+                     "spurious_values": spurious, "misses": misses}
+    return out
+
+
+def _at(finder: Finder, text: str, kind: str, now: datetime) -> list[Value]:
+    try:
+        return finder(text, kind, now)
+    except Exception:  # a third-party parser failing on a text finds nothing
+        return []
+
+
+def kochat_dates(all_systems: dict[str, tuple[Finder, tuple[str, ...], str]], n: int) -> dict[str, Any]:
+    """Share of the DATE entities of Kochat's demo data (the dataset's own tags) that a system
+    finds a time in (any overlap; the value is not checked, Kochat has none)."""
+    rows = []
+    for path in sorted(KOCHAT.glob("*.csv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle):
+                if len(row) >= 2 and "DATE" in row[1] and len(row[0].split()) == len(row[1].split()):
+                    rows.append(row)
+    random.Random(0).shuffle(rows)
+    rows = rows[:n]
+    out: dict[str, Any] = {}
+    for name, (finder, kinds, _) in all_systems.items():
+        if "time" not in kinds:
+            continue
+        gold = found = 0
+        missed: dict[str, int] = {}
+        for text, tags in rows:
+            spans, offset = [], 0
+            for word, tag in zip(text.split(), tags.split()):
+                start = text.index(word, offset)
+                offset = start + len(word)
+                if tag.endswith("DATE"):
+                    if tag[0] in "BS" or not spans:
+                        spans.append([start, offset])
+                    else:
+                        spans[-1][1] = offset
+            values = _at(finder, text, "time", PROJECT_NOW)
+            for start, end in spans:
+                gold += 1
+                if any(v.start < end and start < v.end for v in values):
+                    found += 1
+                else:
+                    missed[text[start:end]] = missed.get(text[start:end], 0) + 1
+        out[name] = {"sentences": len(rows), "date_entities": gold, "found": found,
+                     "rate": round(found / gold, 4) if gold else None,
+                     "missed_most": sorted(missed.items(), key=lambda kv: -kv[1])[:15]}
     return out
 
 
@@ -321,6 +450,11 @@ def speed(all_systems: dict[str, Any], sentences: Sequence[str], corpus_texts: S
 def _print(report: dict[str, Any]) -> None:
     kinds = list(CORPUS_FILES.values())
     for set_name, by_system in report["accuracy"].items():
+        if set_name == "variants, all":
+            print("\nall variants together (spaced, particle, both):")
+            for name, row in by_system.items():
+                print(f"  {name:<17}{row['passed']:>6}/{row['cases']:<4}{row['rate']:>7.1%}")
+            continue
         print(f"\n{set_name}: resolved to Duckling's value")
         print(f"  {'system':<17}" + "".join(f"{k:>14}" for k in kinds) + f"{'all':>16}")
         for name, row in by_system.items():
@@ -337,6 +471,16 @@ def _print(report: dict[str, Any]) -> None:
     for miss in report["accuracy"]["corpus"]["malmoi"]["misses"]:
         print(f"  {miss['kind']:<9}{miss['text']!r}: expected {miss['expected']}, got {miss['got']}"
               + (f"  [{miss['why']}]" if "why" in miss else ""))
+    print(f"\nsentences written for this project ({len(PROJECT_CASES)} cases, said {PROJECT_NOW}):")
+    for name, row in report["project"].items():
+        print(f"  {name:<17}{row['passed']:>4}/{row['cases']:<4}{row['rate']:>7.1%}"
+              f"   spurious values {row['spurious_values']}")
+        for miss in row["misses"]:
+            print(f"      {miss['kind']:<9}{miss['text']!r}: expected {miss['expected']}, got {miss['got']}")
+    print("\nKochat demo DATE entities holding a time found by the system:")
+    for name, row in report["kochat_dates"].items():
+        print(f"  {name:<17}{row['found']:>5}/{row['date_entities']:<5}{row['rate']:>7.1%}   most missed "
+              + ", ".join(f"{text} ×{count}" for text, count in row["missed_most"][:6]))
     for label, rows in report["speed"].items():
         print(f"\nspeed per sentence, one thread, {label} ({next(iter(rows.values()))['sentences']} texts):")
         for name, figures in rows.items():
@@ -350,6 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=up.RESULTS / "system_entities.json")
     parser.add_argument("--sentences", type=int, default=2000, help="Kochat demo sentences timed (default 2000)")
     parser.add_argument("--no-duckling", action="store_true", help="leave embedded Duckling out")
+    parser.add_argument("--date-sentences", type=int, default=3000,
+                        help="Kochat sentences with DATE entities checked for a time (default 3000)")
     args = parser.parse_args(argv)
     if not CORPORA.is_dir():
         print(f"no Duckling corpora at {CORPORA}: this benchmark reads ../shared/data/duckling-ko", file=sys.stderr)
@@ -360,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {"command": up.command_line(), "machine": up.machine(),
                               "reference_time": CORPUS_NOW.isoformat(), "disagreements": DISAGREEMENTS}
     report["accuracy"] = accuracy(all_systems, cases)
+    report["project"] = project(all_systems)
+    report["kochat_dates"] = kochat_dates(all_systems, args.date_sentences)
     corpus_texts = list(dict.fromkeys(case.text for case in cases))
     report["speed"] = speed(all_systems, kochat_sentences(args.sentences), corpus_texts)
     report["load_average"] = [round(x, 2) for x in (*load_before, *os.getloadavg())]
