@@ -6,6 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import malmoi.entity.values._find as find_module
 from malmoi.entity.values import SYSTEM_KINDS, Value, find_values
@@ -90,3 +92,15 @@ def test_public_surface() -> None:
         "compile_pattern", "compile_patterns", "crf_span", "find_patterns", "find_values", "load_dictionaries",
         "load_dictionary", "merge"])
     assert all(hasattr(values, name) for name in values.__all__)
+
+
+_PIECES = ["다음", "조", "시간", "후", "밤", "12", "시", "월", "일", "이", "십", "만", "원", "부터", "까지", "-", "~",
+           "사람", "두", "명", "2,500", "15:20", "3/4", "2024-05-15", "pm", "에", "반", "전", "이내", "주말", " "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8))
+def test_any_mix_of_known_words_gives_consistent_values_and_never_raises(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for value in find_values(text, SYSTEM_KINDS, now=NOW):
+        assert text[value.start : value.end] == value.text and value.start < value.end

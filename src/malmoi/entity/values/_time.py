@@ -369,7 +369,10 @@ def _read_frame(items: Items, i: int, now: datetime) -> tuple[Frame, int] | None
         j += 1
     while j < len(items) and (j == i or items[j].link != BROKEN):
         for part in PARTS:
-            after = part(items, j, frame, now)
+            try:
+                after = part(items, j, frame, now)
+            except (OverflowError, ValueError):  # 다음 조 시간: past the calendar's end
+                after = None
             if after is not None:
                 j = after
                 break

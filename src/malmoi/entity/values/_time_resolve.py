@@ -118,7 +118,7 @@ def resolve(frame: Frame, now: datetime) -> When | None:
         return When(there.start.astimezone(tzinfo), grain)
     try:
         return _resolve(frame, now)
-    except ValueError:  # a date that does not exist: 2월 30일, 13월
+    except (ValueError, OverflowError):  # a date that does not exist: 2월 30일, 13월, year 10000
         return None
 
 
