@@ -23,7 +23,7 @@ def _untimed(finder: Callable[[Sequence[Atom]], list[tuple[int, int, object]]]) 
 
 
 _GRAMMAR: dict[str, Callable[[Sequence[Atom], datetime], list[Found]]] = {
-    "time": find_times,  # type: ignore[dict-item]
+    "time": find_times,
     "money": _untimed(find_money),
     "duration": _untimed(find_durations),
     "ordinal": _untimed(find_ordinals),

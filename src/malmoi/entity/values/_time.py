@@ -13,6 +13,7 @@ Adding a way to say a time is adding a reader to :data:`PARTS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -407,7 +408,7 @@ def read_time(items: Items, i: int, now: datetime) -> tuple[Any, str, int] | Non
     if read is None:
         return None
     frame, j = read
-    left_frame = Frame(**{k: v for k, v in vars(frame).items()})
+    left_frame = replace(frame)  # resolve() may change the frame; a range's end inherits from it
     when = resolve(frame, now)
     if when is None:  # a date that does not exist (2월 30일): nothing, and nothing inside it either
         return None, "", j
@@ -453,8 +454,8 @@ def _after(end: When, start: When, frame: Frame) -> When:
     return moved
 
 
-def find_times(items: Items, now: datetime) -> list[tuple[int, int, object, str]]:
-    out: list[tuple[int, int, object, str]] = []
+def find_times(items: Items, now: datetime) -> list[tuple[int, int, object, str | None]]:
+    out: list[tuple[int, int, object, str | None]] = []
     skip_to = 0
     for i in range(len(items)):
         if i < skip_to:
