@@ -103,3 +103,25 @@ def test_ordinals(text: str, n: int) -> None:
 def test_a_number_inside_another_value_is_part_of_it() -> None:
     values = find_values("8시에 두 명 4만2천원", ["time", "number", "money"], now=NOW)
     assert [(v.kind, v.text) for v in values] == [("time", "8시"), ("number", "두"), ("money", "4만2천원")]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("새 이불 덮었어", "money"),  # 이불 is a blanket, not 2 dollars
+        ("사랑은 영원해", "money"),  # 영원 is forever, not 0 won
+        ("불만만 말해", "money"),  # 불만 is a complaint, not $10,000
+        ("운동화 신을까 구두 신을까", "number"),  # 구두 (shoes) is no 9 and 2
+        ("이 몸쓸 놈", "number"),  # 이 is "this"
+        ("일만 하다 지쳤어", "number"),  # only work, not 10,000
+        ("이별4주년", "duration"),  # a 4th anniversary, not four weeks
+    ],
+)
+def test_words_that_look_like_values_are_not(text: str, kind: str) -> None:
+    assert found(text, kind) == []
+
+
+def test_numbers_kiwi_did_not_know_as_numbers() -> None:
+    assert found("만이천삼백사십오", "number") == [("만이천삼백사십오", 12345)]  # one NNG token to Kiwi
+    assert found("만불", "money") == [("만불", {"amount": 10000, "currency": "USD"})]
+    assert found("열한은", "number") == [("열한", 11)]

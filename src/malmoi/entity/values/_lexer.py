@@ -29,7 +29,6 @@ from malmoi.entity.values._lexicon import (
     DURWORD,
     FEW,
     FIRST_CHARS,
-    FRAC,
     HALF,
     LATIN_WORDS,
     LEXICON,
@@ -62,9 +61,14 @@ ATTACHED, SPACED, BROKEN = 0, 1, 2
 _FREE, _PARTICLE, _BLOCKED = 0, 1, 2
 _BLOCKING_TAGS = ("V", "E", "IC", "XSV", "XSA", "XP")
 _NOT_WORDS = ("J", "SF", "SP", "SS", "SE", "SO", "SW")
-# What may start or end inside a noun token: numbers and units (이분, 이주), and modifiers (지난주).
-_INSIDE_TAGS = frozenset({DIG, MUL, BIG, NAT, TENS, FEW, UNIT, CUR, ORD, HALF, POINT, FRAC, COUNTER, DURWORD,
-                          MOD, WEEKEND})
+# Inside one token (a noun Kiwi did not split), words may make only a numeral and its unit
+# (이분: 이 + 분, two minutes) or a modifier and its noun (지난주): the head, then numerals, then
+# the tail. 구두 (shoes) is no 9 + 2, 영원 (forever) no 0 won, 4주년 (4th anniversary) no 4 weeks.
+_HEAD = frozenset({DIG, MUL, BIG, NAT, TENS, FEW, MOD})
+_MIDDLE = frozenset({DIG, MUL, BIG, NAT, TENS})
+_TAIL = frozenset({UNIT, ORD, COUNTER, DURWORD, HALF, WEEKEND})
+_NUMERALS = frozenset({DIG, MUL, BIG, NAT, TENS, POINT})
+_SINO_CHARS = frozenset([*SINO_DIGITS, *SINO_MULTIPLIERS, *SINO_GROUPS])
 
 _ASCII_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4}|\d{2})[/.-](\d{1,2})[/.-](\d{1,2})(?![\d/.-])"), DATE),
@@ -180,16 +184,19 @@ def _cover(word: tuple[tuple[str, str], ...], whole: bool) -> tuple[Piece, ...]:
     classes: list[int] = []
     exact: dict[tuple[int, int], str] = {}  # token spans, with their tags
     position = 0
-    previous = ""
-    inner: dict[int, bool] = {}  # positions inside a token → whether the token is a proper noun
+    previous = previous_pos = ""
+    inner: dict[int, str] = {}  # positions inside a token → the token's tag
     for token_text, pos in word:
+        spelled = len(token_text) >= 3 and all(ch in _SINO_CHARS for ch in token_text)
         for k in range(position + 1, position + len(token_text)):
-            inner[k] = pos == "NNP"
+            inner[k] = "NR" if spelled else pos  # 만이천삼백사십오/NNG: a number Kiwi did not know
         token_class = _token_class(pos)
-        if (token_class == _PARTICLE or pos == "VCP") and _numeral_particle(previous, token_text):
+        # 일만 (10,000) as a whole message, but 일만 하다 (only work) is 일/NNG + 만/JX
+        numeral_before = previous_pos == "NR" or whole
+        if (token_class == _PARTICLE or pos == "VCP") and numeral_before and _numeral_particle(previous, token_text):
             token_class = _FREE
         classes.extend([token_class] * len(token_text))
-        previous = token_text
+        previous, previous_pos = token_text, pos
         exact[(position, position + len(token_text))] = pos
         position += len(token_text)
         boundaries.add(position)
@@ -235,13 +242,11 @@ def _cover(word: tuple[tuple[str, str], ...], whole: bool) -> tuple[Piece, ...]:
 
 
 def _words_at(
-    text: str, p: int, classes: list[int], boundaries: set[int], inner: dict[int, bool]
+    text: str, p: int, classes: list[int], boundaries: set[int], inner: dict[int, str]
 ) -> list[tuple[int, tuple[Reading, ...]]]:
     """The lexicon words and digit forms that may cover ``text`` from ``p``: (length, readings).
 
-    A word that starts or ends inside a token must be a numeral or a unit (이분 = 이 + 분, two
-    minutes), never part of a proper noun (이천 the city, 전주 the city), never another word
-    (시설 is no 시 + 설).
+    A word may start or end inside a token only as a numeral and its unit (:func:`_inside`).
     """
     found: list[tuple[int, tuple[Reading, ...]]] = []
     ch = text[p]
@@ -273,24 +278,39 @@ def _words_at(
         # Inside a verb or an ending, a word is known only where it is whole tokens: 오는 (오/VV
         # 는/ETM) in 오는 주 is the modifier, the 세 in 세요 is no number.
         if _BLOCKED in span:
+            # Kiwi's verb or ending, when the word is whole tokens: 오는 (오/VV 는/ETM) of 오는 주
+            # is the modifier, 내 of 7일내 (내/VV) "within"; never a numeral (뭐하나, 세요).
             if not (p in boundaries and p + n in boundaries):
                 continue
-            if n == 1:  # 7일내: 내/VV read as "within"; a one-syllable verb is nothing else
-                readings = [r for r in readings if r[0] == DIR]
-                if not readings:
-                    continue
+            readings = [r for r in readings if r[0] in (MOD, DIR)]
+            if not readings:
+                continue
         if _PARTICLE in span:
             readings = [r for r in readings if r[0] in PARTICLE_TAGS]
             if not readings:
                 continue
         if p in inner or p + n in inner:
-            if inner.get(p) or inner.get(p + n):
-                continue
-            readings = [r for r in readings if r[0] in _INSIDE_TAGS]
+            readings = _inside(readings, inner.get(p), inner.get(p + n), text[p - 1] if p else "")
             if not readings:
                 continue
         found.append((n, tuple(readings)))
     return found
+
+
+def _inside(readings: Sequence[Reading], starts_in: str | None, ends_in: str | None, before: str) -> list[Reading]:
+    """The readings a word keeps where it starts inside a token (tag ``starts_in``) or ends
+    inside one (``ends_in``); a proper noun (NNP) is never cut, a numeral (NR, MM) only into
+    numerals.
+    A currency may end a token after a multiplier (만불: 10,000 dollars), not after a digit
+    (이불 is a blanket, 영원 forever)."""
+    if starts_in == "NNP" or ends_in == "NNP":
+        return []
+    if starts_in in (None, "NR", "MM") and ends_in in (None, "NR", "MM"):  # 열한/MM, 이천십오/NR
+        return [r for r in readings if r[0] in _NUMERALS or r[0] == UNIT]
+    allowed = _MIDDLE if starts_in and ends_in else _TAIL if starts_in else _HEAD
+    if starts_in and not ends_in and (before in SINO_MULTIPLIERS or before in SINO_GROUPS):
+        allowed = allowed | {CUR}
+    return [r for r in readings if r[0] in allowed]
 
 
 def _latin_before(text: str, p: int) -> str:

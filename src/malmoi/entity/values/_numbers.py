@@ -232,14 +232,15 @@ def _tidy(value: float) -> int | float:
 Found = tuple[int, int, object]  # (first item, one past the last item, resolved value)
 
 
-def _counted_after(items: Sequence[Atom], i: int) -> bool:
-    """Whether a counter follows item ``i`` (a unit, a currency, or a noun by Kiwi)."""
-    if i + 1 < len(items) and items[i + 1].link != BROKEN and items[i].end <= items[i + 1].start:
+def _counted_after(items: Sequence[Atom], i: int, *, any_noun: bool) -> bool:
+    """Whether a counter follows item ``i``: a unit or a currency, or (``any_noun``) any noun
+    by Kiwi or the end of the text (두 사람, 네 잔)."""
+    if i + 1 < len(items) and items[i + 1].link != BROKEN:
         nxt = items[i + 1]
         if nxt.has(UNIT) or nxt.has(CUR) or nxt.has(COUNTER) or nxt.has(ORD):
             return True
     pos = items[i].next_pos
-    return pos == "" or (pos.startswith("N") and pos != "NR")
+    return any_noun and (pos == "" or (pos.startswith("N") and pos != "NR"))
 
 
 def find_numbers(items: Sequence[Atom]) -> list[Found]:
@@ -248,8 +249,10 @@ def find_numbers(items: Sequence[Atom]) -> list[Found]:
         num = num_of(item)
         if num is None or num.few:
             continue
-        if (num.weak or (num.det and num.single)) and not _counted_after(items, i):
-            continue
+        if num.weak and not _counted_after(items, i, any_noun=False):
+            continue  # 이 몸 (this body), 구 (a ward): a weak syllable needs a unit
+        if num.det and num.single and not _counted_after(items, i, any_noun=True):
+            continue  # 네, 맞아요: a determiner needs a counter
         out.append((i, i + 1, num.value))
     for i, item in enumerate(items):
         pair = item.get(SLASH)
@@ -281,7 +284,8 @@ def read_amount(items: Sequence[Atom], i: int) -> tuple[float, str, int] | None:
     n = len(items)
     item = items[i]
     currency = item.get(CUR)
-    if isinstance(currency, tuple) and i + 1 < n and items[i + 1].link != BROKEN:
+    # a symbol or a code goes before the amount ($10, EUR 20); a Korean word after it (10달러)
+    if isinstance(currency, tuple) and item.text.isascii() and i + 1 < n and items[i + 1].link != BROKEN:
         num = num_of(items[i + 1])
         if num is not None and not num.few:
             return num.value * currency[1], currency[0], i + 2  # $10, EUR 20
