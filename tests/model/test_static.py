@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import malmoi
 from malmoi.encode import kiwi
 from malmoi.errors import ModelLoadError
 from malmoi.text import Analyzer
+from model_files import edit_model_json
 
 CITIES = ["paris", "london", "berlin", "tokyo", "seoul", "madrid", "rome", "lyon"]  # rome, lyon: never trained on
 SEEN_CITIES = CITIES[:6]
@@ -120,7 +122,7 @@ def test_model2vec_token_rows_match_model2vec_itself(trained, folder):
 def test_model2vec_artifact_references_the_folder_and_parses_without_torch(trained, folder):
     model, model_dir = trained
     files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
-    assert files == {"model.json", "weights.safetensors"}
+    assert files == {"model.json", "weights.safetensors", "manifest.json"}
     reference = json.loads((model_dir / "model.json").read_text("utf-8"))["encoder"]
     assert reference["type"] == "model2vec.v1" and reference["bundled"] is False
     assert reference["path"] == str(folder.resolve())
@@ -150,14 +152,16 @@ def test_model2vec_changed_or_missing_folder_is_refused_with_the_fix(trained, fo
     config = json.loads((changed / "config.json").read_text("utf-8"))
     (changed / "config.json").write_text(json.dumps({**config, "normalize": False}), "utf-8")
     moved = shutil.copytree(model_dir, tmp_path / "model")
-    meta = json.loads((moved / "model.json").read_text("utf-8"))
-    meta["encoder"]["path"] = str(changed)
-    meta["config"]["settings"]["encoder"]["path"] = str(changed)
-    (moved / "model.json").write_text(json.dumps(meta), "utf-8")
+
+    def point_at(path: Path) -> Callable[[dict], None]:
+        def edit(meta: dict) -> None:
+            meta["encoder"]["path"] = meta["config"]["settings"]["encoder"]["path"] = str(path)
+        return edit
+
+    edit_model_json(moved, point_at(changed))
     with pytest.raises(ModelLoadError, match="not the one the model was trained on"):
         malmoi.load(moved)
-    meta["encoder"]["path"] = meta["config"]["settings"]["encoder"]["path"] = str(tmp_path / "gone")
-    (moved / "model.json").write_text(json.dumps(meta), "utf-8")
+    edit_model_json(moved, point_at(tmp_path / "gone"))
     monkeypatch.delenv("MALMOI_ENCODER_PATH", raising=False)
     with pytest.raises(ModelLoadError, match="MALMOI_ENCODER_PATH"):
         malmoi.load(moved)
@@ -211,7 +215,7 @@ def test_kiwi_vectors_bot_tags_a_city_it_never_saw(korean):
 
 def test_kiwi_vectors_artifact_names_the_kiwipiepy_version(korean, tmp_path, monkeypatch):
     _, model_dir = korean
-    assert {p.name for p in model_dir.iterdir()} == {"model.json", "weights.safetensors"}
+    assert {p.name for p in model_dir.iterdir()} == {"model.json", "weights.safetensors", "manifest.json"}
     reference = json.loads((model_dir / "model.json").read_text("utf-8"))["encoder"]
     assert reference["type"] == "kiwi-vectors.v1" and reference["name"].startswith("kiwipiepy ")
 

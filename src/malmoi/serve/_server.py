@@ -45,6 +45,7 @@ _ENV_SCENARIOS = "MALMOI_SERVE_SCENARIOS"
 _ENV_ALLOWED_HOSTS = "MALMOI_SERVE_ALLOWED_HOSTS"  # a JSON list
 _ENV_READ_TIMEOUT = "MALMOI_SERVE_READ_TIMEOUT"  # also read by malmoi.serve._protocol
 _ENV_REVIEW_DATA = "MALMOI_SERVE_REVIEW_DATA"
+_ENV_FORWARDED_ALLOW_IPS = "MALMOI_SERVE_FORWARDED_ALLOW_IPS"
 
 
 def load_scenarios(spec: str | None) -> Scenarios | None:
@@ -74,12 +75,13 @@ def app_from_env() -> FastAPI:
     import torch
 
     from malmoi.serve.app import create_app
+    from malmoi.serve.proxies import trust_proxies
 
     # Requests run in parallel threads and processes; torch's own threads would only compete.
     torch.set_num_threads(1)
     hosts = os.environ.get(_ENV_ALLOWED_HOSTS)
     timeout = float(os.environ.get(_ENV_READ_TIMEOUT) or 0)
-    return create_app(
+    app = create_app(
         os.environ[_ENV_MODEL],
         database_url=os.environ.get(_ENV_DATABASE) or None,
         scenarios=load_scenarios(os.environ.get(_ENV_SCENARIOS)),
@@ -87,6 +89,8 @@ def app_from_env() -> FastAPI:
         read_timeout=timeout if timeout > 0 else None,
         review_data=os.environ.get(_ENV_REVIEW_DATA) or None,
     )
+    trust_proxies(app, os.environ.get(_ENV_FORWARDED_ALLOW_IPS))
+    return app
 
 
 def default_allowed_hosts(host: str) -> list[str]:
@@ -176,6 +180,7 @@ def run(
     keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
     ready_message: str | None = None,
     review_data: str | Path | None = None,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve a model with uvicorn until interrupted (``malmoi serve``).
 
@@ -189,6 +194,9 @@ def run(
             connection that stalls is closed (408 for a body). ``None``: no limit.
         keep_alive_timeout: seconds an idle keep-alive connection is kept open.
         ready_message: printed to standard error once the model has loaded, before uvicorn starts.
+        forwarded_allow_ips: proxies whose ``X-Forwarded-For`` names the client (uvicorn's
+            ``--forwarded-allow-ips``: addresses or networks, comma-separated); by default no
+            proxy header is trusted (:mod:`malmoi.serve.proxies`).
     """
     import uvicorn
 
@@ -202,6 +210,8 @@ def run(
     os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
     if review_data:
         os.environ[_ENV_REVIEW_DATA] = str(review_data)
+    if forwarded_allow_ips:
+        os.environ[_ENV_FORWARDED_ALLOW_IPS] = forwarded_allow_ips
     options: dict[str, Any] = {}
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
         # A worker answers the supervisor's pings only once torch and the model are loaded,
@@ -223,6 +233,7 @@ def run(
         access_log=access_log,
         log_level="info",
         timeout_keep_alive=keep_alive_timeout,
+        proxy_headers=False,  # the app reads them, from listed proxies only (malmoi.serve.proxies)
         **options,
     )
 
@@ -241,21 +252,24 @@ def run_bots(
     keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
     ready_message: str | None = None,
     review_dir: str | Path | None = None,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve every bot of a registry (``malmoi serve --registry DIR``) in this process."""
     import torch
     import uvicorn
 
     from malmoi.serve.bots_app import create_bots_app
+    from malmoi.serve.proxies import trust_proxies
 
     torch.set_num_threads(1)
     hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
     app = create_bots_app(registry_dir, database_url=database_url, cache_bytes=cache_bytes,
                           require_keys=require_keys, allowed_hosts=hosts, read_timeout=read_timeout,
                           review_dir=review_dir)
+    trust_proxies(app, forwarded_allow_ips)
     os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
     options = _header_deadline()
     if ready_message:
         print(ready_message, file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info",
-                timeout_keep_alive=keep_alive_timeout, **options)
+                timeout_keep_alive=keep_alive_timeout, proxy_headers=False, **options)

@@ -8,7 +8,9 @@ without a restart; requests already running finish on the version they started w
 
 With API keys (the default, :mod:`malmoi.bots.keys`) every bot route needs
 ``Authorization: Bearer <key>`` for that bot or an admin key: 401 without a valid key, 403 with
-a key of another bot (whether or not that bot exists, so a key cannot probe for bot names).
+a key of another bot (whether or not that bot exists, so a key cannot probe for bot names). The
+key is checked first, before the request's body is read as JSON fields: a client learns nothing
+about another bot's routes from their validation errors.
 Conversation state and the message log go to one store, keyed by the registry's bot name.
 
 Parsing goes through one thread for all bots (:class:`~malmoi.serve.batching.MultiParseBatcher`).
@@ -26,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
@@ -35,8 +37,9 @@ from pydantic import BaseModel, Field
 
 from malmoi._version import __version__
 from malmoi.bots.cache import BotCache, model_bytes
+from malmoi.bots.errors import IdenticalModelError, LiveFileError
 from malmoi.bots.keys import ApiKey, KeyStore
-from malmoi.bots.registry import PublishError, Registry, RegistryError, VersionInfo, check_bot_name
+from malmoi.bots.registry import VERSION_PATTERN, PublishError, Registry, RegistryError, VersionInfo, check_bot_name
 from malmoi.bots.upload import MAX_UPLOAD_BYTES, UploadError, unpack_model, use_registry_encoder
 from malmoi.errors import ModelLoadError
 from malmoi.model.result import ParseResult
@@ -70,7 +73,7 @@ from malmoi.serve.schema import (
 
 
 class LiveRequest(BaseModel):
-    version: str = Field(pattern=r"^v\d{6,}$", examples=["v000002"])
+    version: str = Field(pattern=f"^{VERSION_PATTERN}$", max_length=13, examples=["v000002"])
 
 
 __all__ = ["DEFAULT_CACHE_BYTES", "LoadedBot", "create_bots_app"]
@@ -104,7 +107,11 @@ def _warm_up(registry: Registry, load: Any) -> list[Any]:
         except ModelLoadError as exc:
             logger.error("shared encoder %s cannot be loaded: %s", path, exc)
     bots = registry.bots()
-    live = registry.live_version(bots[0]) if bots else None
+    try:
+        live = registry.live_version(bots[0]) if bots else None
+    except RegistryError as exc:  # a damaged LIVE: that bot answers 503 until it is repaired
+        logger.error("%s", exc)
+        live = None
     if live is not None:  # bots of another language load their analyser on first use
         try:
             load((bots[0], live)).model.parse("안녕하세요 hello")
@@ -128,6 +135,17 @@ def _caller(request: Request, authorization: Annotated[str | None, Header()] = N
 
 
 Caller = Annotated[ApiKey | None, Depends(_caller)]
+
+
+def _bot_caller(bot: str, key: Caller) -> ApiKey | None:
+    """The key of a request for the path's ``bot``: 403 if it is another bot's. A dependency, so that
+    it runs before the body is validated (a 422 would tell a stranger what the route expects)."""
+    if key is not None and not key.allows(bot):
+        raise ApiError(403, "forbidden", f"this API key is for another bot; it cannot use {bot!r}")
+    return key
+
+
+BotCaller = Annotated[ApiKey | None, Depends(_bot_caller)]
 
 
 @dataclass
@@ -231,6 +249,11 @@ def create_bots_app(
             raise ApiError(403, "forbidden", f"this API key is for another bot; it cannot use {bot!r}")
         try:
             live = registry.live_version(check_bot_name(bot))
+        except LiveFileError as exc:  # the operator's to repair; the other bots keep answering
+            logger.error("%s", exc)
+            raise ApiError(503, "bot_unavailable", f"the bot {bot!r} is unavailable: its live-version pointer in "
+                           "the registry is damaged; the registry's operator sets it again with `malmoi rollback "
+                           f"--bot {bot} --to VERSION`") from None
         except RegistryError as exc:
             if "not a bot name" in str(exc):
                 raise ApiError(404, "unknown_bot", f"no bot {bot!r}: {exc}") from None
@@ -279,7 +302,7 @@ def create_bots_app(
         return {**found.__dict__, "hit_rate": found.hit_rate, "pid": os.getpid()}
 
     @app.post("/v1/bots/{bot}/parse", response_model=ParseResult, responses=_AUTH_RESPONSES, tags=["bots"])
-    async def parse(bot: str, request: ParseRequest, key: Caller) -> Response:
+    async def parse(bot: str, request: ParseRequest, key: BotCaller) -> Response:
         """Parse one utterance with the bot's live version."""
         loaded, cached = await get_bot(bot, key)
         result = await batcher.parse(loaded.model, request.text)
@@ -288,7 +311,7 @@ def create_bots_app(
                         headers={"X-Malmoi-Version": loaded.version, "X-Malmoi-Cache": cached})
 
     @app.post("/v1/bots/{bot}/chat", response_model=ChatResponse, responses=_AUTH_RESPONSES, tags=["bots"])
-    async def chat(bot: str, request: ChatRequest, key: Caller) -> Response:
+    async def chat(bot: str, request: ChatRequest, key: BotCaller) -> Response:
         """One message of a conversation with the bot (state kept per bot and user)."""
         loaded, cached = await get_bot(bot, key)
         parsed = await batcher.parse(loaded.model, request.text)
@@ -309,19 +332,19 @@ def create_bots_app(
 
     @app.get("/v1/bots/{bot}/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse,
              responses=_AUTH_RESPONSES, tags=["kochat"])
-    async def request_chat(request: Request, bot: str, uid: Uid, text: Text, key: Caller) -> KochatResponse:
+    async def request_chat(request: Request, bot: str, uid: Uid, text: Text, key: BotCaller) -> KochatResponse:
         """Kochat's chat message, for one bot."""
         return await kochat_chat(request, bot, key, "request_chat", uid, text, fill_only=False)
 
     @app.get("/v1/bots/{bot}/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse,
              responses=_AUTH_RESPONSES, tags=["kochat"])
-    async def fill_slot(request: Request, bot: str, uid: Uid, text: Text, key: Caller) -> KochatResponse:
+    async def fill_slot(request: Request, bot: str, uid: Uid, text: Text, key: BotCaller) -> KochatResponse:
         """Kochat's reply to the bot's question, for one bot."""
         return await kochat_chat(request, bot, key, "fill_slot", uid, text, fill_only=True)
 
     @app.get("/v1/bots/{bot}/get_intent/{text:malmoi_text}", response_model=KochatResponse,
              responses=_AUTH_RESPONSES, tags=["kochat"])
-    async def get_intent(bot: str, text: Text, key: Caller) -> KochatResponse:
+    async def get_intent(bot: str, text: Text, key: BotCaller) -> KochatResponse:
         """Kochat's intent of a text, for one bot."""
         loaded, _ = await get_bot(bot, key)
         result = await batcher.parse(loaded.model, check_path_text(text, "text"))
@@ -330,7 +353,7 @@ def create_bots_app(
 
     @app.get("/v1/bots/{bot}/get_entity/{text:malmoi_text}", response_model=KochatResponse,
              responses=_AUTH_RESPONSES, tags=["kochat"])
-    async def get_entity(bot: str, text: Text, key: Caller) -> KochatResponse:
+    async def get_entity(bot: str, text: Text, key: BotCaller) -> KochatResponse:
         """Kochat's entities of a text (one BIO tag per word), for one bot."""
         loaded, _ = await get_bot(bot, key)
         result = await batcher.parse(loaded.model, check_path_text(text, "text"))
@@ -338,16 +361,14 @@ def create_bots_app(
         return KochatResponse(input=text, intent=None, entity=word_tags(result)[1], state="REQUEST_ENTITY", answer=None)
 
     @app.get("/v1/bots/{bot}", responses=_AUTH_RESPONSES, tags=["bots"])
-    async def describe(bot: str, key: Caller) -> dict[str, Any]:
+    async def describe(bot: str, key: BotCaller) -> dict[str, Any]:
         """The bot's live version and its intents."""
         loaded, _ = await get_bot(bot, key)
         return {"bot": bot, "version": loaded.version, "intents": loaded.model.intents}
 
     @app.delete("/v1/bots/{bot}/conversations/{user_id}", status_code=204, responses=_AUTH_RESPONSES, tags=["bots"])
-    async def reset(bot: str, user_id: str, key: Caller) -> Response:
+    async def reset(bot: str, user_id: str, key: BotCaller) -> Response:
         """Forget one user's conversation with the bot."""
-        if key is not None and not key.allows(bot):
-            raise ApiError(403, "forbidden", f"this API key is for another bot; it cannot use {bot!r}")
         await run_in_threadpool(store.delete, bot, user_id)
         return Response(status_code=204)
 
@@ -360,12 +381,12 @@ def create_bots_app(
 
 # -- publishing over HTTP (admin key): upload a version, list, make live, roll back -------------
 
-_VERSIONS_PATH = re.compile(r"^/v1/bots/[^/]+/versions/?$")
+_VERSIONS_PATH = re.compile(r"/v1/bots/[^/]+/versions/?")  # matched whole
 
 
 def _upload_limit(scope: Any) -> int | None:
     """Model uploads may be larger than the 64 KiB of every other request."""
-    if scope.get("method") == "POST" and _VERSIONS_PATH.match(scope.get("path", "")):
+    if scope.get("method") == "POST" and _VERSIONS_PATH.fullmatch(scope.get("path", "")):
         return MAX_UPLOAD_BYTES
     return None
 
@@ -373,7 +394,7 @@ def _upload_limit(scope: Any) -> int | None:
 def _version_json(info: VersionInfo) -> dict[str, Any]:
     return {"bot": info.bot, "version": info.version, "live": info.live, "published_at": info.published_at,
             "intents": info.intents, "metrics": info.metrics, "model_sha256": info.model_sha256,
-            "snapshot": info.snapshot}
+            "snapshot": info.snapshot, "identical_to": info.identical_to}
 
 
 def _admin_only(key: ApiKey | None, what: str) -> None:
@@ -390,6 +411,10 @@ def _registry_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> A
         return function(*args, **kwargs)
     except UploadError as exc:
         raise ApiError(400, "invalid_upload", str(exc)) from None
+    except IdenticalModelError as exc:
+        raise ApiError(409, "identical_model", str(exc).replace("--force", "?if_identical=publish")) from None
+    except LiveFileError as exc:
+        raise ApiError(409, "live_damaged", f"{exc} (over HTTP: PUT /v1/bots/{{bot}}/live)") from None
     except PublishError as exc:
         raise ApiError(422, "refused", str(exc)) from None
     except RegistryError as exc:
@@ -400,8 +425,8 @@ def _registry_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> A
 
 
 def _add_admin_routes(app: FastAPI, registry: Registry) -> None:
-    def publish_upload(bot: str, body: bytes, activate: bool) -> VersionInfo:
-        check_bot_name(bot)
+    def publish_upload(bot: str, body: bytes, activate: bool, allow_identical: bool) -> VersionInfo:
+        registry.live_version(check_bot_name(bot))  # a damaged LIVE refuses the upload before it is unpacked
         try:  # unpacked inside the registry: the version folder is then renamed within one file system
             staging = tempfile.TemporaryDirectory(prefix=".upload-", dir=registry.root)
         except OSError as exc:
@@ -411,32 +436,36 @@ def _add_admin_routes(app: FastAPI, registry: Registry) -> None:
             model_dir = unpack_model(body, Path(folder))
             use_registry_encoder(model_dir, registry.root)
             try:
-                return registry.publish(model_dir, bot=bot, activate=activate)
+                return registry.publish(model_dir, bot=bot, activate=activate, allow_identical=allow_identical)
             except PublishError as exc:  # the temporary folder means nothing to the client: "the upload"
-                raise PublishError(str(exc).replace(str(model_dir), "the upload")) from None
+                exc.args = (str(exc).replace(str(model_dir), "the upload"),)
+                raise
 
     @app.post("/v1/bots/{bot}/versions", status_code=201, responses=_AUTH_RESPONSES, tags=["admin"],
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/gzip": {"schema": {"type": "string", "format": "binary"}},
                   "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def upload_version(bot: str, request: Request, key: Caller, activate: bool = True) -> dict[str, Any]:
+    async def upload_version(bot: str, request: Request, key: Caller, activate: bool = True,
+                             if_identical: Literal["publish", "refuse"] = "publish") -> dict[str, Any]:
         """Publish a model: the body is a .tar.gz, .tar or .zip of the folder `malmoi train` wrote.
 
         The same checks as `malmoi publish` (schema, checksums, a test parse, the stored copy
         answering as the original); 422 `refused` names what is wrong. `?activate=false` stores
-        the version without making it live. Admin key.
+        the version without making it live. A model whose files are an existing version's is
+        published again and the answer names that version (`identical_to`); with
+        `?if_identical=refuse` it is refused instead (409 `identical_model`). Admin key.
         """
         _admin_only(key, "publishing")
         body = await request.body()
-        info = await run_in_threadpool(_registry_call, publish_upload, bot, body, activate)
+        info = await run_in_threadpool(_registry_call, publish_upload, bot, body, activate, if_identical == "publish")
+        if info.identical_to:
+            logger.warning("published %s %s over HTTP: the same model as %s", bot, info.version, info.identical_to)
         logger.info("published %s %s over HTTP (%s)", bot, info.version, "live" if info.live else "not live")
         return _version_json(info)
 
     @app.get("/v1/bots/{bot}/versions", responses=_AUTH_RESPONSES, tags=["admin"])
-    def list_versions(bot: str, key: Caller) -> list[dict[str, Any]]:
+    def list_versions(bot: str, key: BotCaller) -> list[dict[str, Any]]:
         """The bot's versions, oldest first, with their training metrics (the bot's key or an admin key)."""
-        if key is not None and not key.allows(bot):
-            raise ApiError(403, "forbidden", f"this API key is for another bot; it cannot use {bot!r}")
         versions = _registry_call(registry.versions, bot)
         if not versions:
             raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
@@ -444,11 +473,11 @@ def _add_admin_routes(app: FastAPI, registry: Registry) -> None:
 
     @app.put("/v1/bots/{bot}/live", responses=_AUTH_RESPONSES, tags=["admin"])
     def set_live(bot: str, request: LiveRequest, key: Caller) -> dict[str, Any]:
-        """Make a published version live (`malmoi rollback --to VERSION`). Admin key."""
+        """Make a published version live (`malmoi rollback --to VERSION`); this also repairs a damaged
+        live-version pointer (`"repaired": true`: the bot's rollback history was lost). Admin key."""
         _admin_only(key, "switching the live version")
-        before = _registry_call(registry.live_version, bot)
-        _registry_call(registry.activate, bot, request.version)
-        return {"bot": bot, "live": request.version, "was": before}
+        switch = _registry_call(registry.activate, bot, request.version)
+        return {"bot": bot, "live": switch.live, "was": switch.was, "repaired": switch.repaired}
 
     @app.post("/v1/bots/{bot}/rollback", responses=_AUTH_RESPONSES, tags=["admin"])
     def rollback(bot: str, key: Caller) -> dict[str, Any]:
@@ -458,6 +487,8 @@ def _add_admin_routes(app: FastAPI, registry: Registry) -> None:
         if before is None:
             raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
         return {"bot": bot, "live": _registry_call(registry.rollback, bot), "was": before}
+
+
 def _add_review(app: FastAPI, review_dir: Path, get_bot: Any) -> None:
     """The review page of each bot and its API, for admin keys (malmoi.serve.review)."""
     from fastapi.responses import HTMLResponse

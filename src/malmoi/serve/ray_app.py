@@ -26,8 +26,10 @@ Needs the ``ray`` extra: ``pip install 'malmoi[ray]'`` (docs/bots.md, "Scale-out
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +59,7 @@ __all__ = [
 ]
 
 MODEL_ID_HEADER = "serve_multiplexed_model_id"
+APP_NAME = "malmoi"  # the Serve application `malmoi serve --ray` deploys (and removes on exit)
 
 # Ray's count of bots a replica advertises. Memory is bounded by the BotCache behind it, so the
 # count can be large: it only needs to be about as many bots as the byte budget holds.
@@ -118,7 +121,10 @@ class BotsDeployment:
         """Ray's multiplexed loader: loads the bot into the BotCache and gives Ray only its id."""
         assert self._app is not None, "the app is built before any request"
         bot, _, version = model_id.partition("@")
-        version = version or self._registry.live_version(bot) or ""
+        try:
+            version = version or self._registry.live_version(bot) or ""
+        except RegistryError as exc:  # a damaged LIVE: as the app answers, 503
+            raise ApiError(503, "bot_unavailable", f"the bot {bot!r} is unavailable: {exc}") from None
         await run_in_threadpool(self._app.state.cache.get, (bot, version))
         return model_id  # a str: what Ray keeps (and counts) costs nothing; the BotCache holds the bot
 
@@ -188,8 +194,14 @@ def app_builder(args: dict[str, Any]) -> Application:
     )
 
 
-def start_local_ray(*, num_cpus: int | None = None) -> None:
-    """A Ray instance on this machine alone: loopback address, no dashboard, no usage report."""
+def start_local_ray(*, num_cpus: int | None = None) -> Path:
+    """Start a private Ray instance on this machine: loopback address, no dashboard, no usage report.
+
+    Private: ``address="local"`` starts a new instance even when one already runs here (plain
+    ``ray.init()`` would join it, or one named by ``RAY_ADDRESS``), and its session files go to a
+    fresh temporary folder (returned; remove it after ``ray.shutdown()``), not ``/tmp/ray``, where
+    another instance's are.
+    """
     import ray
 
     # Ray reports usage statistics over the internet unless told not to.
@@ -205,8 +217,23 @@ def start_local_ray(*, num_cpus: int | None = None) -> None:
     package_parent = str(Path(malmoi.__file__).resolve().parent.parent)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
     # Requests and answers are small: Ray's shared-memory object store needs little (its default is 30 % of RAM).
-    ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             object_store_memory=256 * 2**20)
+    # Ray's socket paths live under the temporary folder and must stay under 108 bytes: /tmp, not $TMPDIR.
+    temp_dir = Path(tempfile.mkdtemp(prefix="malmoi-ray-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    try:
+        ray.init(address="local", _temp_dir=str(temp_dir), num_cpus=num_cpus, include_dashboard=False,
+                 _node_ip_address="127.0.0.1", log_to_driver=False, object_store_memory=256 * 2**20)
+    except BaseException:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    return temp_dir
+
+
+def _wait_for_stop() -> None:
+    """Until Ctrl-C, or SIGTERM from a process manager."""
+    stop = threading.Event()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stop.set())
+    stop.wait()
 
 
 def run_ray(
@@ -220,26 +247,31 @@ def run_ray(
 ) -> None:
     """``malmoi serve --registry DIR --ray``: deploy on Ray Serve and wait for Ctrl-C.
 
-    Without ``address`` a local Ray instance is started (and stopped on exit); with it, this
-    joins that cluster (``ray://...`` or ``auto``). ``options`` go to :func:`bots_application`.
+    Without ``address`` a private Ray instance is started (:func:`start_local_ray`, never one that
+    already runs here) and stopped on exit. With it, this joins that cluster (``ray://...`` or
+    ``auto``) and on exit removes only its own Serve application, ``malmoi``: the cluster, its
+    Serve instance and other applications are left as they were. ``options`` go to
+    :func:`bots_application`.
     """
     import ray
 
+    temp_dir = None
     if address is None:
-        start_local_ray()
+        temp_dir = start_local_ray()
     else:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(address=address, log_to_driver=False)
     try:
         serve.start(http_options={"host": host, "port": port})
-        serve.run(bots_application(registry_dir, **options), name="malmoi", route_prefix="/")
+        serve.run(bots_application(registry_dir, **options), name=APP_NAME, route_prefix="/")
         if ready_message:
             print(ready_message, file=sys.stderr, flush=True)
-        stop = threading.Event()
-        for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a process manager
-            signal.signal(stop_signal, lambda *_: stop.set())
-        stop.wait()
+        _wait_for_stop()
     finally:
         if address is None:
-            serve.shutdown()
-        ray.shutdown()
+            serve.shutdown()  # the Serve instance of our own Ray
+        else:
+            serve.delete(APP_NAME)  # ours only: the cluster's Serve and its other applications stay
+        ray.shutdown()  # stops our own Ray; from a cluster, only disconnects
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 The one-bot server (``malmoi serve MODEL --review-data BOT_DIR``) serves ``/review`` and
 ``/v1/review``; it has no API keys, so these answer only clients on this machine (the loopback
-address), whatever ``--host`` says. The registry server (``malmoi serve --registry DIR
+address), whatever ``--host`` says, and not requests relayed by a proxy unless the proxy is listed
+with ``--forwarded-allow-ips`` (:mod:`malmoi.serve.proxies`). The registry server (``malmoi serve --registry DIR
 --review-dir DIR``) serves ``/review/{bot}`` and ``/v1/bots/{bot}/review`` to admin keys only
 (with ``--no-keys``: to this machine only); each bot's data is ``REVIEW_DIR/<bot>``.
 
@@ -36,6 +37,7 @@ from malmoi.review import (
 )
 from malmoi.serve.kochat import refuse_cross_site
 from malmoi.serve.limits import MAX_TEXT_CHARS
+from malmoi.serve.proxies import is_local
 from malmoi.serve.schema import ApiError
 
 __all__ = [
@@ -44,7 +46,6 @@ __all__ = [
 ]
 
 STATIC_DIR = Path(__file__).parent / "static"
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _STATUS = {"invalid_answer": 422, "already_reviewed": 409, "data_file_edited": 409}
 # Texts parsed again per listing: the page shows this many distinct texts at most.
 MAX_LISTED = 500
@@ -63,11 +64,16 @@ class ReviewAnswers(BaseModel):
 
 
 def require_local(request: Request) -> None:
-    """403 unless the client is on this machine: the review writes the bot's files and has no key."""
-    host = request.client.host if request.client else ""
-    if host not in _LOOPBACK and not host.startswith("127."):
-        raise ApiError(403, "forbidden", "the review page answers only this machine (no API keys here); "
-                       "serve a registry with an admin key to review from elsewhere")
+    """403 unless the client is on this machine: the review writes the bot's files and has no key.
+
+    A request that came through a proxy is not "this machine" (the proxy may serve anyone), unless
+    the proxy is listed with ``--forwarded-allow-ips`` and names a client on this machine
+    (:func:`malmoi.serve.proxies.is_local`).
+    """
+    if not is_local(request):
+        raise ApiError(403, "forbidden", "the review page answers only this machine, reached directly or through a "
+                       "proxy listed with --forwarded-allow-ips (no API keys here); serve a registry with an admin "
+                       "key to review from elsewhere")
 
 
 def review_page(api: str, *, assets: str, needs_key: bool, title: str) -> str:
