@@ -46,11 +46,13 @@ class LoadContext:
     """What a part may need besides its own state and arrays when it loads.
 
     ``folder``: the model's folder (an encoder finds its ``encoder/`` there); ``name``: the part's
-    name in the model, for messages.
+    name in the model, for messages; ``encoder_dirs``: folders that hold referenced encoders by
+    name or content hash (a registry's ``encoders/``), searched after the recorded path.
     """
 
     folder: Path
     name: str
+    encoder_dirs: tuple[Path, ...] = ()
 
 
 class Part:

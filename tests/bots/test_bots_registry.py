@@ -10,7 +10,7 @@ import pytest
 import malmoi
 from malmoi.bots import PublishError, Registry, RegistryError
 from malmoi.bots.registry import PROBE_TEXTS
-from model_files import edit_model_json
+from model_files import edit_model_json, refer_to_encoder
 
 TEXTS = ["내일 서울 날씨 알려줘", "부산 국밥 맛집 추천해줘", "안녕하세요", "환율 알려줘"]
 
@@ -122,7 +122,7 @@ def test_shared_encoder_is_stored_once_and_the_registry_can_move(tmp_path: Path,
         # The same model as a bot trained on a shared encoder: its encoder referenced, not bundled.
         model_dir = tmp_path / f"shared{i}"
         shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("encoder"))
-        edit_model_json(model_dir, lambda meta: meta["encoder"].update(bundled=False, path=str(encoder)))
+        edit_model_json(model_dir, refer_to_encoder(encoder))
         shared_models.append(model_dir)
     expected = [answers(m) for m in shared_models]
     registry = Registry(tmp_path / "reg")

@@ -101,9 +101,10 @@ class EncoderRuntime(Part):
 
 
 def reference_candidates(ref: EncoderRef, context: LoadContext, *more: Path) -> list[Path]:
-    """Where a referenced encoder may be: its recorded path, relative to the model, ``more``, and
-    ``$MALMOI_ENCODER_PATH/<name>``."""
+    """Where a referenced encoder may be: its recorded path, relative to the model, ``more``, the
+    loader's encoder folders (by hash or name), and ``$MALMOI_ENCODER_PATH/<name>``."""
     candidates = [Path(ref.path), context.folder / ref.path, *more]
+    candidates += [folder / key for folder in context.encoder_dirs for key in (ref.sha256, ref.name)]
     candidates += [Path(p) / ref.name for p in os.environ.get(ENCODER_PATH_VARIABLE, "").split(os.pathsep) if p]
     return candidates
 

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from malmoi.featurize.lexical import LexicalFeaturizer
     from malmoi.intent.scoring import IntentScorer
 
-__all__ = ["FORMAT_VERSION", "Model", "NotFittedError", "load", "train"]
+__all__ = ["FORMAT_VERSION", "Model", "NotFittedError", "load", "load_part", "save_part", "train"]
 
 # 5: a record per part, each part's arrays in a file of its own, a manifest over every file.
 # 4 (one weights file, fixed components) is read and converted (malmoi.artifact.read_model_meta).
@@ -317,21 +317,20 @@ class Model:
 
     # -- persistence -------------------------------------------------------------------------
 
-    def files(self) -> dict[str, bytes]:
-        """Every file of the saved model, by relative path (the manifest is added by ``save``)."""
-        encoder, _ = self._require_fitted()
+    def files(self, *, encoder_path: str | None = None) -> dict[str, bytes]:
+        """Every file of the saved model, by relative path (the manifest is added by ``save``).
+
+        ``encoder_path``: where a referenced (not bundled) encoder is to be found, recorded instead
+        of where it was found (a registry stores it relative to the version).
+        """
+        self._require_fitted()
         files: dict[str, bytes] = {}
         records: dict[str, PartRecord] = {}
         for name, part in self.parts.items():
             kind, type_ = self.part_types[name]
-            arrays = part.arrays()
-            weights = None
-            if arrays:
-                data, weights = weights_file(arrays, f"{name}.safetensors")
-                files[weights.file] = data
-            state = encoder.reference(self.encoder_bundled).model_dump() if name == "encoder" else part.state()
-            records[name] = PartRecord(kind=kind, type=type_, settings=self._part_settings(name), state=state,
-                                       weights=weights)
+            records[name], own = save_part(name, kind, type_, part, self._part_settings(name),
+                                           bundled=self.encoder_bundled, encoder_path=encoder_path)
+            files.update(own)
         meta = ModelMeta(
             format="malmoi-model",
             format_version=FORMAT_VERSION,
@@ -343,8 +342,6 @@ class Model:
             report=self.report,
         )
         files[MODEL_FILE] = json_bytes(meta.model_dump(mode="json"))
-        if self.encoder_bundled:
-            files.update({f"{ENCODER_DIR}/{name}": data for name, data in encoder.files().items()})
         return files
 
     def _part_settings(self, name: str) -> dict[str, Any]:
@@ -357,13 +354,15 @@ class Model:
         settings = getattr(part, "settings", None)
         return settings.model_dump(mode="json") if settings is not None else {}
 
-    def save(self, model_dir: str | Path) -> Path:
+    def save(self, model_dir: str | Path, *, encoder_path: str | None = None) -> Path:
         """Write the model directory atomically (a crash leaves the old one, never half a new one)."""
-        return write_directory(model_dir, self.files())
+        return write_directory(model_dir, self.files(encoder_path=encoder_path))
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> Model:
+    def load(cls, model_dir: str | Path, *, encoder_dirs: Sequence[str | Path] = ()) -> Model:
+        """Read a saved model; ``encoder_dirs``: folders holding referenced encoders by hash or name."""
         model_dir = Path(model_dir)
+        found_in = tuple(Path(d) for d in encoder_dirs)
         meta, arrays_of = read_model_meta(model_dir, FORMAT_VERSION)
         try:
             config = BotConfig.model_validate(meta.config, context=STORED)
@@ -379,7 +378,8 @@ class Model:
         for name, record in meta.parts.items():
             if name == "analyzer":
                 continue  # made from the config's language
-            parts[name] = (record.kind, record.type, _load_part(model_dir, name, record, arrays_of))
+            context = LoadContext(model_dir, name, found_in)
+            parts[name] = (record.kind, record.type, load_part(context, record, arrays_of(name, record)))
         bundled = bool(meta.parts["encoder"].state.get("bundled", True)) if "encoder" in meta.parts else True
         try:
             model.set_parts(parts, intents=meta.intents, tags=meta.tags, encoder_bundled=bundled)
@@ -424,9 +424,37 @@ class Model:
         return int(own)
 
 
-def _load_part(model_dir: Path, name: str, record: PartRecord,
-               arrays_of: Callable[[str, PartRecord], dict[str, np.ndarray]]) -> Part:
+def save_part(name: str, kind: str, type_: str, part: Part, settings: dict[str, Any], *, bundled: bool = True,
+              encoder_path: str | None = None) -> tuple[PartRecord, dict[str, bytes]]:
+    """A part's record for ``model.json`` and its files: its arrays as ``<name>.safetensors``, and an
+    encoder's own folder (``encoder/``) when the model keeps it (``bundled``).
+
+    Where an encoder lives is the model's choice, not the encoder's: its state is the reference
+    the model records (``encoder_path``: a referenced encoder's recorded folder, instead of where it
+    was found).
+    """
+    from malmoi.encode.runtime import EncoderRuntime
+
+    files: dict[str, bytes] = {}
+    state = part.state()
+    if isinstance(part, EncoderRuntime):
+        reference = part.reference(bundled)
+        if encoder_path is not None and not bundled:
+            reference = reference.model_copy(update={"path": encoder_path})
+        state = reference.model_dump()
+        if bundled:
+            files.update({f"{ENCODER_DIR}/{file}": data for file, data in part.files().items()})
+    arrays = part.arrays()
+    weights = None
+    if arrays:
+        data, weights = weights_file(arrays, f"{name}.safetensors")
+        files[weights.file] = data
+    return PartRecord(kind=kind, type=type_, settings=settings, state=state, weights=weights), files
+
+
+def load_part(context: LoadContext, record: PartRecord, arrays: dict[str, np.ndarray]) -> Part:
     """One part of a saved model: its type looked up in its kind's registry, then its own ``load``."""
+    model_dir, name = context.folder, context.name
     kinds = {r.kind: r for r in registry.all_registries()}
     found = getattr(registry, record.kind, None)
     if not isinstance(found, registry.Registry) or found.kind not in kinds:
@@ -440,9 +468,8 @@ def _load_part(model_dir: Path, name: str, record: PartRecord,
     except ValidationError as exc:
         raise ModelLoadError(f"{model_dir / MODEL_FILE}: the settings of part {name!r} do not validate "
                              f"({exc.errors()[0]['msg']}); train the model again") from None
-    arrays = arrays_of(name, record)
     try:
-        part: Part = entry.part_class.load(settings, record.state, arrays, LoadContext(model_dir, name))
+        part: Part = entry.part_class.load(settings, record.state, arrays, context)
     except ModelLoadError:
         raise
     except (KeyError, ValueError, TypeError, IndexError) as exc:

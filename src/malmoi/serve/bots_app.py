@@ -40,7 +40,7 @@ from malmoi.bots.cache import BotCache, model_bytes
 from malmoi.bots.errors import IdenticalModelError, LiveFileError
 from malmoi.bots.keys import ApiKey, KeyStore
 from malmoi.bots.registry import VERSION_PATTERN, PublishError, Registry, RegistryError, VersionInfo, check_bot_name
-from malmoi.bots.upload import MAX_UPLOAD_BYTES, UploadError, unpack_model, use_registry_encoder
+from malmoi.bots.upload import MAX_UPLOAD_BYTES, UploadError, check_registry_encoder, unpack_model
 from malmoi.errors import ModelLoadError
 from malmoi.model.result import ParseResult
 from malmoi.serve.app import (
@@ -434,7 +434,7 @@ def _add_admin_routes(app: FastAPI, registry: Registry) -> None:
                            "with `malmoi publish` where the registry is writable") from None
         with staging as folder:
             model_dir = unpack_model(body, Path(folder))
-            use_registry_encoder(model_dir, registry.root)
+            check_registry_encoder(model_dir, registry.root)
             try:
                 return registry.publish(model_dir, bot=bot, activate=activate, allow_identical=allow_identical)
             except PublishError as exc:  # the temporary folder means nothing to the client: "the upload"
