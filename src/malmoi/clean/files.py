@@ -262,6 +262,8 @@ def _csv_line(row: list[str]) -> str:
 
 def check_report_files(out_dir: Path, *, entities: bool) -> None:
     """Refuse, before any work, to overwrite report files in ``out_dir`` that malmoi did not write."""
+    if not out_dir.is_dir():  # a folder still to be made holds nothing to overwrite (the caller checked its parent)
+        return
     check_file(out_dir / "suspects.csv", "--out", "csv", columns=CSV_COLUMNS)
     check_file(out_dir / "suspects.json", "--out", "suspects")
     if entities:
