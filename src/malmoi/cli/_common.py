@@ -12,13 +12,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
 from malmoi.outputs import check_writable_parent
 
-if TYPE_CHECKING:
-    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
-    Handler = Callable[[argparse.Namespace], int]
+# What each command module's ``add_parser(commands)`` adds its parser to, and the handler it sets as ``func``.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_REFUSED = 3  # `malmoi retrain`: the candidate regresses, nothing was published

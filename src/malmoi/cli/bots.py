@@ -6,12 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
 
-from malmoi.cli._common import EXIT_OK, UserError, open_registry, registry_option
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
+from malmoi.cli._common import EXIT_OK, Commands, UserError, open_registry, registry_option
 
 
 def add_parser(commands: Commands) -> None:

@@ -7,12 +7,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from malmoi.cli._common import EXIT_OK, UserError, check_output_dir
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
+from malmoi.cli._common import EXIT_OK, Commands, UserError, check_output_dir
 
 
 def add_parser(commands: Commands) -> None:

@@ -5,13 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from malmoi.cli._common import EXIT_OK, UserError
+from malmoi.cli._common import EXIT_OK, Commands, UserError
 from malmoi.outputs import check_file, marked
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
 
 
 def add_parser(commands: Commands) -> None:

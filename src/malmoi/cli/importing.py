@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-from malmoi.cli._common import EXIT_OK, UserError, print_problems
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
+from malmoi.cli._common import EXIT_OK, Commands, UserError, print_problems
 
 
 def add_parser(commands: Commands) -> None:

@@ -7,13 +7,10 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from malmoi.cli._common import EXIT_OK, UserError
+from malmoi.cli._common import EXIT_OK, Commands, UserError
 from malmoi.outputs import check_file
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
 
 
 def add_parser(commands: Commands) -> None:

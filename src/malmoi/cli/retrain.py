@@ -6,13 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from malmoi.cli._common import EXIT_OK, EXIT_REFUSED, UserError, open_registry, registry_option
+from malmoi.cli._common import EXIT_OK, EXIT_REFUSED, Commands, UserError, open_registry, registry_option
 from malmoi.outputs import check_folder
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
 
 
 def add_parser(commands: Commands) -> None:

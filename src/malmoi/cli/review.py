@@ -7,12 +7,9 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from malmoi.cli._common import EXIT_OK, IntermixedParser, UserError, database_url_option, open_registry
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
+from malmoi.cli._common import EXIT_OK, Commands, IntermixedParser, UserError, database_url_option, open_registry
 
 
 def add_parser(commands: Commands) -> None:

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from malmoi.cli._common import EXIT_OK, UserError, database_url_option
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
+from malmoi.cli._common import EXIT_OK, Commands, UserError, database_url_option
 
 
 def add_parser(commands: Commands) -> None:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from malmoi.cli._common import EXIT_OK
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
+from malmoi.cli._common import EXIT_OK, Commands
 
 
 def add_parser(commands: Commands) -> None:

@@ -6,13 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from malmoi.cli._common import EXIT_OK, UserError
+from malmoi.cli._common import EXIT_OK, Commands, UserError
 from malmoi.outputs import check_file, marked
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
 
 
 def add_parser(commands: Commands) -> None:

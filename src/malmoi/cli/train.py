@@ -8,13 +8,10 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from malmoi.cli._common import EXIT_OK, UserError, check_output_dir, print_problems
+from malmoi.cli._common import EXIT_OK, Commands, UserError, check_output_dir, print_problems
 from malmoi.outputs import check_folder
-
-if TYPE_CHECKING:
-    from malmoi.cli._common import Commands
 
 # Characters that cannot be in a folder name on some system, and control characters.
 _UNSAFE_NAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
