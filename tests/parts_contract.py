@@ -37,14 +37,14 @@ def probe(kind: str, part: Any) -> Any:
     if kind == "analyzers":
         return [[(t.text, t.start, t.end, t.pos, t.form) for t in doc.tokens] for doc in part.many(TEXTS)]
     if kind == "encoders":
-        return [v.round(5).tolist() for v in part.vectors(docs)]
+        return [v.tolist() for v in part.vectors(docs)]
     if kind == "lexical":
         return [[a.tolist() for a in part.transform(doc)] for doc in docs]
     if kind == "intent_heads":
         width = part.project_weight.shape[1] // 2
         sentences = np.stack([part.sentence(rng.normal(size=(3, width)).astype(np.float32), None) for _ in range(4)])
         scores = part.scores(sentences)
-        return [scores.probabilities.round(6).tolist(), scores.predicted.tolist(), scores.in_domain.round(6).tolist()]
+        return [scores.probabilities.tolist(), scores.predicted.tolist(), scores.in_domain.tolist()]
     if kind == "fallbacks":
         return [part.threshold, [part.falls_back(x, True) for x in np.linspace(-1, 1, 41)], part.falls_back(1.0, False)]
     if kind == "taggers":
@@ -55,6 +55,15 @@ def probe(kind: str, part: Any) -> Any:
         return [[(f.type, f.start, f.end, repr(f.resolved), f.grain) for f in part.extract(doc, now=NOW)]
                 for doc in docs]
     raise AssertionError(f"no probe for the kind {kind!r}: add one to tests/parts_contract.py")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, floats within float32 noise (a vector computed in another batch may differ in its last bits)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(np.isclose(a, b, rtol=1e-5, atol=1e-6))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
 
 
 def check_part_contract(kind: str, type_: str, part: Part, settings: Any, folder: Path, *,
@@ -75,7 +84,7 @@ def check_part_contract(kind: str, type_: str, part: Part, settings: Any, folder
         reloaded = load_part(LoadContext(folder, name), record, arrays)
         twin = load_part(LoadContext(folder, name), record, arrays)
     assert type(reloaded) is type(part) and reloaded is not part
-    assert probe(kind, reloaded) == probe(kind, part), f"{type_} answers differently once saved and loaded"
+    assert _same(probe(kind, reloaded), probe(kind, part)), f"{type_} answers differently once saved and loaded"
     if isinstance(part, EncoderRuntime):
         assert reloaded.sha256 == part.sha256
         assert twin is reloaded, f"{type_}: two models on one encoder must share one copy of it"

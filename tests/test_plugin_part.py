@@ -59,12 +59,9 @@ class DigitRuns(Extractor):
         return cls(settings, int(state["seen"]))
 
 
-@pytest.fixture(scope="module")
-def plugin_bot(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from conftest import write_tiny_bot
-
-    bot = write_tiny_bot(tmp_path_factory.mktemp("plugin") / "bot",
-                         settings="  extractors: [{type: test-digit-runs}]\n")
+@pytest.fixture
+def plugin_bot(make_tiny_bot: Any) -> Any:
+    bot = make_tiny_bot(settings="  extractors: [{type: test-digit-runs}]\n")
     rows = (bot / "data" / "intents" / "restaurant.csv").read_text("utf-8")
     extra = "".join(f"서울 국밥 {n}인분 추천해줘,S-LOCATION S-RESTAURANT O O\n" for n in (2, 3, 4, 5))
     (bot / "data" / "intents" / "restaurant.csv").write_text(rows + extra, "utf-8")

@@ -35,7 +35,7 @@ def test_corrupt_artifact_is_refused_at_publish(tmp_path: Path, tiny_model_dir: 
 
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, broken)
-    weights = broken / "weights.safetensors"
+    weights = broken / "intent.safetensors"
     if damage == "flip_weight_byte":
         data = bytearray(weights.read_bytes())
         data[len(data) // 2] ^= 0x01
@@ -44,7 +44,7 @@ def test_corrupt_artifact_is_refused_at_publish(tmp_path: Path, tiny_model_dir: 
         weights.write_bytes(weights.read_bytes()[:100])
     elif damage == "edit_json":
         meta = json.loads((broken / "model.json").read_text("utf-8"))
-        meta["threshold"] = "0.5"
+        meta["parts"]["fallback"]["state"]["threshold"] = "0.5"
         (broken / "model.json").write_text(json.dumps(meta), "utf-8")
     else:
         weights.unlink()

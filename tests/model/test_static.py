@@ -97,7 +97,7 @@ def test_model2vec_token_rows_match_model2vec_itself(trained, folder):
 def test_model2vec_artifact_references_the_folder_and_parses_without_torch(trained, folder):
     model, model_dir = trained
     files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
-    assert files == {"model.json", "intent.safetensors", "manifest.json"}  # no encoder/ folder
+    assert files == {"model.json", "intent.safetensors", "entity.safetensors", "manifest.json"}  # no encoder/
     reference = json.loads((model_dir / "model.json").read_text("utf-8"))["parts"]["encoder"]["state"]
     assert reference["type"] == "model2vec.v1" and reference["bundled"] is False
     assert reference["path"] == str(folder.resolve())
@@ -184,7 +184,8 @@ def test_kiwi_vectors_bot_tags_a_city_it_never_saw(korean):
 
 def test_kiwi_vectors_artifact_names_the_kiwipiepy_version(korean, tmp_path, monkeypatch):
     _, model_dir = korean
-    assert {p.name for p in model_dir.iterdir()} == {"model.json", "intent.safetensors", "manifest.json"}
+    assert {p.name for p in model_dir.iterdir()} == {"model.json", "intent.safetensors", "entity.safetensors",
+                                                     "manifest.json"}
     reference = json.loads((model_dir / "model.json").read_text("utf-8"))["parts"]["encoder"]["state"]
     assert reference["type"] == "kiwi-vectors.v1" and reference["name"].startswith("kiwipiepy ")
 
