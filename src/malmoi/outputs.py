@@ -267,9 +267,15 @@ def _suspects(head: str) -> bool:
     return _json_marked(head) or head.startswith('{\n  "summary": {')
 
 
+def _junit(head: str) -> bool:
+    """JUnit XML of ``malmoi test --conversations --junit``: its ``generator`` property."""
+    return head.lstrip().startswith("<?xml") and '<property name="generator" value="malmoi' in head
+
+
 # What a file of each kind that malmoi writes starts with.
 _SNIFFERS: dict[str, Callable[[str], bool]] = {
     "json": _json_marked,
+    "junit": _junit,
     "suspects": _suspects,
     "parse results": _parse_results,
     "report": _report,
@@ -315,4 +321,4 @@ def check_file(
 
 
 def _suffix(kind: str) -> str:
-    return {"parse results": "jsonl", "report": "html", "csv": "csv"}.get(kind, "json")
+    return {"parse results": "jsonl", "report": "html", "csv": "csv", "junit": "xml"}.get(kind, "json")

@@ -1,4 +1,4 @@
-"""``malmoi validate BOT_DIR``: check a bot directory and report every problem."""
+"""``malmoi validate BOT_DIR``: check a bot directory (and its conversation tests) and report every problem."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ def add_parser(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from malmoi.data import validate_bot
+    from malmoi.data._loading import inspect_bot
+    from malmoi.data.conversations import read_conversations
 
-    problems = validate_bot(args.bot_dir)
+    _, data, problems = inspect_bot(args.bot_dir)
+    if data.examples:  # the conversation tests must name the bot's intents (and should, its entity types)
+        problems += read_conversations(args.bot_dir, intents=data.intents, entity_types=data.entity_types)[1]
     print_problems(problems)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors

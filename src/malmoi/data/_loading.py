@@ -75,6 +75,11 @@ def validate_bot(bot_dir: str | os.PathLike[str]) -> list[Problem]:
     return _read_bot(Path(bot_dir))[2]
 
 
+def inspect_bot(bot_dir: str | os.PathLike[str]) -> tuple[BotConfig, BotData, list[Problem]]:
+    """Like :func:`validate_bot`, with what could be read besides the problems (never raises for bad data)."""
+    return _read_bot(Path(bot_dir))
+
+
 def load_intent_file(path: str | os.PathLike[str]) -> list[Example]:
     """The examples of one intent file (a Kochat ``.csv`` named after its intent, or ``.yaml``).
 

@@ -186,11 +186,13 @@ class Model:
         is called after every epoch: pass ``"fit"`` (or ``"refit"``, the second pass on all data),
         figures as in ``report["history"]``.
         """
+        from malmoi.data.overlap import REPORT_KEY, training_record
         from malmoi.model.training import fit
 
         fitted = fit(self.config, examples, ood, random_state=random_state, progress=progress, on_epoch=on_epoch)
         self.set_parts(fitted.parts, intents=fitted.intents, tags=fitted.tags, encoder_bundled=fitted.encoder_bundled)
-        self.report = fitted.report
+        # What it trained on, as hashes: `malmoi test` says when test data is training data.
+        self.report = {**fitted.report, REPORT_KEY: training_record(e.text for e in (*examples, *ood))}
         return self
 
     def calibrate(self, texts: Sequence[str], ood_texts: Sequence[str] = (), *, batch_size: int = 256) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from malmoi._version import __version__
+from malmoi.data.overlap import REPORT_KEY as TRAINING_DATA
 from malmoi.entity.metrics import span_errors
 from malmoi.evaluate import Evaluation
 from malmoi.outputs import REPORT_DATA_ID
@@ -73,7 +74,8 @@ def model_card(model: Any, model_dir: str | Path | None) -> dict[str, Any]:
         except (OSError, ValueError):
             saved = {}
     encoder = getattr(model, "encoder", None)
-    training = dict(model.report)
+    # The hashes of the training texts say nothing to a reader (the report shows their overlap instead).
+    training = {k: v for k, v in model.report.items() if k != TRAINING_DATA}
     return {
         "name": model.config.name,
         "path": str(model_dir) if model_dir is not None else None,

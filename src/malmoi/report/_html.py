@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from malmoi.outputs import GENERATOR
-from malmoi.report import _figures, _suspects
+from malmoi.report import _figures, _held_out, _suspects
 from malmoi.report._data import DATA_ISLAND_ID, island_json
 
 # Rows of the misclassified-utterance table: the first ones in data order; the data island keeps all.
@@ -171,6 +171,7 @@ def render(data: dict[str, Any]) -> str:
     model = data["model"]
     title = f"malmoi report · {model['name']}"
     sections = [
+        _held_out.training_note(data),
         _summary(data),
         _model_card(data),
         _per_intent(data),
@@ -190,6 +191,9 @@ def render(data: dict[str, Any]) -> str:
         ("training-curves-section", "Training"), ("errors", "Errors")))
     sections.append(_suspects.section(data))  # only with `malmoi test --suspects`
     nav += _suspects.nav_link(data)
+    # when the test data's bot has conversation tests; with `--cross-validate`
+    sections += [_held_out.section(data), _held_out.cross_validation_section(data)]
+    nav += _held_out.nav_links(data)
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         f'<meta name="generator" content="{GENERATOR}">',
