@@ -67,6 +67,18 @@ def test_chat_asks_for_city_then_answers(client) -> None:
     assert second["state"]["status"] == "SUCCESS"
 
 
+def test_a_conversation_can_be_forgotten(client, app) -> None:
+    """DELETE /v1/conversations/{user_id}, as a registry's bots have it: the next message starts anew."""
+    asked = client.post("/v1/chat", json={"user_id": "forget-1", "text": "내일 날씨 알려줘"}).json()
+    assert asked["state"]["status"] == "REQUIRE_LOCATION"
+    assert app.state.store.load("tiny", "forget-1")[0] is not None
+    assert client.delete("/v1/conversations/forget-1").status_code == 204
+    assert app.state.store.load("tiny", "forget-1") == (None, 0)
+    again = client.post("/v1/chat", json={"user_id": "forget-1", "text": "부산"}).json()
+    assert again["state"]["turn"] == 1 and again["state"]["slots"].get("DATE") != "내일"  # nothing kept
+    assert client.delete("/v1/conversations/nobody").status_code == 204  # nothing to forget is no error
+
+
 def test_kochat_request_chat_then_fill_slot(client) -> None:
     first = client.get("/request_chat/kochat-1/맛집 추천해줘").json()
     assert first == {
@@ -90,6 +102,18 @@ def test_kochat_get_intent_and_get_entity(client) -> None:
 
 def test_kochat_text_may_contain_slashes(client) -> None:
     assert client.get("/get_intent/a%2Fb").json()["input"] == "a/b"
+
+
+def test_a_route_that_would_not_read_json_through_malmoi_is_refused_at_build() -> None:
+    """A router made without route_class=JsonRoute would answer bad bodies with FastAPI's bare 400."""
+    from fastapi import APIRouter, FastAPI
+
+    from malmoi.serve.builder import include
+
+    router = APIRouter()
+    router.post("/v1/new")(lambda: None)
+    with pytest.raises(TypeError, match=r"\['/v1/new'\]"):
+        include(FastAPI(), router)
 
 
 def test_index_page_and_openapi(client) -> None:
