@@ -101,7 +101,8 @@ class ServeSettings(BaseModel):
     # Where, and the connections.
     host: str = "127.0.0.1"
     port: int = 8000
-    allowed_hosts: Annotated[tuple[str, ...], Strict(False)]  # a list too (JSON, the command's options)
+    # A list too (JSON, the command's options). Left out or None: filled in from `host` (_default_hosts).
+    allowed_hosts: Annotated[tuple[str, ...], Strict(False)] = ()
     """Host headers answered, others get 400 ``invalid_host``; default :func:`default_allowed_hosts`
     of ``host``; ``*`` answers any (behind a proxy that checks Host), ``*.example.com`` a domain."""
     read_timeout: float | None = DEFAULT_READ_TIMEOUT
