@@ -299,3 +299,18 @@ def f():
         "malmoi.model.artifact", "malmoi.model", "malmoi.encode.base",
     }
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_nothing_imports_the_command_line():
+    """``malmoi.cli`` is the top layer: the library and the server never import it (its modules may
+    import each other, and ``_common`` none of the commands)."""
+    backwards = sorted(
+        f"{m} -> {other}"
+        for m, targets in GRAPH.items()
+        if not _within(m, "malmoi.cli")
+        for other in targets
+        if _within(other, "malmoi.cli")
+    )
+    assert not backwards, "modules that import the command line:\n  " + "\n  ".join(backwards)
+    commands = sorted(m for m in GRAPH["malmoi.cli._common"] if _within(m, "malmoi.cli"))
+    assert not commands, f"malmoi.cli._common imports commands: {commands}"

@@ -39,6 +39,7 @@ __all__ = [
     "OutputError",
     "check_file",
     "check_folder",
+    "check_writable_parent",
     "manifest_bytes",
     "marked",
     "read_manifest",
@@ -155,14 +156,14 @@ def check_folder(
         found = "a link" if path.is_symlink() else "a file"
         raise OutputError(f"{what} {path} is {found}; give a new folder for the {kind}, like {_sibling(path, kind)}")
     if not path.exists():
-        _check_writable_parent(path, what)
+        check_writable_parent(path, what)
         return
     present = _files_under(path)
     if only is not None:
         scope = tuple(only)
         present = [name for name in present if name in scope or name.startswith(tuple(f"{n}/" for n in scope))]
     if not present and (only is not None or not any(path.iterdir())):
-        _check_writable_parent(path, what, inside=True)
+        check_writable_parent(path, what, inside=True)
         return
     manifest = read_manifest(path)
     if manifest is not None and manifest["kind"] == kind:
@@ -189,7 +190,7 @@ def check_folder(
             f"{what} {path} holds a {kind} and also files malmoi did not write ({', '.join(foreign[:4])}); "
             f"move them out first, or give a new folder, like {_sibling(path, kind)}"
         )
-    _check_writable_parent(path, what, inside=True)
+    check_writable_parent(path, what, inside=True)
 
 
 def _sibling(path: Path, kind: str) -> Path:
@@ -201,8 +202,9 @@ def _sibling(path: Path, kind: str) -> Path:
     return candidate
 
 
-def _check_writable_parent(path: Path, what: str, *, inside: bool = False) -> None:
-    """The folder itself (``inside``) or its nearest existing ancestor must be writable."""
+def check_writable_parent(path: Path, what: str, *, inside: bool = False) -> None:
+    """Raise :class:`OutputError` unless the nearest existing folder at ``path`` (``inside``) or above
+    it is a folder this process can write in."""
     existing = path if inside else path.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -291,7 +293,7 @@ def check_file(
         found = "is a file" if folder.exists() else "does not exist"
         raise OutputError(f"cannot write {what} {path}: the folder {folder} {found}; create it first "
                           f"(mkdir -p {folder})")
-    _check_writable_parent(folder, what, inside=True)
+    check_writable_parent(folder, what, inside=True)
     if not path.exists():
         return
     if path.is_symlink() or not path.is_file():

@@ -135,3 +135,16 @@ def test_apply_waits_while_another_command_changes_the_bot(noisy_bot, tmp_path):
         assert thread.is_alive() and _digest(bot / "data") == before
     thread.join(10)
     assert [s.text for s in done[0].moved] == [first.text]
+
+
+def test_clean_never_overwrites_a_suspects_file_it_did_not_write(noisy_bot, tmp_path, capsys):
+    bot, _ = noisy_bot
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "suspects.csv").write_text("my,own,table\n1,2,3\n", "utf-8")
+    assert main(["clean", str(bot), "--out", str(out), *FAST]) == 2
+    assert "not a file malmoi wrote" in capsys.readouterr().err
+    assert (out / "suspects.csv").read_text("utf-8") == "my,own,table\n1,2,3\n"
+    (out / "suspects.csv").unlink()
+    assert main(["clean", str(bot), "--out", str(out), *FAST]) == 0
+    assert main(["clean", str(bot), "--out", str(out), *FAST]) == 0  # its own files, written again

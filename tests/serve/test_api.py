@@ -224,12 +224,15 @@ def test_serve_command_names_a_scenario_for_an_unknown_intent(chat_model_dir: Pa
     import shutil
 
     from malmoi.cli import main
+    from model_files import edit_model_json
 
     broken = tmp_path / "model"
     shutil.copytree(chat_model_dir, broken)
-    meta = json.loads((broken / "model.json").read_text("utf-8"))
-    meta["config"]["scenarios"]["wether"] = meta["config"]["scenarios"].pop("weather")
-    (broken / "model.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+
+    def misspell(meta: dict) -> None:
+        meta["config"]["scenarios"]["wether"] = meta["config"]["scenarios"].pop("weather")
+
+    edit_model_json(broken, misspell)
     assert main(["serve", str(broken), "--database-url", f"sqlite:///{tmp_path / 's.sqlite3'}"]) == 2
     assert "did you mean 'weather'" in capsys.readouterr().err
 

@@ -262,6 +262,8 @@ def _csv_line(row: list[str]) -> str:
 
 def check_report_files(out_dir: Path, *, entities: bool) -> None:
     """Refuse, before any work, to overwrite report files in ``out_dir`` that malmoi did not write."""
+    if not out_dir.is_dir():
+        return  # a new folder: nothing in it to overwrite (written once the analysis is done)
     check_file(out_dir / "suspects.csv", "--out", "csv", columns=CSV_COLUMNS)
     check_file(out_dir / "suspects.json", "--out", "suspects")
     if entities:
