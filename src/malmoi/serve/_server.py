@@ -115,9 +115,10 @@ def check(settings: ServeSettings) -> str:
     """What can be checked before anything loads or listens; the line to print once it is ready.
 
     Raises:
-        StartError: the server cannot start as asked (a missing extra, bad scenarios, a database
-            that cannot be used, an empty registry or one without keys), in one line.
+        StartError: the server cannot start as asked (a missing extra, bad scenarios, an empty
+            registry or one without keys), in one line.
         ModelLoadError: the model folder is not a model, in one line.
+        sqlalchemy.exc.SQLAlchemyError: the database cannot be used.
     """
     needed = ("ray", "malmoi[ray]") if settings.ray else ("fastapi", "malmoi[serve]")
     for module, extra in (needed, ("uvicorn", "malmoi[serve]")):
@@ -132,13 +133,8 @@ def check(settings: ServeSettings) -> str:
         bot = check_model(settings.model_dir, load_scenarios(settings.scenarios), settings.database_url)
     except ScenarioError as exc:
         raise StartError(f"{settings.model_dir}: {exc}") from exc
-    except (ImportError, ValueError) as exc:
+    except (ImportError, ValueError) as exc:  # the --scenarios module
         raise StartError(str(exc)) from exc
-    except Exception as exc:  # a database that cannot be reached, a bad URL
-        if type(exc).__module__.startswith("sqlalchemy"):
-            raise StartError(f"cannot use the database {settings.database_url or 'malmoi-state.sqlite3'}: "
-                             f"{exc}") from exc
-        raise
     ready = (f"Serving '{bot}' on http://{settings.shown_host}:{settings.port}/ (API docs: /docs). Ctrl-C stops "
              "it. No API keys: any client that reaches the port can use the bot and its conversations.")
     if settings.host in ("0.0.0.0", "::") and settings.allowed_hosts == default_allowed_hosts(settings.host):
