@@ -31,8 +31,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, str | None]]:
     import malmoi.serve._server
 
     calls: list[tuple[Any, str | None]] = []
-    monkeypatch.setattr(malmoi.serve._server, "run", lambda settings, ready_message=None: calls.append(
-        (settings, ready_message)))
+    monkeypatch.setattr(malmoi.serve._server, "_run_uvicorn", lambda settings, ready: calls.append((settings, ready)))
     return calls
 
 

@@ -81,14 +81,13 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    from malmoi.serve._server import StartError, check
+    from malmoi.serve._server import StartError
     from malmoi.serve._server import run as run_server
 
     try:  # a --database-url that does not work is named by the error mapper (malmoi.cli._common.run)
-        ready = check(settings)
+        # Loads the model before binding the port: a model that cannot load is a ModelLoadError,
+        # which the error mapper prints in one line with exit status 2.
+        run_server(settings)
     except StartError as exc:
         raise UserError(str(exc)) from exc
-    # Loads the model before binding the port: a model that cannot load is a ModelLoadError,
-    # which the error mapper prints in one line with exit status 2.
-    run_server(settings, ready_message=ready)
     return EXIT_OK

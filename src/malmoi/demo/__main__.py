@@ -108,11 +108,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from pydantic import ValidationError
 
+    from malmoi.errors import ModelLoadError
     from malmoi.serve.settings import ServeSettings, settings_problem
 
     database_url = args.database_url or f"sqlite:///{args.model.parent / (args.model.name + '-state.sqlite3')}"
     try:
-        from malmoi.serve._server import run
+        from malmoi.serve._server import StartError, run
 
         settings = ServeSettings(model_dir=args.model, host=args.host, port=args.port, database_url=database_url,
                                  workers=args.workers)
@@ -126,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nThe demo bot is running. Open {url} in your browser to chat with it "
           f"(API docs: {url}docs). Ctrl-C stops it.\n", flush=True)
     del model  # each server worker loads its own
-    run(settings)
+    try:
+        run(settings)
+    except (StartError, ModelLoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

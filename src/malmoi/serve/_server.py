@@ -182,19 +182,24 @@ def _header_deadline() -> dict[str, Any]:
     return {"http": "malmoi.serve._protocol:HttpToolsWithHeaderTimeout"}
 
 
-def run(settings: ServeSettings, *, ready_message: str | None = None) -> None:
+def run(settings: ServeSettings) -> None:
     """Serve until interrupted (``malmoi serve``): one model, a registry, or a registry on Ray Serve.
 
-    The model (or the registry's shared parts) is loaded before the port is bound: a model that
-    cannot load raises :class:`~malmoi.errors.ModelLoadError` (one line) and nothing listens.
-    ``ready_message`` (say :func:`check`'s) is printed to standard error once loaded, before
-    uvicorn starts.
+    :func:`check` first (:class:`StartError`, in one line, if the server cannot start as asked);
+    then the model (or the registry's shared parts) is loaded before the port is bound: a model
+    that cannot load raises :class:`~malmoi.errors.ModelLoadError` (one line) and nothing
+    listens. Once loaded, :func:`check`'s line is printed to standard error.
     """
+    ready = check(settings)
     if settings.ray:
         from malmoi.serve.ray_app import run_ray
 
-        run_ray(settings, ready_message=ready_message)
+        run_ray(settings, ready_message=ready)
         return
+    _run_uvicorn(settings, ready)
+
+
+def _run_uvicorn(settings: ServeSettings, ready_message: str) -> None:
     import uvicorn
 
     settings.to_environment()  # for the workers, and for the header deadline of the protocol
@@ -210,8 +215,7 @@ def run(settings: ServeSettings, *, ready_message: str | None = None) -> None:
         assert settings.model_dir is not None, "a registry is served by one process"
         check_model_loads(settings.model_dir)
         app, options["factory"] = "malmoi.serve._server:app_from_env", True
-    if ready_message:
-        print(ready_message, file=sys.stderr, flush=True)
+    print(ready_message, file=sys.stderr, flush=True)
     uvicorn.run(
         app,
         host=settings.host,
