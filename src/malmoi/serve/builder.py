@@ -3,11 +3,11 @@
 :func:`build_app` makes the app for one model (:class:`~malmoi.serve.source.OneBot`) and for a
 registry of bots (:class:`~malmoi.serve.registry_source.RegistryBots`) alike: the middleware
 (:mod:`malmoi.serve.middleware`), the JSON errors (:mod:`malmoi.serve.errors`), ``/health``,
-``/docs``, and the routers of :mod:`malmoi.serve.routes`. **A new route goes here**: write its
-router in ``malmoi/serve/routes/`` over the source (its bot from ``source.bot_ref`` and
-``source.get``), and mount it in :func:`build_app`, under ``source.api_prefix`` when it is a
-bot's route, so that it exists for one model (``/v1/...``) and for every bot of a registry
-(``/v1/bots/{bot}/...``) at once.
+``/docs``, and the routes of :mod:`malmoi.serve.routes`. **A new route goes here**: write a
+function ``add_NAME_routes(app, source, settings)`` in ``malmoi/serve/routes/`` over the source
+(its bot from ``source.bot_ref`` and ``source.get``), and call it in :func:`build_app`; a bot's
+route goes under ``source.api_prefix``, so that it exists for one model (``/v1/...``) and for
+every bot of a registry (``/v1/bots/{bot}/...``) at once.
 
 Every request error is a 4xx JSON body ``{"error": {"code": ..., "message": ...}}`` that names
 the problem; a 500 means a bug, is logged with its traceback, and still answers JSON.
@@ -28,9 +28,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
+from fastapi import FastAPI
 
 from malmoi._version import __version__
 from malmoi.dialogue.scenarios import Scenarios
@@ -40,15 +38,15 @@ from malmoi.serve.json_body import JsonRoute
 from malmoi.serve.limits import DEFAULT_READ_TIMEOUT
 from malmoi.serve.middleware import App, install_middleware
 from malmoi.serve.registry_source import RegistryBots
-from malmoi.serve.routes.api import api_router
-from malmoi.serve.routes.kochat import kochat_router
-from malmoi.serve.routes.page import STATIC_DIR, chat_page_router
-from malmoi.serve.routes.registry import registry_router, upload_limit
-from malmoi.serve.routes.review import review_router
+from malmoi.serve.routes.api import add_api_routes
+from malmoi.serve.routes.kochat import add_kochat_routes
+from malmoi.serve.routes.page import add_chat_page
+from malmoi.serve.routes.registry import add_registry_routes, upload_limit
+from malmoi.serve.routes.review import add_review_routes
 from malmoi.serve.settings import DEFAULT_CACHE_MB, ServeSettings
 from malmoi.serve.source import BotSource, OneBot
 
-__all__ = ["build_app", "create_app", "create_bots_app", "include", "source_for"]
+__all__ = ["build_app", "create_app", "create_bots_app", "source_for"]
 
 
 def source_for(settings: ServeSettings, *, scenarios: Scenarios | None = None,
@@ -76,37 +74,27 @@ def build_app(source: BotSource, settings: ServeSettings) -> FastAPI:
     registry = source if isinstance(source, RegistryBots) else None
     install_middleware(app, settings, body_limit_for=upload_limit if registry is not None else None)
 
-    # -- the routes: every route of the server is mounted here, for both kinds of source -------
+    # -- the routes: every route of the server is added here, for both kinds of source ---------
+    # Added on the app itself, whose route class reads JSON bodies with malmoi's messages (an
+    # included APIRouter keeps its own route class, and costs a second route match per request).
     @app.get("/health", tags=["service"], response_model=source.health_model, responses=source.health_responses)
     def health() -> Any:
         """Liveness and readiness. One model: 503 with ``"store": "unavailable"`` when the
         conversation store cannot be used (parsing still works, chatting does not)."""
         return source.health()
 
-    include(app, api_router(source, settings), prefix=source.api_prefix)
-    include(app, kochat_router(source, settings), prefix=source.kochat_prefix)
+    add_api_routes(app, source, settings)  # at source.api_prefix: /v1, or /v1/bots/{bot}
+    add_kochat_routes(app, source, settings)  # at source.kochat_prefix: /, or /v1/bots/{bot}
     if registry is not None:
-        include(app, registry_router(registry))
+        add_registry_routes(app, registry)
     review_folder = settings.review_data or settings.review_dir
     if review_folder is not None:
         one_folder = settings.review_data is not None
-        include(app, review_router(source, lambda bot: review_folder if one_folder else review_folder / bot))
+        add_review_routes(app, source, lambda bot: review_folder if one_folder else review_folder / bot)
     add_docs(app, source.title)
     if registry is None:
-        include(app, chat_page_router())
-        if STATIC_DIR.is_dir():
-            app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+        add_chat_page(app)
     return app
-
-
-def include(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
-    """``app.include_router``, refusing a router whose routes would not read JSON through malmoi's
-    reader (:mod:`malmoi.serve.json_body`, whose 400s say what is wrong and where): a router made
-    without ``route_class=JsonRoute`` keeps FastAPI's own route class when included."""
-    plain = [route.path for route in router.routes if isinstance(route, APIRoute) and not isinstance(route, JsonRoute)]
-    if plain:
-        raise TypeError(f"routes not made with APIRouter(route_class=JsonRoute): {plain}")
-    app.include_router(router, prefix=prefix)
 
 
 def create_app(

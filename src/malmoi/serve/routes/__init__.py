@@ -1,8 +1,8 @@
-"""The server's routes, each module one router over a :class:`~malmoi.serve.source.BotSource`.
+"""The server's routes, each module one ``add_*`` function over a :class:`~malmoi.serve.source.BotSource`.
 
-Every router here is written once and mounted by :func:`malmoi.serve.builder.build_app` for one
-model and for a registry alike (a registry's bot routes under ``/v1/bots/{bot}``), except
-:mod:`.registry`, which only a registry has. A new route goes in a module here and is mounted in
+Every route here is written once and added by :func:`malmoi.serve.builder.build_app` for one
+model and for a registry alike (a registry's bot routes under ``/v1/bots/{bot}``), except those
+of :mod:`.registry`, which only a registry has. A new route goes in a module here and is added in
 ``build_app``: see docs/architecture.md ("Serving").
 
 * :mod:`.api`: ``POST parse``, ``POST chat``, ``DELETE conversations/{user_id}`` (JSON)

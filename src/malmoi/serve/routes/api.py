@@ -6,28 +6,27 @@ dependency (the key checked, before the body's fields are), then the bot from th
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name
-# dependencies made inside the router's function.
+# dependencies made inside the function that adds them.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from malmoi.model.result import ParseResult
-from malmoi.serve.json_body import JsonRoute
 from malmoi.serve.schema import ChatRequest, ChatResponse, ParseRequest
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotRef, BotSource, log_parse
 
-__all__ = ["api_router"]
+__all__ = ["add_api_routes"]
 
 
-def api_router(source: BotSource, settings: ServeSettings) -> APIRouter:
-    router = APIRouter(tags=[source.tag], responses=source.responses, route_class=JsonRoute)
+def add_api_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> None:
+    prefix, tag, responses = source.api_prefix, source.tag, source.responses
     Ref = Annotated[BotRef, Depends(source.bot_ref)]
 
-    @router.post("/parse", response_model=ParseResult)
+    @app.post(prefix + "/parse", response_model=ParseResult, responses=responses, tags=[tag])
     async def parse(request: ParseRequest, ref: Ref) -> Response:
         """Parse one utterance: intent with confidence, ranking, fallback decision, entities."""
         bot = await source.get(ref)
@@ -37,7 +36,7 @@ def api_router(source: BotSource, settings: ServeSettings) -> APIRouter:
         # Serialized here: the result is already validated, FastAPI would validate it again.
         return Response(result.model_dump_json(), media_type="application/json", headers=bot.headers)
 
-    @router.post("/chat", response_model=ChatResponse)
+    @app.post(prefix + "/chat", response_model=ChatResponse, responses=responses, tags=[tag])
     async def chat(request: ChatRequest, ref: Ref) -> Response:
         """One message of a conversation: the answer, how it was parsed, and the state after it.
 
@@ -49,12 +48,10 @@ def api_router(source: BotSource, settings: ServeSettings) -> APIRouter:
         reply = await run_in_threadpool(bot.dialogue.respond, request.user_id, parsed)
         return Response(reply.model_dump_json(), media_type="application/json", headers=bot.headers)
 
-    responses: dict[int | str, dict[str, Any]] = {204: {"description": "forgotten (or there was nothing to forget)"}}
+    forgotten: dict[int | str, dict[str, Any]] = {204: {"description": "forgotten (or there was nothing to forget)"}}
 
-    @router.delete("/conversations/{user_id}", status_code=204, responses=responses)
+    @app.delete(prefix + "/conversations/{user_id}", status_code=204, responses={**responses, **forgotten}, tags=[tag])
     async def forget(user_id: str, ref: Ref) -> Response:
         """Forget one user's conversation with the bot."""
         await run_in_threadpool(source.store.delete, ref.name, user_id)
         return Response(status_code=204)
-
-    return router

@@ -20,13 +20,13 @@ Mounted at ``/`` for one model and at ``/v1/bots/{bot}`` for each bot of a regis
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name
-# dependencies made inside the router's function.
+# dependencies made inside the function that adds them.
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
@@ -35,13 +35,12 @@ from malmoi.data.tags import word_spans_to_tags
 from malmoi.dialogue.state import Reply
 from malmoi.model.result import ParseResult
 from malmoi.serve.guards import refuse_cross_site
-from malmoi.serve.json_body import JsonRoute
 from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
 from malmoi.serve.schema import ERROR_RESPONSES, ErrorResponse, check_path_text
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotRef, BotSource, log_parse
 
-__all__ = ["KochatResponse", "kochat_router", "split_raw_path", "word_tags"]
+__all__ = ["KochatResponse", "add_kochat_routes", "split_raw_path", "word_tags"]
 
 _WORD = re.compile(r"\S+")
 
@@ -123,15 +122,15 @@ def _chat_response(reply: Reply) -> KochatResponse:
     )
 
 
-def kochat_router(source: BotSource, settings: ServeSettings) -> APIRouter:
-    """The four Kochat routes over a source's bots (mounted at ``/``, or ``/v1/bots/{bot}``)."""
+def add_kochat_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> None:
+    """The four Kochat routes over a source's bots (at ``/``, or under ``/v1/bots/{bot}``)."""
+    prefix, tag = source.kochat_prefix, "kochat"
     missing = {**ERROR_RESPONSES[422], "description": "a part of the path is missing"}
-    router = APIRouter(tags=["kochat"], responses={**source.responses, 404: source.responses.get(404, missing)},
-                       route_class=JsonRoute)
-    chat_responses: dict[int | str, dict[str, object]] = {
-        403: {"model": ErrorResponse, "description": "a browser says that another site sent the request, "
-              "or the key is for another bot"}
-    }
+    responses = {**source.responses, 404: source.responses.get(404, missing)}
+    chat_responses: dict[int | str, dict[str, Any]] = {**responses, 403: {
+        "model": ErrorResponse,
+        "description": "a browser says that another site sent the request, or the key is for another bot",
+    }}
     Ref = Annotated[BotRef, Depends(source.bot_ref)]
 
     async def chat(request: Request, ref: BotRef, route: str, uid: str, text: str, fill_only: bool) -> KochatResponse:
@@ -150,7 +149,8 @@ def kochat_router(source: BotSource, settings: ServeSettings) -> APIRouter:
             log_parse(source.store, bot, result, "kochat")
         return result
 
-    @router.get("/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse, responses=chat_responses)
+    @app.get(prefix + "/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse,
+             responses=chat_responses, tags=[tag])
     async def request_chat(request: Request, uid: Uid, text: Text, ref: Ref) -> KochatResponse:
         """A chat message (Kochat): the intent decides the scenario, or it fills a pending slot.
 
@@ -158,21 +158,20 @@ def kochat_router(source: BotSource, settings: ServeSettings) -> APIRouter:
         """
         return await chat(request, ref, "request_chat", uid, text, fill_only=False)
 
-    @router.get("/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse, responses=chat_responses)
+    @app.get(prefix + "/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse,
+             responses=chat_responses, tags=[tag])
     async def fill_slot(request: Request, uid: Uid, text: Text, ref: Ref) -> KochatResponse:
         """A reply to the bot's question (Kochat): fills the pending scenario, never changes topic."""
         return await chat(request, ref, "fill_slot", uid, text, fill_only=True)
 
-    @router.get("/get_intent/{text:malmoi_text}", response_model=KochatResponse)
+    @app.get(prefix + "/get_intent/{text:malmoi_text}", response_model=KochatResponse, responses=responses, tags=[tag])
     async def get_intent(text: Text, ref: Ref) -> KochatResponse:
         """The intent of a text (Kochat), without touching any conversation."""
         result = await parse(ref, text)
         return KochatResponse(input=text, intent=result.intent.name, entity=None, state="REQUEST_INTENT", answer=None)
 
-    @router.get("/get_entity/{text:malmoi_text}", response_model=KochatResponse)
+    @app.get(prefix + "/get_entity/{text:malmoi_text}", response_model=KochatResponse, responses=responses, tags=[tag])
     async def get_entity(text: Text, ref: Ref) -> KochatResponse:
         """The entities of a text as one BIO tag per word (Kochat)."""
         result = await parse(ref, text)
         return KochatResponse(input=text, intent=None, entity=word_tags(result)[1], state="REQUEST_ENTITY", answer=None)
-
-    return router

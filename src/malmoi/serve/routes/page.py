@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
 
-from malmoi.serve.json_body import JsonRoute
-
-__all__ = ["STATIC_DIR", "chat_page_router"]
+__all__ = ["STATIC_DIR", "add_chat_page"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -18,16 +17,15 @@ _PLACEHOLDER = """<!doctype html><html lang="ko"><meta charset="utf-8"><title>ma
 <a href="/docs">/docs</a>.</p></body></html>"""
 
 
-def chat_page_router() -> APIRouter:
-    """``GET /``: the page (``static/index.html``); its script and style sheet are under ``/static``
-    (:data:`STATIC_DIR`, mounted by the builder)."""
-    router = APIRouter(route_class=JsonRoute)
+def add_chat_page(app: FastAPI) -> None:
+    """``GET /``: the page (``static/index.html``), and ``/static/...``: its script and style sheet."""
 
-    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> Response:
         page = STATIC_DIR / "index.html"
         if page.is_file():
             return HTMLResponse(page.read_text("utf-8"))
         return HTMLResponse(_PLACEHOLDER)
 
-    return router
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

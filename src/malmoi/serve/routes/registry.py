@@ -7,7 +7,7 @@ Mounted by :func:`malmoi.serve.builder.build_app` when the source is a
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name
-# dependencies made inside the router's function.
+# dependencies made inside the function that adds them.
 
 import logging
 import os
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -25,12 +25,11 @@ from malmoi.bots.errors import IdenticalModelError, LiveFileError
 from malmoi.bots.keys import ApiKey
 from malmoi.bots.registry import VERSION_PATTERN, PublishError, RegistryError, VersionInfo, check_bot_name
 from malmoi.bots.upload import MAX_UPLOAD_BYTES, UploadError, unpack_model, use_registry_encoder
-from malmoi.serve.json_body import JsonRoute
 from malmoi.serve.registry_source import AUTH_RESPONSES, RegistryBots
 from malmoi.serve.schema import ApiError
 from malmoi.serve.source import BotRef
 
-__all__ = ["LiveRequest", "registry_router", "upload_limit"]
+__all__ = ["LiveRequest", "add_registry_routes", "upload_limit"]
 
 logger = logging.getLogger("malmoi.serve")
 
@@ -81,13 +80,13 @@ def _registry_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> A
         raise ApiError(status, code, str(exc)) from None
 
 
-def registry_router(source: RegistryBots) -> APIRouter:
-    router = APIRouter(responses=AUTH_RESPONSES, route_class=JsonRoute)
+def add_registry_routes(app: FastAPI, source: RegistryBots) -> None:
+    responses = AUTH_RESPONSES
     registry = source.registry
     Caller = Annotated[ApiKey | None, Depends(source.caller)]
     Ref = Annotated[BotRef, Depends(source.bot_ref)]
 
-    @router.get("/v1/stats", tags=["service"])
+    @app.get("/v1/stats", responses=responses, tags=["service"])
     def stats(key: Caller) -> dict[str, Any]:
         """The bot cache: bots loaded, bytes charged, hits, loads, evictions (admin key)."""
         if key is not None and not key.admin:
@@ -95,7 +94,7 @@ def registry_router(source: RegistryBots) -> APIRouter:
         found = source.cache.stats()
         return {**found.__dict__, "hit_rate": found.hit_rate, "pid": os.getpid()}
 
-    @router.get("/v1/bots/{bot}", tags=["bots"])
+    @app.get("/v1/bots/{bot}", responses=responses, tags=["bots"])
     async def describe(ref: Ref) -> dict[str, Any]:
         """The bot's live version and its intents."""
         bot = await source.get(ref)
@@ -117,7 +116,7 @@ def registry_router(source: RegistryBots) -> APIRouter:
                 exc.args = (str(exc).replace(str(model_dir), "the upload"),)
                 raise
 
-    @router.post("/v1/bots/{bot}/versions", status_code=201, tags=["admin"],
+    @app.post("/v1/bots/{bot}/versions", responses=responses, status_code=201, tags=["admin"],
                  openapi_extra={"requestBody": {"required": True, "content": {
                      "application/gzip": {"schema": {"type": "string", "format": "binary"}},
                      "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
@@ -139,7 +138,7 @@ def registry_router(source: RegistryBots) -> APIRouter:
         logger.info("published %s %s over HTTP (%s)", bot, info.version, "live" if info.live else "not live")
         return _version_json(info)
 
-    @router.get("/v1/bots/{bot}/versions", tags=["admin"])
+    @app.get("/v1/bots/{bot}/versions", responses=responses, tags=["admin"])
     def list_versions(ref: Ref) -> list[dict[str, Any]]:
         """The bot's versions, oldest first, with their training metrics (the bot's key or an admin key)."""
         versions = _registry_call(registry.versions, ref.name)
@@ -147,7 +146,7 @@ def registry_router(source: RegistryBots) -> APIRouter:
             raise ApiError(404, "unknown_bot", f"no bot {ref.name!r} is published on this server")
         return [_version_json(v) for v in versions]
 
-    @router.put("/v1/bots/{bot}/live", tags=["admin"])
+    @app.put("/v1/bots/{bot}/live", responses=responses, tags=["admin"])
     def set_live(bot: str, request: LiveRequest, key: Caller) -> dict[str, Any]:
         """Make a published version live (`malmoi rollback --to VERSION`); this also repairs a damaged
         live-version pointer (`"repaired": true`: the bot's rollback history was lost). Admin key."""
@@ -155,7 +154,7 @@ def registry_router(source: RegistryBots) -> APIRouter:
         switch = _registry_call(registry.activate, bot, request.version)
         return {"bot": bot, "live": switch.live, "was": switch.was, "repaired": switch.repaired}
 
-    @router.post("/v1/bots/{bot}/rollback", tags=["admin"])
+    @app.post("/v1/bots/{bot}/rollback", responses=responses, tags=["admin"])
     def rollback(bot: str, key: Caller) -> dict[str, Any]:
         """Make the previous live version live again (`malmoi rollback`). Admin key."""
         _admin_only(key, "rolling back")
@@ -163,5 +162,3 @@ def registry_router(source: RegistryBots) -> APIRouter:
         if before is None:
             raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
         return {"bot": bot, "live": _registry_call(registry.rollback, bot), "was": before}
-
-    return router

@@ -15,7 +15,7 @@ recorded with each answer is the admin key's id, or ``local``.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name
-# dependencies made inside the router's function.
+# dependencies made inside the function that adds them.
 
 import asyncio
 import html
@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -41,12 +41,11 @@ from malmoi.review import (
     pending_for,
 )
 from malmoi.serve.guards import refuse_cross_site, require_local
-from malmoi.serve.json_body import JsonRoute
 from malmoi.serve.limits import MAX_TEXT_CHARS
 from malmoi.serve.schema import ApiError
 from malmoi.serve.source import BotRef, BotSource
 
-__all__ = ["ReviewAnswer", "ReviewAnswers", "list_review", "record_review", "review_page", "review_router"]
+__all__ = ["ReviewAnswer", "ReviewAnswers", "add_review_routes", "list_review", "record_review", "review_page"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 _STATUS = {"invalid_answer": 422, "already_reviewed": 409, "data_file_edited": 409}
@@ -126,14 +125,14 @@ async def record_review(request: Request, store: Any, model: Any, body: ReviewAn
             "answers": [a.to_dict() for a in answers]}
 
 
-def review_router(source: BotSource, bot_dir: Callable[[str], Path]) -> APIRouter:
+def add_review_routes(app: FastAPI, source: BotSource, bot_dir: Callable[[str], Path]) -> None:
     """The review page (``source.review_page``), its files, and its API (``{api_prefix}/review``).
 
     ``bot_dir(bot)`` is the bot directory a bot's answers are written into.
     """
-    router = APIRouter(tags=["review"], responses=source.responses, route_class=JsonRoute)
+    tag, responses = "review", source.responses
 
-    @router.get("/review-assets/{name}", include_in_schema=False)
+    @app.get("/review-assets/{name}", include_in_schema=False)
     def asset(name: str) -> FileResponse:
         """The page's own script and style (the CSP allows only 'self')."""
         if name not in _ASSETS:
@@ -141,7 +140,7 @@ def review_router(source: BotSource, bot_dir: Callable[[str], Path]) -> APIRoute
         return FileResponse(STATIC_DIR / name)
     Ref = Annotated[BotRef, Depends(source.bot_ref)]
 
-    @router.get(source.review_page, response_class=HTMLResponse, include_in_schema=False)
+    @app.get(source.review_page, response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, bot: Annotated[str, Depends(source.page_bot)]) -> Response:
         if not source.keys_required:  # no key to ask for: the page is for this machine only
             require_local(request)
@@ -151,7 +150,7 @@ def review_router(source: BotSource, bot_dir: Callable[[str], Path]) -> APIRoute
         return HTMLResponse(review_page(api, assets=posixpath.relpath("/review-assets", here),
                                         needs_key=source.keys_required, title=bot))
 
-    @router.get(source.api_prefix + "/review")
+    @app.get(source.api_prefix + "/review", responses=responses, tags=[tag])
     async def review_list(request: Request, ref: Ref, below: float = 0.5, similarity: float = 0.6) -> dict[str, Any]:
         """Logged messages that fell back or were under ``below``, grouped, with the model's guesses."""
         source.reviewer(request, ref)
@@ -163,12 +162,10 @@ def review_router(source: BotSource, bot_dir: Callable[[str], Path]) -> APIRoute
         return await list_review(source.store, bot.model, parse, bot=bot.name, bot_dir=bot_dir(bot.name),
                                  below=below, similarity=similarity, model_version=bot.model_version)
 
-    @router.post(source.api_prefix + "/review")
+    @app.post(source.api_prefix + "/review", responses=responses, tags=[tag])
     async def review_answer(request: Request, body: ReviewAnswers, ref: Ref) -> dict[str, Any]:
         """Write answers (intent with entities, or out of domain) into the bot's data files."""
         who = source.reviewer(request, ref)
         bot = await source.get(ref)
         return await record_review(request, source.store, bot.model, body, bot=bot.name, bot_dir=bot_dir(bot.name),
                                    reviewer=who)
-
-    return router
