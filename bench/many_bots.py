@@ -130,10 +130,9 @@ def checked_work(work: Path, *, reuse: bool) -> Path:
 
 def build(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     import malmoi
-    from malmoi.artifact import WeightsRef, read_weights
     from malmoi.bots import Registry
     from malmoi.bots.registry import PROBE_TEXTS
-    from malmoi.bots.synthetic import perturbed_copy
+    from malmoi.bots.synthetic import perturbed_copy, rewritten_copy
 
     registry_dir, work = work_dir / "registry", work_dir / "build"
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -185,10 +184,7 @@ def build(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         train_seconds.append(time.perf_counter() - t)
         accuracy.append(held_out_accuracy(model, intents))
         # float16 heads: the same model with every head array rounded to float16 and back.
-        meta = json.loads((model_dir / "model.json").read_text("utf-8"))
-        arrays = read_weights(model_dir, WeightsRef.model_validate(meta["weights"]))
-        half = perturbed_copy(model_dir, work / "fp16" / name, scale=0.0)
-        _round_to_fp16(half, arrays)
+        half = rewritten_copy(model_dir, work / "fp16" / name, _round_to_fp16)
         accuracy_fp16.append(held_out_accuracy(malmoi.load(half), intents))
         shutil.rmtree(half)
         t = time.perf_counter()
@@ -233,15 +229,8 @@ def build(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     return report
 
 
-def _round_to_fp16(model_dir: Path, arrays: dict[str, np.ndarray]) -> None:
-    from malmoi.artifact import MODEL_FILE, json_bytes, weights_file
-
-    meta = json.loads((model_dir / MODEL_FILE).read_text("utf-8"))
-    half = {k: v.astype(np.float16).astype(v.dtype) if v.dtype == np.float32 else v for k, v in arrays.items()}
-    data, ref = weights_file(half, meta["weights"]["file"])
-    meta["weights"] = ref.model_dump(mode="json")
-    (model_dir / ref.file).write_bytes(data)
-    (model_dir / MODEL_FILE).write_bytes(json_bytes(meta))
+def _round_to_fp16(array: np.ndarray) -> np.ndarray:
+    return array.astype(np.float16).astype(array.dtype) if array.dtype == np.float32 else array
 
 
 # -- traffic ---------------------------------------------------------------------------------------

@@ -421,11 +421,11 @@ def train_demo(model_dir: Path) -> None:
 
 
 def demo_is_stale(model_dir: Path) -> bool:
-    weights = model_dir / "weights.safetensors"
-    if not weights.is_file() or not (model_dir / "model.json").is_file():
+    saved = model_dir / "model.json"  # written by every save
+    if not saved.is_file():
         return True
     newest_data = max(p.stat().st_mtime for p in DEMO_BOT.rglob("*") if p.is_file())
-    return newest_data > weights.stat().st_mtime
+    return newest_data > saved.stat().st_mtime
 
 
 # -- the run -----------------------------------------------------------------------------------

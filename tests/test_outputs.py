@@ -4,6 +4,7 @@ reaches a bot directory that malmoi would store."""
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -67,12 +68,12 @@ def test_saving_a_model_onto_a_users_folder_is_refused(tiny_model, tmp_path):
     assert (folder / "2024" / "a.jpg").read_bytes() == b"\xff\xd8"
 
 
-def test_an_empty_folder_and_a_model_saved_before_manifests_may_be_replaced(tiny_model, tiny_model_dir, tmp_path):
+def test_an_empty_folder_and_a_model_saved_before_manifests_may_be_replaced(tiny_model, tmp_path):
     (tmp_path / "empty").mkdir()
     tiny_model.save(tmp_path / "empty")
     legacy = tmp_path / "legacy"
-    shutil.copytree(tiny_model_dir, legacy)
-    (legacy / MANIFEST_FILE).unlink()
+    shutil.copytree(Path(__file__).parent / "model" / "format4" / "model", legacy)  # saved by malmoi at 8a58b84
+    assert not (legacy / MANIFEST_FILE).exists()
     assert malmoi.load(legacy).intents == tiny_model.intents  # an older model still loads
     tiny_model.save(legacy)
     assert (legacy / MANIFEST_FILE).is_file()

@@ -31,9 +31,7 @@ def _component(registry_name: str, default: str) -> Any:
     """A ``before`` validator: ``{"type": name, ...}`` → the named part's validated settings."""
 
     def validate(value: Any) -> Any:
-        from malmoi import components, registry
-
-        components.register_builtins()
+        from malmoi import registry
         if isinstance(value, ComponentSettings):
             return value
         if value is None:
@@ -99,9 +97,7 @@ class IntentSettings(_Strict):
     @field_validator("loss")
     @classmethod
     def _registered_loss(cls, name: str) -> str:
-        from malmoi import components, registry
-
-        components.register_builtins()
+        from malmoi import registry
         try:
             return registry.intent_losses.resolve(name)
         except registry.RegistryError as exc:
@@ -146,6 +142,9 @@ class Settings(_Strict):
     lexical: SerializeAsAny[ComponentSettings] = Field(default_factory=lambda: _component("lexical", "ngrams")({}))
     intent: IntentSettings = IntentSettings()
     entity: EntitySettings = EntitySettings()
+    # Entity extractors beside the tagger (registry.extractors), by type: what they find is merged
+    # with the tagger's spans (malmoi.entity.merge). A plug-in's: `extractors: [{type: my-finder}]`.
+    extractors: list[SerializeAsAny[ComponentSettings]] = []
     training: TrainingSettings = TrainingSettings()
 
     @model_validator(mode="before")
@@ -170,6 +169,15 @@ class Settings(_Strict):
     @classmethod
     def _lexical(cls, value: Any) -> Any:
         return _component("lexical", "ngrams")(value)
+
+    @field_validator("extractors", mode="before")
+    @classmethod
+    def _extractors(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of extractors like [{{type: NAME}}], not {type(value).__name__}")
+        return [_component("extractors", "")(item) for item in value]
 
 
 class SlotSettings(_Strict):

@@ -36,10 +36,10 @@ def test_corrupt_model_exits_2_with_one_line(tmp_path: Path, tiny_model_dir: Pat
                                              capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, broken)
-    (broken / "weights.safetensors").write_bytes(b"\0" * 64)
+    (broken / "intent.safetensors").write_bytes(b"\0" * 64)
     assert main(["publish", str(broken), "--bot", "shop", "--registry", str(tmp_path / "reg")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: refused:") and "weights.safetensors" in err and "Traceback" not in err
+    assert err.startswith("error: refused:") and "intent.safetensors" in err and "Traceback" not in err
     assert not (tmp_path / "reg" / "bots" / "shop" / "versions").exists() or not any(
         p.name.startswith("v") for p in (tmp_path / "reg" / "bots" / "shop" / "versions").iterdir())
 

@@ -140,9 +140,9 @@ def test_kochat_routes_per_bot(client: testclient.TestClient, registry: Registry
 def test_bot_that_cannot_load_on_this_server_is_503_json(registry: Registry, tmp_path: Path) -> None:
     live = registry.live_path("beta")
     assert live is not None
-    (live[1] / "weights.safetensors").write_bytes(b"\0" * 10)  # damaged after publishing
+    (live[1] / "intent.safetensors").write_bytes(b"\0" * 10)  # damaged after publishing
     with make_client(registry, tmp_path, require_keys=False) as client:
         answer = client.post("/v1/bots/beta/parse", json={"text": "안녕"})
         assert answer.status_code == 503 and answer.json()["error"]["code"] == "bot_unavailable"
-        assert "weights.safetensors" in answer.json()["error"]["message"]
+        assert "intent.safetensors" in answer.json()["error"]["message"]
         assert client.post("/v1/bots/alpha/parse", json={"text": "안녕"}).status_code == 200

@@ -34,7 +34,7 @@ def free_port() -> int:
 def test_serve_stops_before_binding_for_damaged_weights(chat_model_dir: Path, tmp_path: Path, workers: int) -> None:
     damaged = tmp_path / "model"
     shutil.copytree(chat_model_dir, damaged)
-    weights = damaged / "weights.safetensors"
+    weights = damaged / "intent.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}

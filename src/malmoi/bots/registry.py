@@ -3,7 +3,7 @@
 Layout (plain files, written once and never changed, except each bot's ``LIVE`` pointer)::
 
     REGISTRY/
-      bots/<bot>/versions/v000001/   model.json, weights.safetensors[, encoder/], PUBLISHED.json
+      bots/<bot>/versions/v000001/   model.json, <part>.safetensors, manifest.json[, encoder/], PUBLISHED.json
       bots/<bot>/LIVE                {"version": "v000002", "history": ["v000001"]}
       bots/<bot>/LIVE.lock           held while LIVE is switched (empty)
       encoders/<sha256>/             a shared encoder, stored once however many bots use it
@@ -46,7 +46,7 @@ from malmoi.bots.errors import IdenticalModelError, LiveFileError, PublishError,
 from malmoi.bots.lock import switch_lock
 from malmoi.bots.snapshot import bot_tar
 from malmoi.errors import ModelLoadError
-from malmoi.outputs import MANIFEST_FILE, read_manifest, seal
+from malmoi.outputs import MANIFEST_FILE, read_manifest
 
 __all__ = [
     "BOT_NAME_PATTERN",
@@ -78,8 +78,7 @@ PUBLISHED_FILE = "PUBLISHED.json"
 LIVE_FILE = "LIVE"
 
 # What a model folder may hold; anything else (a stray checkpoint, an editor's backup) is not copied.
-_MODEL_FILES = ("model.json", "weights.safetensors")
-_ENCODER_FOLDER = "encoder"
+_MODEL_FILE = "model.json"
 # Utterances every published model must parse, and parse the same once stored: a few of each script
 # and the empty-of-letters case, so a tokenizer or encoder mismatch shows at publish, not in a query.
 PROBE_TEXTS = (
@@ -327,7 +326,7 @@ class Registry:
         (bot_folder / "versions").mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".publish-", dir=bot_folder))
         try:
-            self._copy_model(model_dir, model, staging)
+            self._copy_model(model, staging)
             after = self._verify_copy(staging, probe_texts)
             if after != before:
                 raise PublishError(
@@ -339,7 +338,7 @@ class Registry:
                 "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "source": str(model_dir.resolve()),
                 "model_sha256": _sha256_file(staging / "model.json"),
-                "weights_sha256": _sha256_file(staging / "weights.safetensors"),
+                "files_sha256": _files_hash(staging),
                 "intents": len(model.intents),
                 "metrics": _metrics(model.report),
                 "snapshot": None if snapshot is None else hashlib.sha256(snapshot).hexdigest(),
@@ -376,15 +375,15 @@ class Registry:
                 info = json.loads((self.version_dir(bot, version) / PUBLISHED_FILE).read_bytes())
             except (OSError, ValueError):
                 continue
-            if (info.get("model_sha256"), info.get("weights_sha256")) == (record["model_sha256"],
-                                                                          record["weights_sha256"]):
+            if (info.get("model_sha256"), info.get("files_sha256")) == (record["model_sha256"],
+                                                                        record["files_sha256"]):
                 return version
         return None
 
     def _check_model(self, model_dir: Path, probe_texts: Sequence[str]) -> tuple[Any, list[dict[str, Any]]]:
         from malmoi.model.model import Model
 
-        missing = [name for name in _MODEL_FILES if not (model_dir / name).is_file()]
+        missing = [name for name in (_MODEL_FILE,) if not (model_dir / name).is_file()]
         if not model_dir.is_dir() or missing:
             raise PublishError(
                 f"{model_dir} is not a malmoi model (missing {', '.join(missing) or 'the folder'}); "
@@ -400,7 +399,9 @@ class Registry:
         from malmoi.labels import tag_types
 
         try:
-            model = Model.load(model_dir)  # schema, format version, checksums (manifest included), encoder hash
+            # schema, format version, checksums (manifest included), encoder hash; a shared encoder
+            # may be one this registry already holds (an upload carries only the bot's own files)
+            model = Model.load(model_dir, encoder_dirs=[self.root / "encoders"])
             answers = _answers(model, probe_texts)
             resolve_scenarios(model.config, model.intents, tag_types(model.tags))
         except ModelLoadError as exc:
@@ -415,38 +416,34 @@ class Registry:
             ) from None
         return model, answers
 
-    def _copy_model(self, model_dir: Path, model: Any, staging: Path) -> None:
-        for name in _MODEL_FILES:
-            shutil.copyfile(model_dir / name, staging / name)
-        meta = json.loads((staging / "model.json").read_bytes())
-        ref = meta["encoder"]
-        if ref["bundled"]:
-            shutil.copytree(model_dir / _ENCODER_FOLDER, staging / _ENCODER_FOLDER)
-            seal(staging, "model")
-            return
-        encoder = model.encoder
-        source = Path(encoder.path) if encoder is not None and encoder.path else None
-        if source is None or not (source / "encoder.json").is_file():
-            seal(staging, "model")
-            return  # a pretrained folder (sentence-transformers): found where it is installed
-        # A shared malmoi encoder: stored once per content hash; the version points at it relatively.
-        stored = self.root / "encoders" / ref["sha256"]
-        if not stored.is_dir():
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            temporary = Path(tempfile.mkdtemp(prefix=".encoder-", dir=stored.parent))
-            try:
-                for path in source.iterdir():
-                    if path.is_file():
-                        shutil.copyfile(path, temporary / path.name)
-                os.chmod(temporary, 0o755)
-                os.rename(temporary, stored)
-            except OSError:
-                shutil.rmtree(temporary, ignore_errors=True)
-                if not stored.is_dir():
-                    raise
-        ref["path"] = os.path.relpath(stored, staging.parent / "versions" / "v000000")
-        _fsync_write(staging / "model.json", json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
-        seal(staging, "model")  # the stored version's own checksums, of its model.json as rewritten here
+    def _copy_model(self, model: Any, staging: Path) -> None:
+        """Save ``model`` into ``staging`` as the version will hold it: a shared malmoi encoder is
+        stored once per content hash (``encoders/<sha256>``) and referenced relatively, so the
+        registry folder can be moved; a pretrained folder stays where it is installed."""
+        from malmoi.encode.runtime import ArtifactEncoder
+
+        encoder, path = model.encoder, None
+        if not model.encoder_bundled and isinstance(encoder, ArtifactEncoder):
+            stored = self._store_encoder(encoder)
+            path = os.path.relpath(stored, staging.parent / "versions" / "v000000")
+        model.save(staging, encoder_path=path)
+
+    def _store_encoder(self, encoder: Any) -> Path:
+        stored = self.root / "encoders" / encoder.sha256
+        if stored.is_dir():
+            return stored
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=".encoder-", dir=stored.parent))
+        try:
+            for name, data in encoder.files().items():
+                _fsync_write(temporary / name, data)
+            os.chmod(temporary, 0o755)
+            os.rename(temporary, stored)
+        except OSError:
+            shutil.rmtree(temporary, ignore_errors=True)
+            if not stored.is_dir():
+                raise
+        return stored
 
     def _verify_copy(self, staging: Path, probe_texts: Sequence[str]) -> list[dict[str, Any]]:
         # Loaded from where it will live: the relative encoder path is resolved as the server will.
@@ -549,6 +546,13 @@ class Registry:
         if repaired:
             document["repaired"] = repaired
         _replace_file(self.bot_dir(bot) / LIVE_FILE, json.dumps(document).encode("utf-8"))
+
+
+def _files_hash(folder: Path) -> str:
+    """What identifies a stored model: every file its manifest lists, by name and SHA-256."""
+    manifest = json.loads((folder / MANIFEST_FILE).read_bytes())
+    listing = {name: entry["sha256"] for name, entry in manifest["files"].items()}
+    return hashlib.sha256(json.dumps(listing, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _answers_hash(answers: list[dict[str, Any]]) -> str:

@@ -21,13 +21,14 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from malmoi.bots.registry import RegistryError
-from malmoi.outputs import read_manifest, seal, verify_manifest
 
-__all__ = ["MAX_UNPACKED_BYTES", "MAX_UPLOAD_BYTES", "UploadError", "unpack_model", "use_registry_encoder"]
+__all__ = ["MAX_UNPACKED_BYTES", "MAX_UPLOAD_BYTES", "UploadError", "check_registry_encoder", "unpack_model"]
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # a bot with its own encoder is a few MB; a shared-encoder bot ~0.2 MB
 MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
 _MAX_MEMBERS = 1000  # a model folder holds a handful of files
+# Encoders that are folders a model refers to by path (installed with a package), never stored by a registry.
+_FOLDER_ENCODERS = {"sentence-transformers", "model2vec", "kiwi-vectors"}
 _HOW = "send the model folder that `malmoi train` wrote, for example `tar czf model.tgz -C models/shop .`"
 
 
@@ -122,33 +123,27 @@ def _check_sizes(members: int, unpacked: int) -> None:
         raise UploadError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes, the most allowed")
 
 
-def use_registry_encoder(model_dir: Path, registry_root: Path) -> None:
-    """Point an uploaded model at the registry's copy of its shared encoder.
+def check_registry_encoder(model_dir: Path, registry_root: Path) -> None:
+    """Refuse an uploaded model on a shared encoder that the registry does not hold.
 
     A model trained on a shared encoder records the encoder's folder on the machine that trained
     it, which the server does not have; the registry keeps each shared encoder once, by hash
-    (``encoders/<sha256>``), so an upload needs only the bot's own files when that hash is there.
+    (``encoders/<sha256>``), and :meth:`Registry.publish` finds it there, so an upload needs only
+    the bot's own files when that hash is there. Nothing in the upload is edited.
     """
-    meta_path = model_dir / "model.json"
     try:
-        meta = json.loads(meta_path.read_bytes())
-        ref = meta["encoder"]
+        meta = json.loads((model_dir / "model.json").read_bytes())
+        parts = meta.get("parts")
+        ref = parts["encoder"]["state"] if isinstance(parts, dict) else meta["encoder"]  # format 5, or 4
         bundled, sha256 = bool(ref.get("bundled", True)), str(ref.get("sha256", ""))
+        is_malmoi_encoder = str(ref.get("type", "")).split(".")[0] not in _FOLDER_ENCODERS
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return  # Registry.publish checks model.json and names what is wrong with it
-    if bundled or not sha256:
+    if bundled or not sha256 or not is_malmoi_encoder:
         return
-    stored = registry_root / "encoders" / sha256
-    if not (stored / "encoder.json").is_file():
+    if not (registry_root / "encoders" / sha256 / "encoder.json").is_file():
         raise UploadError(
             f"the model is on a shared encoder (sha256 {sha256[:12]}...) that this registry does not hold: "
             "publish one bot on that encoder with `malmoi publish` on the registry first, or upload a model "
             "with its own encoder"
         )
-    edited = verify_manifest(model_dir, ["model.json"])
-    if edited:  # checked before rewriting: the manifest below covers malmoi's own edit only
-        raise UploadError(f"refused: {edited}")
-    ref["path"] = str(stored.resolve())  # Registry.publish stores it relative to the version
-    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
-    if read_manifest(model_dir) is not None:
-        seal(model_dir, "model")

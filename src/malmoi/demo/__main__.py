@@ -33,11 +33,11 @@ def _freshness(model_dir: Path, bot_dir: Path) -> tuple[str, Any]:
     """("train" | "update" | "ok", the loaded model or None)."""
     import malmoi
 
-    weights = model_dir / "weights.safetensors"
-    if not weights.exists():
+    saved = model_dir / "model.json"  # written by every save
+    if not saved.exists():
         return "train", None
     newest_data = max((p.stat().st_mtime for p in (bot_dir / "data").rglob("*") if p.is_file()), default=0.0)
-    if newest_data > weights.stat().st_mtime:
+    if newest_data > saved.stat().st_mtime:
         return "train", None
     try:
         model = malmoi.load(model_dir)

@@ -93,9 +93,9 @@ def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url
     from malmoi.settings import STORED, BotConfig
 
     meta_path = Path(model_dir) / "model.json"
-    if not meta_path.is_file() or not (Path(model_dir) / "weights.safetensors").is_file():
+    if not meta_path.is_file():
         raise ModelLoadError(
-            f"{model_dir} is not a malmoi model: expected model.json and weights.safetensors in it. "
+            f"{model_dir} is not a malmoi model: expected model.json in it. "
             f"Train one with `malmoi train BOT_DIR --out {model_dir}`."
         )
     try:

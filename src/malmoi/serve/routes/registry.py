@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from malmoi.bots.errors import IdenticalModelError, LiveFileError
 from malmoi.bots.keys import ApiKey
 from malmoi.bots.registry import VERSION_PATTERN, PublishError, RegistryError, VersionInfo, check_bot_name
-from malmoi.bots.upload import MAX_UPLOAD_BYTES, UploadError, unpack_model, use_registry_encoder
+from malmoi.bots.upload import MAX_UPLOAD_BYTES, UploadError, check_registry_encoder, unpack_model
 from malmoi.serve.registry_source import AUTH_RESPONSES, RegistryBots
 from malmoi.serve.schema import ApiError
 from malmoi.serve.source import BotRef
@@ -109,7 +109,7 @@ def add_registry_routes(app: FastAPI, source: RegistryBots) -> None:
                            "with `malmoi publish` where the registry is writable") from None
         with staging as folder:
             model_dir = unpack_model(body, Path(folder))
-            use_registry_encoder(model_dir, registry.root)
+            check_registry_encoder(model_dir, registry.root)
             try:
                 return registry.publish(model_dir, bot=bot, activate=activate, allow_identical=allow_identical)
             except PublishError as exc:  # the temporary folder means nothing to the client: "the upload"
