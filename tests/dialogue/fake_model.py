@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
@@ -27,7 +28,8 @@ class FakeModel:
         self.guess = guess
         self.whole_words = whole_words  # tag whole words, particles included, as Kochat data does
 
-    def parse(self, text: str) -> ParseResult:
+    def parse(self, text: str, *, now: datetime | None = None) -> ParseResult:
+        self.last_now = now  # what the caller gave as the reference time
         entities = []
         for entity, values in LEXICON.items():
             for value in values:
