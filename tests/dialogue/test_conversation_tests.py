@@ -248,3 +248,32 @@ def test_junit_has_a_case_per_conversation_and_a_failure_per_failed_one(tmp_path
     other.write_text("<?xml version='1.0'?><testsuites/>", "utf-8")
     with pytest.raises(OutputError):
         check_file(other, "--junit", "junit")
+
+
+# -- the HTML report -----------------------------------------------------------------------------
+
+
+def test_the_report_shows_each_conversation_and_opens_a_failed_one(tmp_path: Path) -> None:
+    pytest.importorskip("plotly", reason="the HTML report needs plotly: pip install 'malmoi[report]'")
+    from malmoi.evaluate import Candidate, Evaluation, Record
+    from malmoi.report import read_report, report_data, write_report
+
+    write(tmp_path, "weather.yml", WEATHER)
+    write(tmp_path, "wrong.yml", "conversations:\n  - name: <b>wrong</b>\n    steps:\n      - user: 안녕\n"
+          "        intent: weather\n")
+    report = run_conversation_tests(FakeModel(CONFIG), tmp_path)
+    model = FakeModel(CONFIG)
+    model.report = {"history": [{"epoch": 1, "loss": 1.0}], "epochs_run": 1}  # what report_data reads
+    model.threshold = 0.5
+    record = Record("안녕", "greeting", "greeting", (Candidate("greeting", 0.9),), 0.8, False, (), ())
+    content = report_data(Evaluation.from_records([record], [], threshold=0.5), model)
+    content["conversations"] = report.to_dict()
+    page = write_report(tmp_path / "r.html", content).read_text("utf-8")
+    assert '<section id="conversations">' in page and 'href="#conversations"' in page
+    assert "1 of 2 conversation test(s) passed" in page
+    assert "<details open><summary><span class=\"bad\">FAILED</span> · &lt;b&gt;wrong&lt;/b&gt;" in page
+    assert "intent: expected weather, got greeting" in page
+    assert read_report(tmp_path / "r.html")["conversations"]["failed"] == 1
+    # without conversation tests, no section
+    del content["conversations"]
+    assert '<section id="conversations">' not in write_report(tmp_path / "r.html", content).read_text("utf-8")
