@@ -37,7 +37,7 @@ import shutil
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,6 +299,7 @@ class Registry:
         activate: bool = True,
         probe_texts: Sequence[str] = PROBE_TEXTS,
         allow_identical: bool = False,
+        gate: Mapping[str, Any] | None = None,
     ) -> VersionInfo:
         """Check ``model_dir`` completely and store it as the next version of ``bot``.
 
@@ -311,6 +312,8 @@ class Registry:
             probe_texts: utterances the stored copy must parse exactly as the original.
             allow_identical: store a model whose files are those of an existing version of the
                 bot as a new version (recorded as ``identical_to``); refused otherwise.
+            gate: what the gate before publishing found (:meth:`malmoi.gate.GateResult.record`, with
+                a ``--force`` reason), kept in ``PUBLISHED.json`` as ``gate``.
 
         Raises:
             PublishError: the model is damaged or incompatible (nothing is written then).
@@ -343,6 +346,7 @@ class Registry:
                 "metrics": _metrics(model.report),
                 "snapshot": None if snapshot is None else hashlib.sha256(snapshot).hexdigest(),
                 "probe": {"texts": list(probe_texts), "answers_sha256": _answers_hash(after)},
+                **({"gate": dict(gate)} if gate is not None else {}),
             }
             # Under the bot's lock: the check for an identical version, the new number and the switch
             # see every publish that finished before, so none is lost and no twin slips in beside one.

@@ -21,7 +21,7 @@ Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_REFUSED = 3  # `malmoi retrain`: the candidate regresses, nothing was published
+EXIT_REFUSED = 3  # publish, retrain: the model fails the gate or regresses; nothing was published
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 # The state store a server and `malmoi review` use when no --database-url is given.
@@ -137,3 +137,35 @@ def _fixable() -> tuple[type[Exception], ...]:
     from malmoi.review import ReviewError
 
     return (ModelLoadError, ModelSaveError, OutputError, RegistryError, ReviewError, UserError)
+
+
+def check_force_reason(args: argparse.Namespace) -> None:
+    """``--reason`` explains a ``--force``; an empty one explains nothing."""
+    if args.reason is not None and not args.force:
+        raise UserError("--reason says why a model that fails the gate is published anyway: add --force, or leave "
+                        "--reason out")
+    if args.reason is not None and not args.reason.strip():
+        raise UserError('--reason needs a sentence, like --reason "the failing test waits for the new menu"')
+
+
+def gate_passes(gate: Any, args: argparse.Namespace, *, what: str) -> bool:
+    """Say what the gate (:class:`malmoi.gate.GateResult`) found; False when the model is refused.
+
+    A model that fails passes only with ``--force --reason``; ``--force`` alone is a usage error.
+    """
+    if gate.conversations is not None or gate.reviewed:
+        print(f"gate: {gate.summary()}", file=sys.stderr)
+    if gate.ok:
+        return True
+    if args.force and args.reason is None:
+        raise UserError("the model fails the gate (" + "; ".join(gate.reasons()) + '); --force publishes it only '
+                        'with --reason "why", which the version keeps')
+    if args.force:
+        print("warning: published although " + "; ".join(gate.reasons()) + f" (--force: {args.reason})",
+              file=sys.stderr)
+        return True
+    for line in gate.conversations.failure_lines() if gate.conversations is not None else []:
+        print(line)
+    print(f"error: refused: {'; '.join(gate.reasons())}. {what}; fix the model or the tests, or publish anyway "
+          'with --force --reason "why"', file=sys.stderr)
+    return False

@@ -7,7 +7,16 @@ import argparse
 import json
 import sys
 
-from malmoi.cli._common import EXIT_OK, Commands, UserError, open_registry, registry_option
+from malmoi.cli._common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    Commands,
+    UserError,
+    check_force_reason,
+    gate_passes,
+    open_registry,
+    registry_option,
+)
 
 
 def add_parser(commands: Commands) -> None:
@@ -17,7 +26,10 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--data", help="the bot directory it was trained from: snapshotted so the version can be rebuilt")
     p.add_argument("--no-activate", action="store_true", help="store the version without making it live")
     p.add_argument("--force", action="store_true",
-                   help="publish a model whose files are those of an existing version of the bot as a new version")
+                   help="publish a model whose files are those of an existing version of the bot as a new version; "
+                   "with --reason, one that fails the bot's conversation tests")
+    p.add_argument("--reason", help="with --force: why a model that fails the conversation tests of --data is "
+                   "published anyway (kept in the version's PUBLISHED.json)")
     registry_option(p)
     p.set_defaults(func=publish)
 
@@ -50,9 +62,19 @@ def add_parser(commands: Commands) -> None:
 
 
 def publish(args: argparse.Namespace) -> int:
+    check_force_reason(args)
     registry = open_registry(args)
+    gate = None
+    if args.data is not None:  # the bot's conversation tests must pass (malmoi.gate)
+        from malmoi.gate import check_gate
+        from malmoi.model.model import Model
+
+        result = check_gate(Model.load(args.model_dir), args.data)
+        if not gate_passes(result, args, what=f"{args.model_dir} was not published"):
+            return EXIT_REFUSED
+        gate = result.record(forced_reason=None if result.ok else args.reason)
     info = registry.publish(args.model_dir, bot=args.bot, data=args.data, activate=not args.no_activate,
-                            allow_identical=args.force)
+                            allow_identical=args.force, gate=gate)
     activate = f"malmoi rollback --bot {args.bot} --to {info.version}"
     state = "live" if info.live else f"stored, not live (make it live: {activate})"
     print(f"published {args.bot} {info.version} to {registry.root} ({state})")

@@ -7,6 +7,10 @@ false-fallback rate (with out-of-domain test data), entity F1 (with entities in 
 and the F1 of every intent with at least ``min_support`` test utterances. Everything is kept in
 the run folder, whatever the decision: the candidate model, both reports, their comparison
 (``malmoi compare``'s text and JSON) and ``decision.json``.
+
+Before that, the gate (:mod:`malmoi.gate`): the candidate must pass every conversation test of the
+bot and answer every reviewed utterance as the reviewer did; ``decision.json`` names each one it
+does not (``gate``), and the candidate is refused unless ``force_reason`` says why it may go live.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from malmoi.evaluate import Evaluation, evaluate
+from malmoi.gate import check_gate, reviewed_answers
 from malmoi.outputs import marked, seal
 from malmoi.review._answers import ReviewError
 
@@ -83,6 +88,8 @@ class RetrainResult:
     checks: list[Check] = field(default_factory=list)
     published: str | None = None
     comparison: str = ""
+    gate: Any = None  # malmoi.gate.GateResult: conversation tests and reviewed utterances
+    gate_refused: bool = False  # the candidate fails the gate (and no --force reason overrides it)
 
     @property
     def refused(self) -> list[Check]:
@@ -119,6 +126,7 @@ def retrain(
     run_dir: str | Path | None = None,
     progress: bool = False,
     say: Callable[[str], None] = lambda message: None,
+    force_reason: str | None = None,
 ) -> RetrainResult:
     """Train a candidate from ``bot_dir``, compare it with the live version of ``bot`` on the test
     data, and publish it (with a snapshot of ``bot_dir``) unless a figure regresses.
@@ -128,6 +136,9 @@ def retrain(
         test_dir: a bot directory of held-out test utterances (default ``BOT_DIR/test``).
         run_dir: where the candidate, the reports and the decision go (default
             ``REGISTRY/candidates/BOT/<UTC time>``).
+        force_reason: publish a candidate that fails the gate (:mod:`malmoi.gate`: the bot's
+            conversation tests, its reviewed utterances) anyway, for this reason (kept in
+            ``decision.json`` and the version's ``PUBLISHED.json``); regressions still refuse.
 
     Raises:
         ReviewError: no test data, or test data the model cannot be measured on.
@@ -144,6 +155,7 @@ def retrain(
                           f"never trains on; make {test_dir} a bot directory (bot.yaml with `name:` and "
                           "`min_examples_per_intent: 1`, data/intents/, data/ood/), or give --test DIR")
     _, test = load_bot(test_dir)
+    _check_gate_files(bot_dir)
     live = registry.live_path(bot)
     # The live version is loaded before the candidate trains: a registry that cannot give it
     # fails now, not after minutes of training.
@@ -175,16 +187,34 @@ def retrain(
         (run / "compare.json").write_text(json.dumps(comparison, ensure_ascii=False, indent=1), "utf-8")
         result.checks = regressions(old, new, tolerance=tolerance, min_support=min_support)
         decision["checks"] = [c.to_dict() for c in result.checks]
-    if result.refused:
+    # The gate: every conversation test passes and every reviewed utterance is answered as reviewed.
+    result.gate = check_gate(candidate, bot_dir, reviewed=True)
+    say(f"gate: {result.gate.summary()}")
+    forced = not result.gate.ok and force_reason is not None
+    result.gate_refused = not result.gate.ok and not forced
+    decision["gate"] = result.gate.record(forced_reason=force_reason if forced else None)
+    if result.refused or result.gate_refused:
         decision["published"] = None
-        decision["refused"] = [str(c) for c in result.refused]
+        decision["refused"] = [str(c) for c in result.refused] + (result.gate.reasons() if result.gate_refused else [])
     else:
-        info = registry.publish(candidate_dir, bot=bot, data=bot_dir)
+        info = registry.publish(candidate_dir, bot=bot, data=bot_dir, gate=decision["gate"])
         result.published = info.version
         decision["published"] = info.version
     (run / "decision.json").write_text(json.dumps(marked(decision), ensure_ascii=False, indent=1), "utf-8")
     seal(run, "retrain run")
     return result
+
+
+def _check_gate_files(bot_dir: Path) -> None:
+    """The conversation tests and the reviewed utterances read, before minutes of training: a file with
+    errors stops the retrain now (DataError, ReviewError)."""
+    from malmoi.data.conversations import read_conversations
+    from malmoi.errors import DataError
+
+    problems = read_conversations(bot_dir)[1]
+    if any(p.severity == "error" for p in problems):
+        raise DataError(problems)
+    reviewed_answers(bot_dir)
 
 
 def _load_live(registry: Any, bot: str, live: tuple[str, Path]) -> Any:
