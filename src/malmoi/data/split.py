@@ -27,7 +27,7 @@ from malmoi.data.problems import Problem
 from malmoi.data.schema import Example
 from malmoi.outputs import check_folder, seal
 
-__all__ = ["SPLIT_KIND", "SplitResult", "stratified_folds", "test_mask", "write_split"]
+__all__ = ["SPLIT_KIND", "SplitResult", "held_out_mask", "stratified_folds", "write_split"]
 
 SPLIT_KIND = "split bot"  # the manifest kind of a folder `malmoi split` wrote
 _NOT_COPIED = {"intents", "ood", "review-log.jsonl"}  # data/ entries the split writes (or leaves) itself
@@ -59,7 +59,7 @@ def stratified_folds(examples: Sequence[Example], k: int, *, seed: int = 0) -> l
     return fold
 
 
-def test_mask(examples: Sequence[Example], share: float, *, seed: int = 0, keep: int = 1) -> list[bool]:
+def held_out_mask(examples: Sequence[Example], share: float, *, seed: int = 0, keep: int = 1) -> list[bool]:
     """Whether each example is held out: ``share`` of every intent (rounded, at least one when the
     intent has two or more), leaving at least ``keep`` of each intent to train on."""
     if not 0.0 < share < 1.0:
@@ -96,7 +96,7 @@ def write_split(bot_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
     check_folder(out, SPLIT_KIND, "--out", edited_ok=False)
     config, data = load_bot(bot_dir)
     examples = [*data.examples, *data.ood]
-    held = test_mask(examples, test, seed=seed, keep=config.min_examples_per_intent)
+    held = held_out_mask(examples, test, seed=seed, keep=config.min_examples_per_intent)
     result = SplitResult(out)
     if out.exists():
         shutil.rmtree(out)  # checked above: only files of an earlier split, unedited
