@@ -28,7 +28,7 @@ from malmoi.data._kochat_csv import read_intent_csv
 from malmoi.data._ood import OOD_SUFFIXES, read_ood_file
 from malmoi.data._reading import TypeUse, did_you_mean, reserved_intent_problem
 from malmoi.data.problems import DataError, Problem
-from malmoi.data.schema import BotData, Example
+from malmoi.data.schema import REVIEWED_INTENTS_FILE, REVIEWED_OOD_FILE, REVIEWED_WEIGHT, BotData, Example
 from malmoi.data.transaction import recover
 from malmoi.settings import BotConfig
 
@@ -179,13 +179,13 @@ def read_data(
     first_file: dict[str, str] = {}
     for path in intent_files or []:
         file_examples, file_counts = _read_intent_file(path, problems, uses)
-        examples.extend(file_examples)
+        examples.extend(_weighed(path, file_examples))
         for intent, count in file_counts.items():
             counts[intent] = counts.get(intent, 0) + count
             first_file.setdefault(intent, str(path))
     ood: list[Example] = []
     for path in ood_files:
-        ood.extend(read_ood_file(path, problems))
+        ood.extend(_weighed(path, read_ood_file(path, problems)))
 
     _check_entity_types(uses, config, config_file, declared_lines or {}, problems)
     _check_duplicates(examples, ood, problems, every_copy=skip_invalid, repeats=repeats)
@@ -211,6 +211,14 @@ def read_data(
     problems.sort(key=lambda p: (p.file, p.line or 0))
     left_out.sort(key=lambda p: (p.file, p.line or 0))
     return BotData(examples, ood, left_out)
+
+
+def _weighed(path: Path, examples: list[Example]) -> list[Example]:
+    """The examples of a reviewed file (``data/intents/reviewed.yml``, ``data/ood/reviewed.csv``)
+    with their weight; the others as they are."""
+    if not path.as_posix().endswith((REVIEWED_INTENTS_FILE, REVIEWED_OOD_FILE)):
+        return examples
+    return [replace(e, weight=REVIEWED_WEIGHT) for e in examples]
 
 
 def _read_intent_file(

@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from malmoi.data.problems import Problem
 from malmoi.labels import FALLBACK
 
+# What `malmoi review answer` writes into a bot directory. Each utterance there counts this many times
+# in an epoch of training and is never held out for validation, so that a reviewer's answer is
+# learned even when the data says otherwise thousands of times (bench/review_loop.py measures it).
+REVIEWED_INTENTS_FILE = "data/intents/reviewed.yml"
+REVIEWED_OOD_FILE = "data/ood/reviewed.csv"
+REVIEWED_WEIGHT = 4
+
 # The intent name of a parse result that no intent fits: reserved, in any case (malmoi.labels).
 FALLBACK_INTENT = FALLBACK
 
@@ -26,13 +33,16 @@ class Example:
     """One labelled utterance.
 
     ``intent`` is ``None`` for out-of-domain examples. ``source`` is ``"path:line"`` so
-    that later errors (duplicates, evaluation reports) can point back to the data.
+    that later errors (duplicates, evaluation reports) can point back to the data. ``weight``:
+    how many times an epoch of training counts it (a reviewer's answer counts more, and always
+    trains: :data:`REVIEWED_WEIGHT`).
     """
 
     text: str
     intent: str | None
     entities: tuple[Entity, ...] = ()
     source: str = ""
+    weight: int = 1
 
 
 @dataclass

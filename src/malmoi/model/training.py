@@ -136,13 +136,16 @@ def _prepare(
 
 
 def _split(items: list[_Item], fraction: float, rng: np.random.Generator) -> tuple[list[_Item], list[_Item]]:
-    """Stratified split: each intent (and the out-of-domain group) keeps ``fraction`` for validation."""
+    """Stratified split: each intent (and the out-of-domain group) keeps ``fraction`` for validation.
+    Weighed examples (a reviewer's answers) always train: held out, they would not be learned."""
     if fraction <= 0:
         return items, []
     groups: dict[int, list[_Item]] = defaultdict(list)
     for item in items:
-        groups[item.intent].append(item)
-    train, valid = [], []
+        if item.example.weight == 1:
+            groups[item.intent].append(item)
+    train: list[_Item] = [item for item in items if item.example.weight != 1]
+    valid: list[_Item] = []
     for key in sorted(groups):
         group = groups[key]
         order = rng.permutation(len(group))
@@ -150,6 +153,12 @@ def _split(items: list[_Item], fraction: float, rng: np.random.Generator) -> tup
         valid += [group[i] for i in order[:n_valid]]
         train += [group[i] for i in order[n_valid:]]
     return train, valid
+
+
+def _epoch_items(train_items: Sequence[_Item], train_ood: Sequence[_Item]) -> list[_Item]:
+    """What an epoch trains on: an example of weight w counts w times (reviewed utterances:
+    :data:`malmoi.data.schema.REVIEWED_WEIGHT`)."""
+    return [item for item in (*train_items, *train_ood) for _ in range(max(1, item.example.weight))]
 
 
 def fit(
@@ -364,7 +373,7 @@ def _train_network(
     ]
     if sparse:
         optimizers.append(torch.optim.SparseAdam(sparse, lr=training.learning_rate))
-    items = train_items + train_ood
+    items = _epoch_items(train_items, train_ood)
     steps_per_epoch = math.ceil(len(items) / training.batch_size)
     epochs = epochs or epoch_count(training.epochs, steps_per_epoch)
     total_steps = steps_per_epoch * epochs

@@ -30,13 +30,14 @@ from typing import Any
 from malmoi.data import validate_bot
 from malmoi.data._inline_yaml import MarkupError, parse_markup
 from malmoi.data._reading import normalize_text
+from malmoi.data.schema import REVIEWED_INTENTS_FILE, REVIEWED_OOD_FILE
 from malmoi.data.transaction import FileTransaction, TransactionError
 
 __all__ = ["INTENTS_FILE", "LEDGER", "OOD_FILE", "Answer", "ReviewError", "ReviewLedger", "markup_of"]
 
 LEDGER = Path("data") / "review-log.jsonl"
-INTENTS_FILE = Path("data") / "intents" / "reviewed.yml"
-OOD_FILE = Path("data") / "ood" / "reviewed.csv"
+INTENTS_FILE = Path(REVIEWED_INTENTS_FILE)  # the loader weighs what these hold (data.schema.REVIEWED_WEIGHT)
+OOD_FILE = Path(REVIEWED_OOD_FILE)
 _OOD_COLUMNS = ["question", "message_ids", "reviewed_at", "reviewer", "model_version"]
 
 
