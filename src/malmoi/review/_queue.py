@@ -1,7 +1,8 @@
 """Which logged messages need a person, grouped so that one answer can cover many.
 
 Messages come from the message log (:mod:`malmoi.dialogue.store`): those that fell back or whose
-confidence was under a threshold. The same text logged many times is one :class:`ReviewItem`
+confidence was under a threshold, and of the confident ones, every junk-like text ("ㅋㅋㅋ") and a
+small daily sample (:func:`confident_to_check`). The same text logged many times is one :class:`ReviewItem`
 carrying every message id. Items are parsed again with the bot's current model, for its top
 guesses, its entities (as inline markup) and its sentence vectors, and grouped: greedy leader
 clustering (each item, most frequent first, joins the group whose first item is the most
@@ -16,6 +17,8 @@ about all fall in one region (measured on the tiny test bot, "노래 한 곡 틀
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,8 +30,18 @@ from malmoi.data._reading import normalize_text
 from malmoi.evaluate import Candidate
 from malmoi.review._answers import markup_of
 
-__all__ = ["DEFAULT_BELOW", "DEFAULT_SIMILARITY", "ReviewGroup", "ReviewItem", "group_items",
-           "pending_messages", "review_items", "text_similarities"]
+__all__ = [
+    "DEFAULT_BELOW",
+    "DEFAULT_SIMILARITY",
+    "ReviewGroup",
+    "ReviewItem",
+    "confident_to_check",
+    "group_items",
+    "junk_like",
+    "pending_messages",
+    "review_items",
+    "text_similarities",
+]
 
 # A message answered with less confidence than this is listed even when it did not fall back:
 # half the probability mass elsewhere means the model hesitated between intents.
@@ -38,6 +51,12 @@ DEFAULT_BELOW = 0.5
 # requests 0.18-0.48.
 DEFAULT_SIMILARITY = 0.6
 TOP_GUESSES = 3
+# Of the confident answers, the share listed for review each day (the same texts all day, others the
+# next): a confidently wrong answer never falls back, so only a sample of them can catch it.
+CONFIDENT_SHARE = 0.05
+# Text with no Hangul syllable and no Latin word ("ㅋㅋㅋ", "ㅇㅇ", "??", "123"): whatever intent a model
+# gives it confidently is suspect, so every such message is listed.
+_JUNK = re.compile(r"[가-힣]|[A-Za-z]{2,}")
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,23 @@ class ReviewGroup:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "messages": self.messages, "items": [i.to_dict() for i in self.items],
                 "guesses": [{"intent": g.intent, "confidence": round(g.confidence, 4)} for g in self.guesses]}
+
+
+def junk_like(text: str) -> bool:
+    """A message without a word: only jamo, punctuation, digits or emoticons."""
+    return _JUNK.search(text) is None
+
+
+def confident_to_check(row: dict[str, Any], *, share: float = CONFIDENT_SHARE) -> bool:
+    """Whether a confidently answered logged message is listed for review: a junk-like text, or one
+    drawn into today's sample (``share`` of the texts, by a hash of the day and the text)."""
+    text = normalize_text(str(row["text"]))
+    if junk_like(text):
+        return True
+    created = row["created_at"]
+    day = created.date().isoformat() if hasattr(created, "date") else str(created)[:10]
+    draw = int.from_bytes(hashlib.blake2b(f"{day}\n{text}".encode(), digest_size=8).digest(), "big") / 2**64
+    return draw < share
 
 
 def pending_messages(

@@ -13,6 +13,7 @@ from malmoi.review._queue import (
     DEFAULT_SIMILARITY,
     Pending,
     ReviewGroup,
+    confident_to_check,
     group_items,
     model_origin,
     pending_messages,
@@ -34,6 +35,10 @@ def pending_for(store: Any, bot: str, ledger: ReviewLedger, *, below: float = DE
         raise ReviewError(f"the confidence threshold {below} is not between 0 and 1")
     answers = ledger.answers()
     rows = store.messages_to_review(bot, below=below, limit=limit)
+    # Confident answers may be confidently wrong ("ㅋㅋㅋ" → greeting at 1.000): some are listed too.
+    listed = {int(r["id"]) for r in rows}
+    rows += [r for r in store.messages(bot, limit=limit) if int(r["id"]) not in listed and confident_to_check(r)]
+    rows.sort(key=lambda r: -int(r["id"]))
     return pending_messages(rows, reviewed_ids={i for a in answers for i in a.message_ids},
                             reviewed_texts={normalize_text(a.text) for a in answers})
 
