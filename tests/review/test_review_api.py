@@ -47,9 +47,10 @@ def test_review_lists_answers_and_forgets_what_was_answered(client: testclient.T
     answer = client.post("/v1/review", json={"answers": [{"message_ids": ids, "intent": "weather"}]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["written"] == [str(INTENTS_FILE)]
+    assert answer.json()["reviewed"] == {"intents": 1, "out_of_domain": 0}  # the page shows the counts
     ood_ids = by_text[UNSURE[2]]["message_ids"]
     ood = client.post("/v1/review", json={"answers": [{"message_ids": ood_ids, "out_of_domain": True}]})
-    assert ood.status_code == 200
+    assert ood.status_code == 200 and ood.json()["reviewed"] == {"intents": 1, "out_of_domain": 1}
     assert json.loads((tiny_bot / LEDGER).read_text("utf-8").splitlines()[0])["reviewer"] == "local"
     assert "노래 한 곡 틀어줘" in (tiny_bot / OOD_FILE).read_text("utf-8")
     listed = client.get("/v1/review", params={"below": 1.0}).json()

@@ -113,16 +113,20 @@ async def record_review(request: Request, store: Any, model: Any, body: ReviewAn
     ledger = _ledger(bot_dir)
     requests = [a.model_dump() for a in body.answers]
 
-    def write() -> tuple[list[Any], list[Path]]:
+    def write() -> tuple[list[Any], list[Path], list[Any]]:
         answers = answers_from_requests(store, model, bot, requests, reviewer=reviewer)
-        return answers, ledger.record(answers)
+        written = ledger.record(answers)
+        return answers, written, ledger.answers()
 
     try:
-        answers, written = await run_in_threadpool(write)
+        answers, written, recorded = await run_in_threadpool(write)
     except ReviewError as exc:
         raise ApiError(_STATUS.get(exc.code, 422), exc.code, str(exc)) from None
+    # What the bot directory now holds, so that the reviewer sees the answers add up.
+    totals = {"intents": sum(not a.out_of_domain for a in recorded), "out_of_domain": sum(a.out_of_domain
+                                                                                           for a in recorded)}
     return {"written": [str(p.relative_to(bot_dir)) for p in written], "log": str(ledger.path.relative_to(bot_dir)),
-            "answers": [a.to_dict() for a in answers]}
+            "answers": [a.to_dict() for a in answers], "reviewed": totals}
 
 
 def add_review_routes(app: FastAPI, source: BotSource, bot_dir: Callable[[str], Path]) -> None:

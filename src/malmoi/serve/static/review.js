@@ -77,7 +77,9 @@ async function answer(items, intent, statusNode) {
       item.markup.disabled = true;
       item.select.disabled = true;
     });
-    say(`기록됨 (written): ${result.written.join(", ") || "-"}; ${result.log}`);
+    const totals = result.reviewed || {};
+    say(`기록됨 (written) ${open.length}건: ${result.written.join(", ") || "-"}; ${result.log}. `
+      + `지금까지 (reviewed so far): 의도 ${totals.intents ?? "?"}, 도메인 밖 ${totals.out_of_domain ?? "?"}`);
   } catch (exc) {
     for (const item of open) for (const button of item.node.querySelectorAll("button")) button.disabled = false;
     (statusNode || open[0].status).textContent = exc.message;
