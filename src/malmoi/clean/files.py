@@ -17,8 +17,10 @@ import os
 import time
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from malmoi.clean.cleaning import CleanResult, Suspect
 from malmoi.clean.entities import EntityCleanResult
@@ -70,18 +72,25 @@ ENTITY_CSV_COLUMNS = ["rank", "p_wrong", "kinds", "text", "given", "suggested", 
 def write_entity_report(result: EntityCleanResult, out_dir: Path) -> tuple[Path, Path]:
     """``entity_suspects.csv`` and ``entity_suspects.json``: utterances whose entity tags are in
     doubt, spans as ``[value](TYPE)``; returns both paths."""
+    rows = [[s.rank, f"{s.p_wrong:.4f}", "; ".join(s.kinds), s.text,
+             " ".join(f"[{e.value}]({e.type})" for e in s.given),
+             " ".join(f"[{e.value}]({e.type})" for e in s.suggested), s.times_checked, s.intent or "", s.source]
+            for s in result.suspects]
+    report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
+    return _write_suspects(out_dir, "entity_suspects", ENTITY_CSV_COLUMNS, rows, report)
+
+
+def _write_suspects(out_dir: Path, stem: str, columns: Sequence[str], rows: list[list[Any]],
+                    report: dict[str, Any]) -> tuple[Path, Path]:
+    """``<stem>.csv`` (one row a suspect, for a spreadsheet) and ``<stem>.json`` (marked as malmoi's
+    output), each written atomically; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out_dir / "entity_suspects.csv", out_dir / "entity_suspects.json"
+    csv_path, json_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.json"
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow(ENTITY_CSV_COLUMNS)
-    for s in result.suspects:
-        writer.writerow([s.rank, f"{s.p_wrong:.4f}", "; ".join(s.kinds), s.text,
-                         " ".join(f"[{e.value}]({e.type})" for e in s.given),
-                         " ".join(f"[{e.value}]({e.type})" for e in s.suggested), s.times_checked, s.intent or "",
-                         s.source])
+    writer.writerow(columns)
+    writer.writerows(rows)
     write_atomic(csv_path, buffer.getvalue())
-    report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
     write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
     return csv_path, json_path
 
@@ -94,19 +103,12 @@ def _location(example: Example) -> tuple[str, int | None]:
 def write_report(result: CleanResult, out_dir: Path) -> tuple[Path, Path]:
     """``suspects.csv`` (one row a suspect, for a spreadsheet) and ``suspects.json`` (with the
     run's settings and rounds); returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out_dir / "suspects.csv", out_dir / "suspects.json"
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for s in result.suspects:
-        near = " | ".join(f"{n.text} ({n.intent}, {n.similarity:.2f})" for n in s.neighbours)
-        writer.writerow([s.rank, f"{s.p_wrong:.4f}", s.given, s.suggested, f"{s.p_suggested:.4f}",
-                         s.times_checked, s.conflict, s.text, s.source, near])
-    write_atomic(csv_path, buffer.getvalue())
+    rows = [[s.rank, f"{s.p_wrong:.4f}", s.given, s.suggested, f"{s.p_suggested:.4f}", s.times_checked,
+             s.conflict, s.text, s.source,
+             " | ".join(f"{n.text} ({n.intent}, {n.similarity:.2f})" for n in s.neighbours)]
+            for s in result.suspects]
     report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
-    write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
-    return csv_path, json_path
+    return _write_suspects(out_dir, "suspects", CSV_COLUMNS, rows, report)
 
 
 @dataclass
