@@ -176,7 +176,7 @@ def test_a_reviewed_list_is_applied_as_edited_without_a_new_analysis(noisy_bot, 
     report = json.loads(report_path.read_text("utf-8"))
     rows = report["suspects"]
     assert {r["decision"] for r in rows} <= {"move", "set_aside", "keep"}
-    moved_as_proposed, kept, changed, *others = (r for r in rows if r["text"] in flipped)
+    moved_as_proposed, kept, changed, *_others = (r for r in rows if r["text"] in flipped)
     moved_as_proposed["decision"] = "move"  # the reviewer accepts
     kept["decision"] = "keep"  # the reviewer says no
     changed["decision"], changed["suggested"] = "move", next(i for i in INTENTS if i not in (
