@@ -1,4 +1,4 @@
-"""The gate before a model goes live (malmoi.gate): `publish --data` and `retrain` refuse a model that
+"""The gate before a model goes live (malmoi.review): `publish --data` and `retrain` refuse a model that
 fails a conversation test or answers a reviewed utterance otherwise than the reviewer (exit 3, naming
 them); `--force --reason` publishes it and the version keeps the reason."""
 
@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from malmoi.cli import EXIT_REFUSED, main
-from malmoi.gate import check_gate, reviewed_answers
-from malmoi.review import INTENTS_FILE, LEDGER, OOD_FILE, Answer, ReviewLedger
+from malmoi.review import INTENTS_FILE, LEDGER, OOD_FILE, Answer, ReviewLedger, check_gate, reviewed_answers
 
 PASSING = """conversations:
   - name: weather

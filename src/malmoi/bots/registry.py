@@ -312,7 +312,7 @@ class Registry:
             probe_texts: utterances the stored copy must parse exactly as the original.
             allow_identical: store a model whose files are those of an existing version of the
                 bot as a new version (recorded as ``identical_to``); refused otherwise.
-            gate: what the gate before publishing found (:meth:`malmoi.gate.GateResult.record`, with
+            gate: what the gate before publishing found (:meth:`malmoi.review.GateResult.record`, with
                 a ``--force`` reason), kept in ``PUBLISHED.json`` as ``gate``.
 
         Raises:

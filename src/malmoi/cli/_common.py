@@ -149,7 +149,7 @@ def check_force_reason(args: argparse.Namespace) -> None:
 
 
 def gate_passes(gate: Any, args: argparse.Namespace, *, what: str) -> bool:
-    """Say what the gate (:class:`malmoi.gate.GateResult`) found; False when the model is refused.
+    """Say what the gate (:class:`malmoi.review.GateResult`) found; False when the model is refused.
 
     A model that fails passes only with ``--force --reason``; ``--force`` alone is a usage error.
     """

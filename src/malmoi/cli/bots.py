@@ -65,9 +65,9 @@ def publish(args: argparse.Namespace) -> int:
     check_force_reason(args)
     registry = open_registry(args)
     gate = None
-    if args.data is not None:  # the bot's conversation tests must pass (malmoi.gate)
-        from malmoi.gate import check_gate
+    if args.data is not None:  # the bot's conversation tests must pass (malmoi.review)
         from malmoi.model.model import Model
+        from malmoi.review import check_gate
 
         result = check_gate(Model.load(args.model_dir), args.data)
         if not gate_passes(result, args, what=f"{args.model_dir} was not published"):

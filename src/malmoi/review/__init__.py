@@ -11,6 +11,7 @@ uses :func:`malmoi.review.retrain`.
 """
 
 from malmoi.review._answers import INTENTS_FILE, LEDGER, OOD_FILE, Answer, ReviewError, ReviewLedger, markup_of
+from malmoi.review._gate import GateResult, ReviewedMiss, check_gate, reviewed_answers
 from malmoi.review._queue import DEFAULT_BELOW, DEFAULT_SIMILARITY, ReviewGroup, ReviewItem
 from malmoi.review._retrain import Check, RetrainResult, regressions, retrain
 from malmoi.review._review import (
@@ -28,16 +29,20 @@ __all__ = [
     "OOD_FILE",
     "Answer",
     "Check",
+    "GateResult",
     "RetrainResult",
     "ReviewError",
     "ReviewGroup",
     "ReviewItem",
     "ReviewLedger",
+    "ReviewedMiss",
     "answers_from_requests",
+    "check_gate",
     "groups_from_results",
     "markup_of",
     "pending_for",
     "regressions",
     "retrain",
     "review_groups",
+    "reviewed_answers",
 ]

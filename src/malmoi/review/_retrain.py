@@ -8,7 +8,7 @@ and the F1 of every intent with at least ``min_support`` test utterances. Everyt
 the run folder, whatever the decision: the candidate model, both reports, their comparison
 (``malmoi compare``'s text and JSON) and ``decision.json``.
 
-Before that, the gate (:mod:`malmoi.gate`): the candidate must pass every conversation test of the
+Before that, the gate (:mod:`malmoi.review._gate`): the candidate must pass every conversation test of the
 bot and answer every reviewed utterance as the reviewer did; ``decision.json`` names each one it
 does not (``gate``), and the candidate is refused unless ``force_reason`` says why it may go live.
 """
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from malmoi.evaluate import Evaluation, evaluate
-from malmoi.gate import check_gate, reviewed_answers
 from malmoi.outputs import marked, seal
 from malmoi.review._answers import ReviewError
+from malmoi.review._gate import check_gate, reviewed_answers
 
 __all__ = ["Check", "RetrainResult", "regressions", "retrain"]
 
@@ -88,7 +88,7 @@ class RetrainResult:
     checks: list[Check] = field(default_factory=list)
     published: str | None = None
     comparison: str = ""
-    gate: Any = None  # malmoi.gate.GateResult: conversation tests and reviewed utterances
+    gate: Any = None  # malmoi.review.GateResult: conversation tests and reviewed utterances
     gate_refused: bool = False  # the candidate fails the gate (and no --force reason overrides it)
 
     @property
@@ -136,7 +136,7 @@ def retrain(
         test_dir: a bot directory of held-out test utterances (default ``BOT_DIR/test``).
         run_dir: where the candidate, the reports and the decision go (default
             ``REGISTRY/candidates/BOT/<UTC time>``).
-        force_reason: publish a candidate that fails the gate (:mod:`malmoi.gate`: the bot's
+        force_reason: publish a candidate that fails the gate (:mod:`malmoi.review._gate`: the bot's
             conversation tests, its reviewed utterances) anyway, for this reason (kept in
             ``decision.json`` and the version's ``PUBLISHED.json``); regressions still refuse.
 

@@ -1,4 +1,4 @@
-"""The gate before a model goes live: what it must get right, whatever its figures say.
+"""The gate before a model goes live (``malmoi.review.check_gate``): what it must get right, whatever its figures say.
 
 * the bot's conversation tests (``BOT_DIR/test/conversations/*.yml``, :mod:`malmoi.dialogue.testing`):
   every one must pass;
@@ -23,6 +23,7 @@ from typing import Any
 
 from malmoi.data._reading import normalize_text
 from malmoi.labels import FALLBACK
+from malmoi.review._answers import INTENTS_FILE, OOD_FILE, ReviewLedger
 
 __all__ = ["GateResult", "ReviewedMiss", "check_gate", "reviewed_answers"]
 
@@ -106,7 +107,6 @@ def reviewed_answers(bot_dir: str | os.PathLike[str]) -> dict[str, str | None]:
     hand. Where both say something of one text, the log wins.
     """
     from malmoi.data._loading import load_intent_file, load_ood_file
-    from malmoi.review import INTENTS_FILE, OOD_FILE, ReviewLedger
 
     bot_dir = Path(bot_dir)
     found: dict[str, str | None] = {}
