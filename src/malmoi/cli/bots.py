@@ -65,7 +65,7 @@ def publish(args: argparse.Namespace) -> int:
     check_force_reason(args)
     registry = open_registry(args)
     gate = None
-    if args.data is not None:  # the bot's conversation tests must pass (malmoi.review)
+    if args.data is not None and _has_conversation_tests(args.data):  # they must pass (malmoi.review.check_gate)
         from malmoi.model.model import Model
         from malmoi.review import check_gate
 
@@ -83,6 +83,12 @@ def publish(args: argparse.Namespace) -> int:
     if info.snapshot is None:
         print("note: published without --data: this version cannot be rebuilt from the registry", file=sys.stderr)
     return EXIT_OK
+
+
+def _has_conversation_tests(bot_dir: str) -> bool:
+    from malmoi.data.conversations import conversations_dir
+
+    return conversations_dir(bot_dir).is_dir()
 
 
 def versions(args: argparse.Namespace) -> int:
