@@ -8,8 +8,9 @@ from malmoi.data.problems import Problem
 from malmoi.labels import FALLBACK
 
 # What `malmoi review answer` writes into a bot directory. Each utterance there counts this many times
-# in an epoch of training and is never held out for validation, so that a reviewer's answer is
-# learned even when the data says otherwise thousands of times (bench/review_loop.py measures it).
+# in an epoch of training and is never held out for validation, so that a reviewer's answer weighs
+# against the many utterances of the bot's data (4 is a first choice, not yet measured on the demo
+# bot; `malmoi retrain`'s gate refuses a candidate that did not learn one).
 REVIEWED_INTENTS_FILE = "data/intents/reviewed.yml"
 REVIEWED_OOD_FILE = "data/ood/reviewed.csv"
 REVIEWED_WEIGHT = 4
