@@ -32,6 +32,7 @@ from fastapi import FastAPI
 
 from malmoi._version import __version__
 from malmoi.dialogue.scenarios import Scenarios
+from malmoi.serve.channels import add_channel_routes
 from malmoi.serve.docs_page import add_docs
 from malmoi.serve.errors import install_error_handlers
 from malmoi.serve.json_body import JsonRoute
@@ -85,6 +86,7 @@ def build_app(source: BotSource, settings: ServeSettings) -> FastAPI:
 
     add_api_routes(app, source, settings)  # at source.api_prefix: /v1, or /v1/bots/{bot}
     add_kochat_routes(app, source, settings)  # at source.kochat_prefix: /, or /v1/bots/{bot}
+    add_channel_routes(app, source, settings)  # at source.kochat_prefix + /channels/NAME
     if registry is not None:
         add_registry_routes(app, registry)
     review_folder = settings.review_data or settings.review_dir

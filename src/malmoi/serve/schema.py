@@ -21,7 +21,7 @@ from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
 
 __all__ = [
     "ERROR_RESPONSES", "ApiError", "ChatRequest", "ChatResponse", "ErrorDetail", "ErrorResponse", "Health",
-    "ParseRequest", "check_path_text", "error_response",
+    "ParseRequest", "check_path_text", "check_text", "error_response",
 ]
 
 
@@ -38,7 +38,8 @@ def _visible(char: str) -> bool:
     return not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
 
 
-def _check_text(value: str, name: str) -> str:
+def check_text(value: str, name: str) -> str:
+    """``value`` if it has a visible character, no NUL and no lone surrogate (a pydantic error if not)."""
     if "\x00" in value:
         raise PydanticCustomError("invalid_text", "{name} contains a NUL character", {"name": name})
     if not any(map(_visible, value)):  # stops at the first visible character: the first, usually
@@ -63,7 +64,7 @@ class ParseRequest(BaseModel):
     @field_validator("text")
     @classmethod
     def _check(cls, value: str) -> str:
-        return _check_text(value, "text")
+        return check_text(value, "text")
 
 
 class ChatRequest(BaseModel):
@@ -76,7 +77,7 @@ class ChatRequest(BaseModel):
     @field_validator("user_id", "text")
     @classmethod
     def _check(cls, value: str, info: ValidationInfo) -> str:
-        return _check_text(value, str(info.field_name))
+        return check_text(value, str(info.field_name))
 
 
 class ChatResponse(BaseModel):
@@ -139,7 +140,7 @@ def check_path_text(value: str, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     if len(value) > limit:
         raise ApiError(422, f"{name}_too_long", f"{name} has {len(value)} characters; the limit is {limit}", name)
     try:
-        return _check_text(value, name)
+        return check_text(value, name)
     except PydanticCustomError as exc:
         code = "empty_text" if exc.type == "empty" else "invalid_text"
         raise ApiError(422, code, exc.message(), name) from None
