@@ -26,7 +26,8 @@ def skill(user: str, text: Any) -> dict[str, Any]:
     return {"intent": {"id": "b1", "name": "폴백 블록"}, "bot": {"id": "bot1", "name": "테스트"},
             "action": {"id": "a1", "name": "malmoi", "params": {}, "detailParams": {}, "clientExtra": {}},
             "userRequest": {"timezone": "Asia/Seoul", "block": {"id": "b1", "name": "폴백 블록"},
-                            "utterance": text, "lang": "ko", "user": {"id": user, "type": "botUserKey", "properties": {}}}}
+                            "utterance": text, "lang": "ko",
+                            "user": {"id": user, "type": "botUserKey", "properties": {}}}}
 
 
 def client_for(model_dir: Path, tmp_path: Path, **options: Any) -> testclient.TestClient:
@@ -42,7 +43,8 @@ def choices_model(chat_model_dir: Path, tmp_path: Path) -> Path:
     out = shutil.copytree(chat_model_dir, tmp_path / "model")
 
     def edit(meta: dict[str, Any]) -> None:
-        meta["config"]["scenarios"]["weather"]["entities"]["LOCATION"]["choices"] = ["서울", "부산", "제주도 서귀포시 중문동"]
+        location = meta["config"]["scenarios"]["weather"]["entities"]["LOCATION"]
+        location["choices"] = ["서울", "부산", "제주도 서귀포시 중문동"]
     return edit_model_json(out, edit)
 
 
@@ -99,7 +101,7 @@ def test_kakao_bad_payload_is_4xx_json(client, body) -> None:
 
 
 class _SlowWebhook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers["content-length"]))
         time.sleep(1.5)
         body = b'{"answer": "late"}'
