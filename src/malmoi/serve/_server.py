@@ -19,7 +19,9 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -215,7 +217,22 @@ def _run_uvicorn(settings: ServeSettings, ready_message: str) -> None:
         assert settings.model_dir is not None, "a registry is served by one process"
         check_model_loads(settings.model_dir)
         app, options["factory"] = "malmoi.serve._server:app_from_env", True
+    # Each worker's metrics go to files in one folder of this run, summed by whichever answers
+    # /metrics (prometheus_client's multiprocess mode; malmoi.serve.metrics).
+    metrics_dir = tempfile.mkdtemp(prefix="malmoi-metrics-") if settings.workers > 1 else None
+    if metrics_dir is not None:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     print(ready_message, file=sys.stderr, flush=True)
+    try:
+        _uvicorn_run(app, settings, options)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _uvicorn_run(app: Any, settings: ServeSettings, options: dict[str, Any]) -> None:
+    import uvicorn
+
     uvicorn.run(
         app,
         host=settings.host,

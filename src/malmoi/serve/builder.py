@@ -37,10 +37,12 @@ from malmoi.serve.docs_page import add_docs
 from malmoi.serve.errors import install_error_handlers
 from malmoi.serve.json_body import JsonRoute
 from malmoi.serve.limits import DEFAULT_READ_TIMEOUT
+from malmoi.serve.metrics import MetricsMiddleware, ServerMetrics
 from malmoi.serve.middleware import App, install_middleware
 from malmoi.serve.registry_source import RegistryBots
 from malmoi.serve.routes.api import add_api_routes
 from malmoi.serve.routes.kochat import add_kochat_routes
+from malmoi.serve.routes.operations import add_metrics_route
 from malmoi.serve.routes.page import add_chat_page
 from malmoi.serve.routes.registry import add_registry_routes, upload_limit
 from malmoi.serve.routes.review import add_review_routes
@@ -74,6 +76,14 @@ def build_app(source: BotSource, settings: ServeSettings) -> FastAPI:
     install_error_handlers(app)
     registry = source if isinstance(source, RegistryBots) else None
     install_middleware(app, settings, body_limit_for=upload_limit if registry is not None else None)
+    metrics = None
+    if settings.metrics != "off":
+        # Outermost: the Host check's 400s and the body limit's 413s are counted too.
+        metrics = ServerMetrics(bot=source.bot.name if isinstance(source, OneBot) else None,
+                                cache=registry.cache if registry is not None else None)
+        app.add_middleware(MetricsMiddleware, metrics=metrics)
+        source.batcher.observe = metrics.observe_parse
+    app.state.metrics = metrics
 
     # -- the routes: every route of the server is added here, for both kinds of source ---------
     # Added on the app itself, whose route class reads JSON bodies with malmoi's messages (an
@@ -93,6 +103,8 @@ def build_app(source: BotSource, settings: ServeSettings) -> FastAPI:
     if review_folder is not None:
         one_folder = settings.review_data is not None
         add_review_routes(app, source, lambda bot: review_folder if one_folder else review_folder / bot)
+    if metrics is not None:
+        add_metrics_route(app, source, settings, metrics)  # /metrics, no prefix
     add_docs(app, source.title)
     if registry is None:
         add_chat_page(app)

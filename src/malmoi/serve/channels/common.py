@@ -52,7 +52,7 @@ async def answer(source: BotSource, bot: ServedBot, channel: str, user_id: str, 
     background, so the state is saved as if the answer had come in time.
     """
     user = channel_user(channel, user_id)
-    parsed = await source.batcher.parse(bot.model, text)
+    parsed = await source.batcher.parse(bot.model, text, bot.name)
     work = asyncio.ensure_future(run_in_threadpool(bot.dialogue.respond, user, parsed, source=channel))
     try:
         reply = await asyncio.wait_for(asyncio.shield(work), timeout=deadline)
