@@ -1,0 +1,132 @@
+"""What users asked: statistics of the message log (:mod:`malmoi.dialogue.store`), in SQL.
+
+Every figure is one aggregate query run by the database (SQLite or PostgreSQL), never a Python
+loop over rows: on a log of a million messages the rows stay in the database. The queries filter
+on ``created_at`` (and ``bot``), which the log's indexes ``(bot, created_at)`` and
+``(created_at)`` serve. ``malmoi stats`` prints them; the server shows them at ``/analytics``.
+
+Slot-filling completion is counted per scenario from the statuses the log records: a *start* is
+a message that left the user asked for an entity (``REQUIRE_...``) after a message that did not;
+it *completes* when a later message of that user, before the next start, ends ``SUCCESS``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+
+from malmoi.dialogue.store import StateStore, messages
+
+__all__ = ["DayStats", "LogStats", "log_stats", "prune_log"]
+
+LOW_CONFIDENCE = 0.5  # an in-domain answer below this is one to review
+TOP_OUT_OF_DOMAIN = 20
+_ASKING = "REQUIRE\\_%"  # a status while an entity is asked for (LIKE, `_` escaped)
+
+
+class DayStats(BaseModel):
+    day: str
+    messages: int
+    users: int
+    fallback_rate: float
+
+
+class LogStats(BaseModel):
+    bot: str | None = Field(description="the bot counted, or None for every bot")
+    since: str | None = Field(description="the first time counted (UTC, ISO 8601), or None for all")
+    messages: int
+    users: int = Field(description="distinct users who chatted (parse-only messages have none)")
+    fallback_rate: float
+    low_confidence_rate: float = Field(description=f"in-domain answers with confidence below {LOW_CONFIDENCE}")
+    intents: dict[str, int]
+    top_out_of_domain: list[dict[str, Any]] = Field(description="the most frequent fallback texts, with counts")
+    slot_filling: dict[str, dict[str, Any]] = Field(description="per scenario: started, completed, completion_rate")
+    sources: dict[str, int] = Field(description="messages per source: chat, kakao, parse, ...")
+    days: list[DayStats]
+
+
+def _rate(part: Any, whole: Any) -> float:
+    return round(float(part or 0) / whole, 4) if whole else 0.0
+
+
+def _day(engine: sa.engine.Engine) -> Any:
+    if engine.dialect.name == "sqlite":
+        return sa.func.substr(messages.c.created_at, 1, 10)  # stored as 'YYYY-MM-DD HH:MM:SS...'
+    return sa.func.to_char(sa.func.timezone("UTC", messages.c.created_at), "YYYY-MM-DD")
+
+
+def log_stats(store: StateStore, *, bot: str | None = None, since: timedelta | None = None,
+              now: datetime | None = None) -> LogStats:
+    """Statistics of the messages of ``bot`` (all bots if None) in the last ``since`` (all if None)."""
+    start = (now or datetime.now(timezone.utc)) - since if since is not None else None
+    where = []
+    if bot is not None:
+        where.append(messages.c.bot == bot)
+    if start is not None:
+        where.append(messages.c.created_at >= start)
+    m = messages.c
+    in_domain_low = sa.and_(m.fallback.is_(False), m.confidence < LOW_CONFIDENCE)
+    fallback = sa.func.sum(sa.case((m.fallback.is_(True), 1), else_=0))
+    engine = store.engine
+    with engine.connect() as connection:
+        db = connection.execution_options(malmoi_read=True)  # SQLite: a reader, never the write lock
+        total, users, fallbacks, low = db.execute(sa.select(
+            sa.func.count(), sa.func.count(sa.distinct(m.user_id)), fallback,
+            sa.func.sum(sa.case((in_domain_low, 1), else_=0)),
+        ).where(*where)).one()
+        intents: dict[str, int] = dict(db.execute(
+            sa.select(m.intent, sa.func.count()).where(*where, m.fallback.is_(False))
+            .group_by(m.intent).order_by(sa.func.count().desc())).all())
+        sources: dict[str, int] = dict(db.execute(
+            sa.select(m.source, sa.func.count()).where(*where).group_by(m.source)).all())
+        top = db.execute(sa.select(m.text, sa.func.count().label("n")).where(*where, m.fallback.is_(True))
+                         .group_by(m.text).order_by(sa.desc("n"), m.text).limit(TOP_OUT_OF_DOMAIN)).all()
+        day = _day(engine).label("day")
+        days = db.execute(sa.select(day, sa.func.count(), sa.func.count(sa.distinct(m.user_id)), fallback)
+                          .where(*where).group_by(day).order_by(day)).all()
+        slot_filling = _slot_filling(db, where)
+    return LogStats(
+        bot=bot, since=start.isoformat() if start else None, messages=total, users=users,
+        fallback_rate=_rate(fallbacks, total), low_confidence_rate=_rate(low, total - int(fallbacks or 0)),
+        intents=intents, sources=sources,
+        top_out_of_domain=[{"text": text, "count": n} for text, n in top],
+        slot_filling=slot_filling,
+        days=[DayStats(day=str(d), messages=n, users=u, fallback_rate=_rate(f, n)) for d, n, u, f in days],
+    )
+
+
+def _slot_filling(db: sa.engine.Connection, where: list[Any]) -> dict[str, dict[str, Any]]:
+    """Per scenario: conversations that started asking for entities, and those that finished."""
+    m = messages.c
+    previous = sa.func.lag(m.status).over(partition_by=(m.bot, m.user_id), order_by=m.id).label("previous")
+    ordered = (sa.select(m.bot, m.user_id, m.intent, m.status, previous, m.id)
+               .where(*where, m.user_id.is_not(None), m.status.is_not(None)).subquery("ordered"))
+    o = ordered.c
+    previous_asked = o.previous.like(_ASKING, escape="\\")
+    is_start = sa.and_(o.status.like(_ASKING, escape="\\"),
+                       sa.or_(o.previous.is_(None), sa.not_(previous_asked)))
+    chained = sa.select(
+        o.bot, o.user_id, o.intent, o.status, o.previous,
+        sa.case((is_start, 1), else_=0).label("start"),
+        sa.func.sum(sa.case((is_start, 1), else_=0)).over(partition_by=(o.bot, o.user_id), order_by=o.id)
+        .label("chain"),
+    ).subquery("chained")
+    c = chained.c
+    starts = sa.select(c.bot, c.user_id, c.chain, c.intent).where(c.start == 1).subquery("starts")
+    done = (sa.select(c.bot, c.user_id, c.chain)
+            .where(c.status == "SUCCESS", c.previous.like(_ASKING, escape="\\")).distinct().subquery("done"))
+    joined = starts.join(done, sa.and_(starts.c.bot == done.c.bot, starts.c.user_id == done.c.user_id,
+                                       starts.c.chain == done.c.chain), isouter=True)
+    rows = db.execute(sa.select(starts.c.intent, sa.func.count(), sa.func.count(done.c.chain))
+                      .select_from(joined).group_by(starts.c.intent).order_by(starts.c.intent)).all()
+    return {intent: {"started": n, "completed": k, "completion_rate": _rate(k, n)} for intent, n, k in rows}
+
+
+def prune_log(store: StateStore, *, keep: timedelta, now: datetime | None = None) -> int:
+    """Delete the messages older than ``keep``; the number deleted."""
+    cutoff = (now or datetime.now(timezone.utc)) - keep
+    with store.writing(), store.engine.begin() as db:
+        return int(db.execute(messages.delete().where(messages.c.created_at < cutoff)).rowcount or 0)
