@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 from malmoi.cli._common import EXIT_OK, Commands, UserError, database_url_option
 from malmoi.outputs import check_file
-
-_SINCE = re.compile(r"(\d+)([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def add_parser(commands: Commands) -> None:
@@ -36,10 +32,12 @@ def add_parser(commands: Commands) -> None:
 
 
 def since_type(value: str) -> timedelta:
-    found = _SINCE.fullmatch(value.strip())
-    if not found or int(found.group(1)) == 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an age like 30m, 24h, 7d or 4w")
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    from malmoi.dialogue.analytics import parse_age
+
+    try:
+        return parse_age(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

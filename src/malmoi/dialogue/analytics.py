@@ -12,6 +12,7 @@ it *completes* when a later message of that user, before the next start, ends ``
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from malmoi.dialogue.store import StateStore, messages
 
-__all__ = ["DayStats", "LogStats", "log_stats", "prune_log"]
+__all__ = ["DayStats", "LogStats", "log_stats", "parse_age", "prune_log"]
 
 LOW_CONFIDENCE = 0.5  # an in-domain answer below this is one to review
 TOP_OUT_OF_DOMAIN = 20
@@ -46,6 +47,18 @@ class LogStats(BaseModel):
     slot_filling: dict[str, dict[str, Any]] = Field(description="per scenario: started, completed, completion_rate")
     sources: dict[str, int] = Field(description="messages per source: chat, kakao, parse, ...")
     days: list[DayStats]
+
+
+_AGE = re.compile(r"(\d+)([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(value: str) -> timedelta:
+    """``30m``, ``24h``, ``7d``, ``4w`` as a timedelta; ValueError naming the value otherwise."""
+    found = _AGE.fullmatch(value.strip())
+    if not found or int(found.group(1)) == 0:
+        raise ValueError(f"{value!r} is not an age like 30m, 24h, 7d or 4w")
+    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
 
 
 def _rate(part: Any, whole: Any) -> float:

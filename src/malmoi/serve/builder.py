@@ -42,8 +42,8 @@ from malmoi.serve.middleware import App, install_middleware
 from malmoi.serve.registry_source import RegistryBots
 from malmoi.serve.routes.api import add_api_routes
 from malmoi.serve.routes.kochat import add_kochat_routes
-from malmoi.serve.routes.operations import add_metrics_route
-from malmoi.serve.routes.page import add_chat_page
+from malmoi.serve.routes.operations import add_analytics_route, add_metrics_route
+from malmoi.serve.routes.page import add_bot_chat_pages, add_chat_page
 from malmoi.serve.routes.registry import add_registry_routes, upload_limit
 from malmoi.serve.routes.review import add_review_routes
 from malmoi.serve.settings import DEFAULT_CACHE_MB, ServeSettings
@@ -105,9 +105,12 @@ def build_app(source: BotSource, settings: ServeSettings) -> FastAPI:
         add_review_routes(app, source, lambda bot: review_folder if one_folder else review_folder / bot)
     if metrics is not None:
         add_metrics_route(app, source, settings, metrics)  # /metrics, no prefix
+    add_analytics_route(app, source)
     add_docs(app, source.title)
     if registry is None:
         add_chat_page(app)
+    else:
+        add_bot_chat_pages(app, registry.page_bot)
     return app
 
 

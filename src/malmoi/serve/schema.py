@@ -9,6 +9,7 @@ both import from here, and neither from the other. Every request error is a 4xx 
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -20,8 +21,8 @@ from malmoi.model.result import ParseResult
 from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
 
 __all__ = [
-    "ERROR_RESPONSES", "ApiError", "ChatRequest", "ChatResponse", "ErrorDetail", "ErrorResponse", "Health",
-    "ParseRequest", "check_path_text", "check_text", "error_response",
+    "ERROR_RESPONSES", "ApiError", "ChatRequest", "ChatResponse", "Conversation", "ErrorDetail", "ErrorResponse",
+    "Health", "LoggedMessage", "ParseRequest", "check_path_text", "check_text", "error_response",
 ]
 
 
@@ -84,6 +85,22 @@ class ChatResponse(BaseModel):
     answer: str = Field(description="what the bot says")
     parse: ParseResult
     state: ConversationState
+
+
+class LoggedMessage(BaseModel):
+    created_at: datetime
+    source: str = Field(description="chat, kochat, kakao, line, slack, telegram")
+    text: str
+    intent: str
+    confidence: float
+    fallback: bool
+    status: str | None = Field(description="the conversation's status after the message")
+    answer: str | None
+
+
+class Conversation(BaseModel):
+    state: ConversationState
+    messages: list[LoggedMessage] = Field(description="the latest messages logged, oldest first")
 
 
 class Health(BaseModel):

@@ -1,4 +1,5 @@
-"""The server's pages for its operators: ``GET /metrics`` (Prometheus text).
+"""The server's pages for its operators: ``GET /metrics`` (Prometheus text) and ``GET /analytics``
+(what users asked, :mod:`malmoi.dialogue.analytics`, as the offline page of ``malmoi stats --html``).
 
 Not a bot's route: one place for the whole server, with no prefix. Who may read it is the
 source's :meth:`~malmoi.serve.source.BotSource.operator` rule (this machine, or an admin key on a
@@ -11,14 +12,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
+from malmoi.report._html import CSP
 from malmoi.serve.metrics import CONTENT_TYPE_LATEST, ServerMetrics
-from malmoi.serve.schema import ERROR_RESPONSES
+from malmoi.serve.schema import ERROR_RESPONSES, ApiError
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotSource
 
-__all__ = ["add_metrics_route"]
+__all__ = ["add_analytics_route", "add_metrics_route"]
 
 
 def add_metrics_route(app: FastAPI, source: BotSource, settings: ServeSettings, metrics: ServerMetrics) -> None:
@@ -36,3 +38,25 @@ def add_metrics_route(app: FastAPI, source: BotSource, settings: ServeSettings, 
             source.operator(request)
         body = await run_in_threadpool(metrics.exposition)  # reads files with --workers
         return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def add_analytics_route(app: FastAPI, source: BotSource) -> None:
+    """``GET /analytics?bot=B&since=7d``: this machine, or an admin key on a registry."""
+
+    @app.get("/analytics", tags=["operations"], response_class=HTMLResponse,
+             responses={403: ERROR_RESPONSES[422] | {"description": "not this machine, and no admin key"}})
+    async def analytics(request: Request, bot: str | None = None, since: str = "30d") -> Response:
+        """What users asked (the message log): messages, users, intents, fallback and low-confidence
+        rates, top out-of-domain messages, slot-filling completion, by day; an HTML page with charts."""
+        source.operator(request)
+        from malmoi.dialogue.analytics import log_stats, parse_age
+        from malmoi.report.analytics import render_analytics
+
+        try:
+            age = parse_age(since)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_since", str(exc), "since") from None
+        stats = await run_in_threadpool(log_stats, source.store, bot=bot, since=age)
+        page = await run_in_threadpool(render_analytics, stats)
+        # Its own policy: the page's scripts and styles are inline (the server's default forbids that).
+        return HTMLResponse(page, headers={"Content-Security-Policy": CSP})
