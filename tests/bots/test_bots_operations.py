@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
 
-from fastapi import testclient  # noqa: E402
+from fastapi import testclient
 
-from malmoi.bots import KeyStore, Registry  # noqa: E402
-from malmoi.serve.builder import create_bots_app  # noqa: E402
+from malmoi.bots import KeyStore, Registry
+from malmoi.serve.builder import create_bots_app
 
 FAR = ("10.1.2.3", 4000)  # a client on another machine
 

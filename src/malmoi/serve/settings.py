@@ -119,6 +119,10 @@ class ServeSettings(BaseModel):
     # Channels and operations.
     channel_deadline: float = 4.5
     """seconds a channel's answer may take (KakaoTalk waits 5); past it the scenario's failure text answers."""
+    # The platforms' APIs that channels answer through; tests point them at fakes on 127.0.0.1.
+    line_api: str = "https://api.line.me"
+    slack_api: str = "https://slack.com/api"
+    telegram_api: str = "https://api.telegram.org"
     metrics: str = "local"
     """who may read ``/metrics``: ``local`` (this machine, or an admin key on a registry), ``open`` (anyone
     who reaches the port: behind a firewall), ``off`` (no route)."""
@@ -203,6 +207,13 @@ class ServeSettings(BaseModel):
         if not (math.isfinite(value) and 0 < value <= 60):
             raise ValueError(f"--channel-deadline must be a number of seconds in (0, 60], not {value:g}")
         return value
+
+    @field_validator("line_api", "slack_api", "telegram_api")
+    @classmethod
+    def _check_api(cls, value: str, info: Any) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"{option_name(info.field_name)} {value!r} is not an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("metrics")
     @classmethod

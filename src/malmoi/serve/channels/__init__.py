@@ -14,6 +14,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from malmoi.serve.channels.kakao import add_kakao_routes
+from malmoi.serve.channels.line import add_line_routes
+from malmoi.serve.channels.slack import add_slack_routes
+from malmoi.serve.channels.telegram import add_telegram_routes
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotSource
 
@@ -23,3 +26,6 @@ __all__ = ["add_channel_routes"]
 def add_channel_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> None:
     """Every channel's webhook, for one model or every bot of a registry."""
     add_kakao_routes(app, source, settings)
+    add_line_routes(app, source, settings)
+    add_slack_routes(app, source, settings)
+    add_telegram_routes(app, source, settings)
