@@ -81,61 +81,65 @@ def log_stats(store: StateStore, *, bot: str | None = None, since: timedelta | N
     if start is not None:
         where.append(messages.c.created_at >= start)
     m = messages.c
-    in_domain_low = sa.and_(m.fallback.is_(False), m.confidence < LOW_CONFIDENCE)
-    fallback = sa.func.sum(sa.case((m.fallback.is_(True), 1), else_=0))
+    low = sa.func.sum(sa.case((sa.and_(m.fallback.is_(False), m.confidence < LOW_CONFIDENCE), 1), else_=0))
+    fallbacks = sa.func.sum(sa.case((m.fallback.is_(True), 1), else_=0))
     engine = store.engine
+    day = _day(engine).label("day")
     with engine.connect() as connection:
         db = connection.execution_options(malmoi_read=True)  # SQLite: a reader, never the write lock
-        total, users, fallbacks, low = db.execute(sa.select(
-            sa.func.count(), sa.func.count(sa.distinct(m.user_id)), fallback,
-            sa.func.sum(sa.case((in_domain_low, 1), else_=0)),
-        ).where(*where)).one()
-        intents: dict[str, int] = dict(db.execute(
-            sa.select(m.intent, sa.func.count()).where(*where, m.fallback.is_(False))
-            .group_by(m.intent).order_by(sa.func.count().desc())).all())
-        sources: dict[str, int] = dict(db.execute(
-            sa.select(m.source, sa.func.count()).where(*where).group_by(m.source)).all())
+        # Few scans of the range, each grouped in the database; Python adds up the groups only.
+        days = db.execute(sa.select(day, sa.func.count(), sa.func.count(sa.distinct(m.user_id)), fallbacks, low)
+                          .where(*where).group_by(day).order_by(day)).all()
+        users = db.execute(sa.select(sa.func.count(sa.distinct(m.user_id))).where(*where)).scalar_one()
+        groups = db.execute(sa.select(m.intent, m.source, m.fallback, sa.func.count())
+                            .where(*where).group_by(m.intent, m.source, m.fallback)).all()
         top = db.execute(sa.select(m.text, sa.func.count().label("n")).where(*where, m.fallback.is_(True))
                          .group_by(m.text).order_by(sa.desc("n"), m.text).limit(TOP_OUT_OF_DOMAIN)).all()
-        day = _day(engine).label("day")
-        days = db.execute(sa.select(day, sa.func.count(), sa.func.count(sa.distinct(m.user_id)), fallback)
-                          .where(*where).group_by(day).order_by(day)).all()
         slot_filling = _slot_filling(db, where)
+    total = sum(n for _, n, _, _, _ in days)
+    fallback_count = sum(int(f or 0) for _, _, _, f, _ in days)
+    low_count = sum(int(lo or 0) for _, _, _, _, lo in days)
+    intents: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    for intent, source, fallback, n in groups:
+        sources[source] = sources.get(source, 0) + n
+        if not fallback:
+            intents[intent] = intents.get(intent, 0) + n
+    intents = dict(sorted(intents.items(), key=lambda item: (-item[1], item[0])))
     return LogStats(
         bot=bot, since=start.isoformat() if start else None, messages=total, users=users,
-        fallback_rate=_rate(fallbacks, total), low_confidence_rate=_rate(low, total - int(fallbacks or 0)),
+        fallback_rate=_rate(fallback_count, total), low_confidence_rate=_rate(low_count, total - fallback_count),
         intents=intents, sources=sources,
         top_out_of_domain=[{"text": text, "count": n} for text, n in top],
         slot_filling=slot_filling,
-        days=[DayStats(day=str(d), messages=n, users=u, fallback_rate=_rate(f, n)) for d, n, u, f in days],
+        days=[DayStats(day=str(d), messages=n, users=u, fallback_rate=_rate(f, n)) for d, n, u, f, _ in days],
     )
 
 
 def _slot_filling(db: sa.engine.Connection, where: list[Any]) -> dict[str, dict[str, Any]]:
     """Per scenario: conversations that started asking for entities, and those that finished."""
     m = messages.c
-    previous = sa.func.lag(m.status).over(partition_by=(m.bot, m.user_id), order_by=m.id).label("previous")
-    ordered = (sa.select(m.bot, m.user_id, m.intent, m.status, previous, m.id)
+    asking = sa.case((m.status.like(_ASKING, escape="\\"), 1), else_=0)
+    ordered = (sa.select(m.bot, m.user_id, m.intent, m.id, asking.label("asking"),
+                         sa.case((m.status == "SUCCESS", 1), else_=0).label("success"),
+                         sa.func.coalesce(sa.func.lag(asking).over(partition_by=(m.bot, m.user_id), order_by=m.id), 0)
+                         .label("asked"))
                .where(*where, m.user_id.is_not(None), m.status.is_not(None)).subquery("ordered"))
     o = ordered.c
-    previous_asked = o.previous.like(_ASKING, escape="\\")
-    is_start = sa.and_(o.status.like(_ASKING, escape="\\"),
-                       sa.or_(o.previous.is_(None), sa.not_(previous_asked)))
+    is_start = sa.case((sa.and_(o.asking == 1, o.asked == 0), 1), else_=0)
     chained = sa.select(
-        o.bot, o.user_id, o.intent, o.status, o.previous,
-        sa.case((is_start, 1), else_=0).label("start"),
-        sa.func.sum(sa.case((is_start, 1), else_=0)).over(partition_by=(o.bot, o.user_id), order_by=o.id)
-        .label("chain"),
+        o.bot, o.user_id, o.intent, is_start.label("start"),
+        sa.case((sa.and_(o.success == 1, o.asked == 1), 1), else_=0).label("finish"),
+        sa.func.sum(is_start).over(partition_by=(o.bot, o.user_id), order_by=o.id).label("chain"),
     ).subquery("chained")
     c = chained.c
-    starts = sa.select(c.bot, c.user_id, c.chain, c.intent).where(c.start == 1).subquery("starts")
-    done = (sa.select(c.bot, c.user_id, c.chain)
-            .where(c.status == "SUCCESS", c.previous.like(_ASKING, escape="\\")).distinct().subquery("done"))
-    joined = starts.join(done, sa.and_(starts.c.bot == done.c.bot, starts.c.user_id == done.c.user_id,
-                                       starts.c.chain == done.c.chain), isouter=True)
-    rows = db.execute(sa.select(starts.c.intent, sa.func.count(), sa.func.count(done.c.chain))
-                      .select_from(joined).group_by(starts.c.intent).order_by(starts.c.intent)).all()
-    return {intent: {"started": n, "completed": k, "completion_rate": _rate(k, n)} for intent, n, k in rows}
+    # One row per chain (the messages from one start to the next): its scenario, and whether it finished.
+    chains = (sa.select(sa.func.max(sa.case((c.start == 1, c.intent))).label("scenario"),
+                        sa.func.max(c.finish).label("finished"))
+              .where(c.chain > 0).group_by(c.bot, c.user_id, c.chain).subquery("chains"))
+    rows = db.execute(sa.select(chains.c.scenario, sa.func.count(), sa.func.sum(chains.c.finished))
+                      .group_by(chains.c.scenario).order_by(chains.c.scenario)).all()
+    return {intent: {"started": n, "completed": int(k or 0), "completion_rate": _rate(k, n)} for intent, n, k in rows}
 
 
 def prune_log(store: StateStore, *, keep: timedelta, now: datetime | None = None) -> int:

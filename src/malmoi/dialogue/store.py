@@ -76,8 +76,11 @@ messages = sa.Table(
     sa.Column("status", sa.String(200)),
     sa.Column("answer", sa.Text),
     sa.Index("ix_malmoi_messages_user", "bot", "user_id", "id"),
-    # For statistics over a time range (malmoi stats, /analytics) and for pruning old messages.
-    sa.Index("ix_malmoi_messages_bot_time", "bot", "created_at"),
+    # For statistics over a time range (malmoi stats, /analytics) and for pruning old messages. The
+    # bot's index covers every column the statistics group or count by, so a month of one bot is
+    # read from the index alone, in order, not row by row from the table (bench/stats_load.py).
+    sa.Index("ix_malmoi_messages_bot_time", "bot", "created_at", "fallback", "confidence", "intent", "source",
+             "user_id", "status"),
     sa.Index("ix_malmoi_messages_time", "created_at"),
 )
 
