@@ -81,3 +81,14 @@ def test_metrics_and_analytics_need_an_admin_key_from_elsewhere(client, registry
     assert page.status_code == 200 and "Plotly.newPlot" in page.text
     assert "script-src 'unsafe-inline'" in page.headers["content-security-policy"]
     assert client.get("/analytics?since=soon", headers=bearer(admin)).status_code == 422
+
+
+def test_the_startup_line_names_every_page_and_route(client, registry: Registry) -> None:
+    from malmoi.serve._server import offered
+    from malmoi.serve.settings import ServeSettings
+    from route_names import named_paths, served_paths
+
+    line = offered(ServeSettings.model_validate({"registry": registry.root}))
+    assert "GET /v1/bots," in line and "/bots/{bot}/ (chat)" in line
+    assert served_paths(client.app) - named_paths(line) == set()
+    assert named_paths(line) - served_paths(client.app) == set()

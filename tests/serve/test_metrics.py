@@ -66,3 +66,14 @@ def test_metrics_are_refused_to_other_machines_unless_open(chat_model_dir: Path,
         assert far.get("/metrics").status_code == 200
     with make_client(chat_model_dir, tmp_path, metrics="off") as near:
         assert near.get("/metrics").status_code == 404
+
+
+def test_the_startup_line_names_every_page_and_route(client) -> None:
+    from malmoi.serve._server import offered
+    from route_names import named_paths, served_paths
+
+    settings = ServeSettings.model_validate({"model_dir": "m", "review_data": None})
+    line = offered(settings)
+    assert line.startswith("Pages: / (chat), /docs, /metrics, /analytics. Routes: POST /v1/parse")
+    assert served_paths(client.app) - named_paths(line) == set()
+    assert named_paths(line) - served_paths(client.app) == set()
