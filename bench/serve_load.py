@@ -408,8 +408,7 @@ def subprocess_server(command: list[str], port: int, health: str, log: Path, tim
             process.wait(15)
 
 
-def serve_command(model_dir: Path, port: int, database_url: str, workers: int,
-                  extra: Sequence[str] = ()) -> list[str]:
+def serve_command(model_dir: Path, port: int, database_url: str, workers: int, extra: Sequence[str] = ()) -> list[str]:
     return [sys.executable, "-m", "malmoi.cli", "serve", str(model_dir), "--host", HOST, "--port", str(port),
             "--database-url", database_url, "--workers", str(workers), *extra]
 
@@ -471,8 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", default="1,16,64", help="concurrent clients, comma-separated")
     parser.add_argument("--endpoints", default="parse,chat", help="parse, chat or both")
     parser.add_argument("--workers", type=int, default=1, help="server processes (malmoi serve --workers)")
-    parser.add_argument("--server-arg", action="append", default=[], metavar="ARG",
-                        help="an option for `malmoi serve`, repeatable: --server-arg=--metrics --server-arg=off")
+    parser.add_argument("--server-arg", action="append", default=[], help="a `malmoi serve` option, repeatable")
     parser.add_argument("--warmup-seconds", type=float, default=3.0, help="unrecorded load before the levels")
     parser.add_argument("--ceiling-seconds", type=float, default=5.0,
                         help="client-only run against a null server (0: skip)")
