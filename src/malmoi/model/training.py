@@ -64,6 +64,11 @@ AUTO_STEPS, AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 1200, 5, 40
 # stopped CLINC150 10-shot at epoch 9 of 40 (top-1 0.834 on the validation split; 10 epochs of
 # patience: 0.859). Larger bots are unchanged (KMOU NER, the smallest benchmark, has 23 steps an epoch).
 PATIENCE_MIN_STEPS = 90
+# The learning rate's cosine decay spans at least this many epochs, however few `epochs: auto`
+# runs. Decaying over auto's 12 epochs on SNIPS annealed the tagger before it had learned: slot
+# F1 92.3 -> 90.6 %, intent 97.1 -> 96.3 % (the horizon of the 2026-11-23 core, 30 epochs, restores
+# them at the same 12 epochs and the same time; early stopping still keeps the best epoch).
+DECAY_MIN_EPOCHS = 30
 # refit: auto (settings.training): train again on everything when an intent has fewer examples.
 REFIT_BELOW = 30
 # Out-of-domain examples held out for calibration: at least this share (and the validation share).
@@ -338,7 +343,7 @@ def _train_network(
     items = train_items + train_ood
     steps_per_epoch = math.ceil(len(items) / training.batch_size)
     epochs = epochs or epoch_count(training.epochs, steps_per_epoch)
-    total_steps = steps_per_epoch * epochs
+    total_steps = steps_per_epoch * max(epochs, DECAY_MIN_EPOCHS)
     patience = max(training.patience, math.ceil(PATIENCE_MIN_STEPS / steps_per_epoch))
     # Cosine decay: large steps early, fine adjustment late, no schedule to tune per bot.
     schedulers = [
@@ -366,7 +371,7 @@ def _train_network(
                 optimizer.step()
                 scheduler.step()
             total += loss.item() * len(chunk)
-        record = {"epoch": epoch, "loss": total / len(items)}
+        record = {"epoch": epoch, "loss": total / len(items), "learning_rate": schedulers[0].get_last_lr()[0]}
         if valid_items:
             record.update(_validate(network, valid_items, tags))
             # Stop when accuracy + F1 stop improving (patience); among the epochs seen, keep the
