@@ -212,7 +212,15 @@ def fit_floors(model: Any, held: HeldOut, data: dict[str, Any], examples: list[A
     full = NgramFeaturizer(NgramSettings())
     full_features = full.fit_transform(analyze([e.text for e in examples]))
     floor = LinearIntents().fit(full_features, full.size, [index[e.intent] for e in examples], len(index))
+    test_gold = np.array([index[i] for _, i, _ in data["test"]])
+    test_features = [full.transform(d) for d in docs["test"]]
+    # Sparse floors: the largest weights only, as many as 4, 16 or 64 per n-gram row.
+    pruned = {
+        f"{n}_per_row": float((floor.pruned(n * full.size).scores(test_features).argmax(1) == test_gold).mean())
+        for n in (4, 16, 64)
+    }
     return {
+        "pruned_top1": pruned,
         "held_ids": held_ids,
         "held_linear": floor_part.scores([part.transform(d) for d in analyze([e.text for e in held.examples])]),
         "held_ood_linear": floor_part.scores([part.transform(d) for d in analyze([e.text for e in held.ood_examples])]),
@@ -251,6 +259,7 @@ def measure(
     rows.append({
         "name": f"{name}: floor (logreg on malmoi n-grams)", "seconds": round(floors["seconds"], 2),
         "threshold_rule": how, "floor_weights_mb": floors["weights_mb"], "lexical_rows": floors["rows"],
+        "pruned_floor_top1": floors["pruned_top1"],
         **figures(test_linear.argmax(1), linear_in_domain(test_linear), threshold, gold,
                   linear_in_domain(ood_linear) if len(ood_linear) else None, held_floor),
     })

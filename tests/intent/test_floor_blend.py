@@ -98,3 +98,13 @@ def test_in_domain_logit_keeps_absolute_nearness_that_probability_forgets() -> N
     assert np.isclose(in_domain_scores(blend, near, zeros, "blend_probability"),
                       in_domain_scores(blend, far, zeros, "blend_probability"))
     assert in_domain_scores(blend, near, zeros, "blend_logit") > in_domain_scores(blend, far, zeros, "blend_logit")
+
+
+def test_a_pruned_floor_keeps_its_largest_weights_and_still_ranks() -> None:
+    featurizer, floor = _fitted()
+    small = floor.pruned(40)
+    assert np.count_nonzero(small.weights) == 40
+    kept = np.abs(floor.weights)[small.weights != 0]
+    assert kept.min() >= np.abs(floor.weights)[small.weights == 0].max()
+    docs = Analyzer("en").many(["a flight to madrid", "is it raining in oslo", "play music by abba"])
+    assert small.scores([featurizer.transform(d) for d in docs]).argmax(1).tolist() == [0, 1, 2]

@@ -93,6 +93,20 @@ class LinearIntents:
         p = 1.0 / (1.0 + np.exp(-self.scores(features).astype(np.float64)))
         return p / np.maximum(p.sum(1, keepdims=True), 1e-300)
 
+    def pruned(self, keep: int) -> LinearIntents:
+        """A copy keeping the ``keep`` weights of largest magnitude (the rest zero): what a sparse
+        table of that many entries would give. The dense table is n-grams × intents (CLINC150:
+        53,000 × 150, 30 MB as float32), too large for a bot's artifact as it is."""
+        flat = np.abs(self.weights).ravel()
+        out = LinearIntents(self.c)
+        out.bias = self.bias.copy()
+        if keep >= flat.size:
+            out.weights = self.weights.copy()
+            return out
+        cut = np.partition(flat, flat.size - keep)[flat.size - keep]
+        out.weights = np.where(np.abs(self.weights) >= cut, self.weights, 0.0).astype(np.float32)
+        return out
+
     def export(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, "bias": self.bias}
 
