@@ -34,9 +34,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-ROOT = Path(__file__).resolve().parents[1]
+import _cli
+
+ROOT = _cli.ROOT
 DATA = ROOT.parent / "shared" / "data"  # ../shared/data from the repository root; read by path, never copied
-RESULTS = ROOT / "bench" / "results"
+RESULTS = _cli.RESULTS
 FALLBACK = "__fallback__"  # what `intent_of` answers for a fallback; no data set has an intent of that name
 
 Span = tuple[int, int, str]  # (start, end, type), character offsets into the parsed text
@@ -77,7 +79,7 @@ def variant_type(value: str) -> tuple[str, dict[str, Any]]:
 
 def parser(doc: str | None, name: str, *, baseline: str | None = None) -> argparse.ArgumentParser:
     """The options every benchmark shares: --limit, --out, --variant, --timeout (and --no-baseline)."""
-    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _cli.Parser(description=doc)
     p.add_argument(
         "--limit",
         type=limit_type,
@@ -85,9 +87,7 @@ def parser(doc: str | None, name: str, *, baseline: str | None = None) -> argpar
         help="smoke test: only N training utterances of each intent (and N out-of-domain ones) and N "
         "test utterances (and N out-of-domain ones), each evenly spaced through its rows",
     )
-    p.add_argument(
-        "--out", type=Path, default=RESULTS / f"{name}.json", help=f"result JSON (default bench/results/{name}.json)"
-    )
+    p.add_out(RESULTS / f"{name}.json")
     p.add_argument(
         "--variant",
         type=variant_type,
@@ -707,9 +707,7 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def save(out: Path, result: dict[str, Any]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"\nsaved {out}")
+    _cli.save_json(out, result)
 
 
 def result(benchmark: str, protocol: str, args: argparse.Namespace, **rest: Any) -> dict[str, Any]:

@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _cli
 import _userpath as up
 
 DATA = up.DATA / "clinc150" / "data_full.json"
@@ -179,7 +180,7 @@ def main() -> None:
     parser.add_argument("--cv-folds", type=int, default=5, help="folds for the floor's threshold (default 5)")
     parser.set_defaults(out=None)
     args = parser.parse_args()
-    out: Path = args.out or up.RESULTS / ("clinc150-no-ood.json" if args.no_ood else "clinc150.json")
+    out: Path = _cli.checked_out(args.out or up.RESULTS / ("clinc150-no-ood.json" if args.no_ood else "clinc150.json"))
 
     data = load(args.intents, args.limit, args.no_ood)
     print(

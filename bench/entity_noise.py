@@ -15,13 +15,12 @@ Run: python bench/entity_noise.py [--sample 3000]
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
-from pathlib import Path
 
 import numpy as np
 
+import _cli
 import _userpath as up
 from malmoi.clean.entities import find_entity_issues
 from malmoi.data.schema import Entity, Example
@@ -74,10 +73,10 @@ def plant(spans: list[tuple[int, int, str]], n_words: int, kind: str, types: lis
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = _cli.Parser(description=__doc__.split("\n")[0])
     parser.add_argument("--sample", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=up.RESULTS / "entity_noise.json")
+    parser.add_out(up.RESULTS / "entity_noise.json")
     args = parser.parse_args()
     rows = snips(args.sample, args.seed)
     types = sorted({s[2] for _, spans, _ in rows for s in spans})

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _cli
 import _userpath as up
 import kmou_ner
 import parakqc
@@ -173,13 +174,13 @@ def run_snips(args: argparse.Namespace, plan: Plan, done: Done) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _cli.Parser(description=__doc__)
     p.add_argument("--data", nargs="+", choices=["parakqc", "kmou_ner", "snips"], default=["parakqc", "kmou_ner"])
     p.add_argument("--rows", nargs="+", choices=ROWS, default=ROWS, help="rows to run, in this order")
     p.add_argument("--model2vec", type=Path, metavar="DIR", help="a model2vec folder (default: distil MiniLM)")
     p.add_argument("--limit", type=up.limit_type, metavar="N", help="smoke test: N utterances per intent, N test")
     p.add_argument("--intents", type=int, metavar="K", help="smoke test: only the first K ParaKQC intents")
-    p.add_argument("--out", type=Path, default=up.RESULTS / "korean_encoders.json")
+    p.add_out(up.RESULTS / "korean_encoders.json", what="result JSON, written again after each row")
     p.add_argument("--timeout", type=float, default=4 * 3600, metavar="SECONDS", help="for each malmoi command")
     args = p.parse_args()
 

@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+import _cli
 import _userpath as up
 from malmoi.clean import CheckerRunner, CleanSettings, build_checker, find_label_issues, pico
 from malmoi.data.schema import Example
@@ -354,7 +355,7 @@ def summary(out_dir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = _cli.Parser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", nargs="+", default=["clinc150"], choices=DATASETS)
     parser.add_argument("--noise", nargs="+", default=["sym10"], choices=NOISES)
     parser.add_argument("--summary", action="store_true", help="only print and save the summary of the saved cells")
@@ -365,7 +366,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--downstream-seeds", type=int, default=2, help="fits per cleaned training set (mean)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder of the cell files and the summary")
+    parser.add_out(OUT_DIR, what="folder of the cell files and summary.json", folder=True)
     args = parser.parse_args()
     if args.summary:
         summary(args.out)

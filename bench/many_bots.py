@@ -25,11 +25,15 @@ bots cached, bytes charged, memory per cached bot, hit rate, evictions, cold loa
 server's own load time, and the latency of requests that loaded a bot), warm parse p50/p99,
 throughput, errors.
 
-Run:  python bench/many_bots.py                       # builds /tmp/malmoi-many-bots, then serves it
+Run:  python bench/many_bots.py                       # builds the registry in --work, then serves it
       python bench/many_bots.py --reuse               # serve an already built registry again
       python bench/many_bots.py --bots 500 --trained 20 --seconds 20   # a quick run
-      python bench/many_bots.py --accuracy-only --trained 10 --registry /tmp/acc   # base + 10 bots' accuracy
-Results: a table, and JSON in bench/results/many_bots.json (--accuracy-only: many_bots_accuracy.json).
+      python bench/many_bots.py --accuracy-only --trained 10 --work /tmp/acc   # base + 10 bots' accuracy
+      python bench/many_bots.py --reuse --out bench/results/many_bots.json     # update the saved results
+Everything goes under --work (default: <system temp dir>/malmoi-bench/many-bots): the registry, the
+build's files and the results JSON (many_bots.json; --accuracy-only: many_bots_accuracy.json). The
+repository's bench/results is written only when --out names a file there. --work is emptied and
+rebuilt only if this benchmark made it (a folder that holds other files is refused).
 """
 
 from __future__ import annotations
@@ -53,14 +57,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # serve_load needs psutil (the bench extra) and says so; its client pieces are reused here.
-from serve_load import HOST, free_port, percentile, subprocess_server, tree_rss_mb
+import _cli
+from serve_load import HOST, percentile, subprocess_server, tree_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 PARAKQC = DATA / "parakqc" / "paraKQC_v1.txt"
 CLINC = DATA / "clinc150" / "data_full.json"
-RESULTS = ROOT / "bench" / "results" / "many_bots.json"
-ACCURACY_RESULTS = ROOT / "bench" / "results" / "many_bots_accuracy.json"
+WORK = Path(tempfile.gettempdir()) / "malmoi-bench" / "many-bots"
+WORK_MARKER = ".malmoi-many-bots"  # in --work: this benchmark made the folder, and may empty it
+RESULTS_NAME, ACCURACY_NAME = "many_bots.json", "many_bots_accuracy.json"
 
 # Targets of issue 12.
 TARGET_COLD_P99_MS, TARGET_WARM_P99_MS, TARGET_MB_PER_BOT, TARGET_CAP_GB = 20.0, 50.0, 2.0, 8.0
@@ -109,14 +115,28 @@ def held_out_accuracy(model: Any, intents: list[tuple[str, list[str], list[str]]
 # -- building the registry -------------------------------------------------------------------------
 
 
-def build(args: argparse.Namespace, registry_dir: Path) -> dict[str, Any]:
+def checked_work(work: Path, *, reuse: bool) -> Path:
+    """``--work``, when this benchmark may use it: new, empty, or made by an earlier run. Otherwise
+    one line and exit 2, before any work."""
+    if work.is_symlink() or (work.exists() and not work.is_dir()):
+        _cli.refuse(f"--work {work} is {'a link' if work.is_symlink() else 'a file'}; give a folder")
+    if work.is_dir() and any(work.iterdir()) and not (work / WORK_MARKER).is_file():
+        _cli.refuse(f"--work {work} holds files that this benchmark did not write, and it empties --work to build; "
+                    "give a new or empty folder")
+    if reuse and not (work / "registry").is_dir():
+        _cli.refuse(f"--reuse: no registry in --work {work}; build one first (the same command without --reuse)")
+    return work
+
+
+def build(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     import malmoi
-    from malmoi.artifact import WeightsRef, read_weights
     from malmoi.bots import Registry
     from malmoi.bots.registry import PROBE_TEXTS
-    from malmoi.bots.synthetic import perturbed_copy
+    from malmoi.bots.synthetic import perturbed_copy, rewritten_copy
 
-    work = registry_dir.parent / (registry_dir.name + "-work")
+    registry_dir, work = work_dir / "registry", work_dir / "build"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / WORK_MARKER).write_text("made by bench/many_bots.py, which empties this folder to build\n", "utf-8")
     shutil.rmtree(registry_dir, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -164,10 +184,7 @@ def build(args: argparse.Namespace, registry_dir: Path) -> dict[str, Any]:
         train_seconds.append(time.perf_counter() - t)
         accuracy.append(held_out_accuracy(model, intents))
         # float16 heads: the same model with every head array rounded to float16 and back.
-        meta = json.loads((model_dir / "model.json").read_text("utf-8"))
-        arrays = read_weights(model_dir, WeightsRef.model_validate(meta["weights"]))
-        half = perturbed_copy(model_dir, work / "fp16" / name, scale=0.0)
-        _round_to_fp16(half, arrays)
+        half = rewritten_copy(model_dir, work / "fp16" / name, _round_to_fp16)
         accuracy_fp16.append(held_out_accuracy(malmoi.load(half), intents))
         shutil.rmtree(half)
         t = time.perf_counter()
@@ -212,15 +229,8 @@ def build(args: argparse.Namespace, registry_dir: Path) -> dict[str, Any]:
     return report
 
 
-def _round_to_fp16(model_dir: Path, arrays: dict[str, np.ndarray]) -> None:
-    from malmoi.artifact import MODEL_FILE, json_bytes, weights_file
-
-    meta = json.loads((model_dir / MODEL_FILE).read_text("utf-8"))
-    half = {k: v.astype(np.float16).astype(v.dtype) if v.dtype == np.float32 else v for k, v in arrays.items()}
-    data, ref = weights_file(half, meta["weights"]["file"])
-    meta["weights"] = ref.model_dump(mode="json")
-    (model_dir / ref.file).write_bytes(data)
-    (model_dir / MODEL_FILE).write_bytes(json_bytes(meta))
+def _round_to_fp16(array: np.ndarray) -> np.ndarray:
+    return array.astype(np.float16).astype(array.dtype) if array.dtype == np.float32 else array
 
 
 # -- traffic ---------------------------------------------------------------------------------------
@@ -351,7 +361,7 @@ def stats(port: int, key: str) -> dict[str, Any]:
 
 
 def serve_and_measure(registry_dir: Path, cache_mb: float, key: str, bots: int, args: argparse.Namespace) -> dict:
-    port = free_port()
+    port = _cli.port_or_free(args.port, f"malmoi serve --registry (cache {cache_mb:g} MB)")
     with tempfile.TemporaryDirectory(prefix="malmoi-many-bots-") as tmp:
         log = Path(tmp) / "server.log"
         command = [sys.executable, "-m", "malmoi.cli", "serve", "--registry", str(registry_dir), "--host", HOST,
@@ -374,9 +384,13 @@ def serve_and_measure(registry_dir: Path, cache_mb: float, key: str, bots: int, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--registry", type=Path, default=Path(tempfile.gettempdir()) / "malmoi-many-bots")
-    parser.add_argument("--reuse", action="store_true", help="serve the registry built by an earlier run")
+    parser = _cli.Parser(description=__doc__)
+    parser.add_argument("--work", type=Path, default=WORK, metavar="FOLDER",
+                        help=f"the registry, the build's files and (by default) the results (default {WORK})")
+    parser.add_out(None, what=f"result JSON (default WORK/{RESULTS_NAME}, or WORK/{ACCURACY_NAME} with "
+                   "--accuracy-only; bench/results/... to update the saved results)")
+    parser.add_port()
+    parser.add_argument("--reuse", action="store_true", help="serve the registry built by an earlier run in --work")
     parser.add_argument("--bots", type=int, default=10_000)
     parser.add_argument("--trained", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=10, help="epochs of each trained bot's heads")
@@ -402,35 +416,37 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accuracy-only", action="store_true",
                         help="train the base and the --trained bots, report their held-out accuracy "
-                        f"({ACCURACY_RESULTS.name}) and stop: no derived bots, no traffic")
+                        f"({ACCURACY_NAME}) and stop: no derived bots, no traffic")
     parser.add_argument("--no-traffic", action="store_true",
                         help="with --reuse: measure the CPU costs only, keep the earlier runs' traffic figures")
     args = parser.parse_args()
+    work_dir = checked_work(args.work.resolve(), reuse=args.reuse)
+    out = _cli.checked_out(args.out or work_dir / (ACCURACY_NAME if args.accuracy_only else RESULTS_NAME))
     from malmoi.bots import KeyStore, Registry
 
-    registry_dir = args.registry.resolve()
+    registry_dir = work_dir / "registry"
     if args.accuracy_only:
         args.bots = args.trained
-        report = build(args, registry_dir)
-        previous = json.loads(ACCURACY_RESULTS.read_text("utf-8")) if ACCURACY_RESULTS.is_file() else {}
+        report = build(args, work_dir)
+        previous = json.loads(out.read_text("utf-8")) if out.is_file() else {}
+        previous[_cli.MARKER] = "many_bots_accuracy"
         base = report["base"]["training"]
         label = (f"base: epochs {base['epochs']}, batch {base['batch_size']}; heads: epochs {args.epochs}, "
                  f"batch {args.batch_size}")
         previous[label] = {"base": report["base"], "trained": report["trained"],
                            "heads": {"epochs": args.epochs, "batch_size": args.batch_size}, "seed": args.seed,
                            "load_average": os.getloadavg()}
-        ACCURACY_RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        ACCURACY_RESULTS.write_text(json.dumps(previous, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        _cli.save_json(out, previous)
         print(f"{label}: base validation accuracy {report['base']['validation_intent_accuracy']}, trained bots' "
-              f"held-out accuracy {report['trained']['held_out_accuracy_mean']}; saved {ACCURACY_RESULTS}")
+              f"held-out accuracy {report['trained']['held_out_accuracy_mean']}")
         return
     build_report = None
     previous: dict[str, Any] = {}
     if args.reuse:
-        previous = json.loads(RESULTS.read_text("utf-8")) if RESULTS.is_file() else {}
+        previous = json.loads(out.read_text("utf-8")) if out.is_file() else {}
         build_report = previous.get("build")
     else:
-        build_report = build(args, registry_dir)
+        build_report = build(args, work_dir)
     registry = Registry(registry_dir)
     bots = len(registry.bots())
     key, _ = KeyStore(registry).create(admin=True)
@@ -442,6 +458,7 @@ def main() -> None:
         runs.append(run)
         print(json.dumps(run), flush=True)
     result = {
+        _cli.MARKER: "many_bots",
         "what": "malmoi serve --registry: Zipf traffic over every published bot, /v1/bots/{bot}/parse",
         "how_the_bots_were_made": (
             f"{build_report and build_report['trained']['bots']} bots trained (heads only, on one shared CNN encoder "
@@ -457,8 +474,7 @@ def main() -> None:
         "targets": {"cold_load_ms_p99": TARGET_COLD_P99_MS, "warm_parse_ms_p99": TARGET_WARM_P99_MS,
                     "rss_per_cached_bot_mb": TARGET_MB_PER_BOT, "server_cap_gb": TARGET_CAP_GB},
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    _cli.save_json(out, result)
     print(f"\n{'cache MB':>9} {'req/s':>7} {'errors':>6} {'hit rate':>8} {'evict':>6} {'cached':>6} "
           f"{'RSS MB':>7} {'MB/bot':>7} {'load p50/p99 ms':>16} {'warm p50/p99 ms':>16}")
     for r in runs:
@@ -466,7 +482,6 @@ def main() -> None:
               f"{r['bots_cached']:>6} {r['peak_rss_mb']:>7} {r['rss_per_cached_bot_mb']:>7} "
               f"{r['cold_load_ms_p50']:>7}/{r['cold_load_ms_p99']:<8} "
               f"{r['warm_parse_ms_p50']:>7}/{r['warm_parse_ms_p99']}")
-    print(f"saved {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _cli
 import _userpath as up
 
 DATA = up.DATA / "clinc150" / "data_full.json"
@@ -75,7 +76,7 @@ def tenshot(args: argparse.Namespace) -> None:
     columns = ["name", "top1_in_scope", "train_seconds", "tune_seconds", "tune_steps", "tune_epochs", "model_mb"]
     print(up.format_table([r for r in rows if "error" not in r], columns))
     up.save(
-        args.out or up.RESULTS / "pretrained-tenshot.json",
+        args.out,
         up.result(
             "clinc150-10shot",
             "bot: the first 10 train utterances per intent (1,500), no out-of-domain data, encoder "
@@ -131,7 +132,7 @@ def ceiling(args: argparse.Namespace) -> None:
     print(f"(encoding and fitting took {time.perf_counter() - started:.0f} s)")
     print(up.format_table(rows, ["name", "train", "logistic_regression_top1", "nearest_centroid_top1", "fit_seconds"]))
     up.save(
-        args.out or up.RESULTS / "pretrained-ceiling.json",
+        args.out,
         up.result(
             "clinc150-linear-ceiling",
             "frozen all-MiniLM-L6-v2 sentence vectors (SentenceTransformer.encode, normalized); multinomial "
@@ -185,7 +186,7 @@ def speed(args: argparse.Namespace) -> None:
     figures["artifact_mb"] = up.directory_mb(args.model)
     print(json.dumps(figures, indent=1))
     up.save(
-        args.out or up.RESULTS / "pretrained-speed.json",
+        args.out,
         up.result(
             "pretrained-speed",
             "one process, one thread: malmoi.load of the model directory once (loading the shared encoder), then "
@@ -200,8 +201,8 @@ def speed(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", type=Path, help="result JSON (default bench/results/pretrained-<command>.json)")
+    p = _cli.Parser(description=__doc__)
+    p.add_out(None, what="result JSON (default bench/results/pretrained-<command>.json)")
     p.add_argument("--timeout", type=float, default=3600, metavar="SECONDS", help="for each command (default 1 h)")
     p.set_defaults(limit=None)  # the result head records it; these runs have no smoke-test limit
     commands = p.add_subparsers(dest="command", required=True)
@@ -216,6 +217,7 @@ def main() -> None:
     s.add_argument("--parses", type=int, default=300, help="utterances to parse (default 300)")
     s.set_defaults(run=speed)
     args = p.parse_args()
+    args.out = _cli.checked_out(args.out or up.RESULTS / f"pretrained-{args.command}.json")
     args.run(args)
 
 

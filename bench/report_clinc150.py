@@ -12,7 +12,8 @@ Protocol (issue 14's acceptance: under 10 MB, opens in under 3 s, no console err
 - Debian's headless Chromium through Playwright opens ``file://report.html`` ``--opens`` times in
   fresh pages; "opened" is the time from navigation to the page's ``data-ready`` mark, set after
   the last plot is drawn; console errors and warnings and every request are recorded;
-- screenshots of the confusion matrix and the fallback section: bench/results/report_clinc150_*.png;
+- screenshots of the confusion matrix and the fallback section, beside ``--out`` and named after
+  it (by default bench/results/report_clinc150_*.png);
 - ``--compare-model DIR``: a second model's report, and ``malmoi compare`` of the two (text saved
   beside the JSON).
 
@@ -36,10 +37,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _cli
 import _userpath as up
 
 DATA = up.DATA / "clinc150" / "data_full.json"
-RESULTS = up.ROOT / "bench" / "results"
+RESULTS = up.RESULTS
+# Written beside --out, named after it: the screenshots and `malmoi compare`'s text.
+COMPANIONS = ("_confusion.png", "_fallback.png", "_compare.txt")
 CHROMIUM = Path(os.environ.get("MALMOI_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -72,7 +76,7 @@ def write_report(model: Path, bot: Path, out: Path, timeout: float) -> float:
     return seconds
 
 
-def open_in_chromium(report: Path, opens: int, shots: str | None, baseline: Path | None = None) -> dict[str, Any]:
+def open_in_chromium(report: Path, opens: int, shots: Path | None, baseline: Path | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     runs = []
@@ -101,8 +105,8 @@ def open_in_chromium(report: Path, opens: int, shots: str | None, baseline: Path
             if shots and i == 0:
                 # The sticky navigation bar would lie over the top of an element's screenshot.
                 page.evaluate("document.querySelector('nav').style.position = 'static'")
-                page.locator("#confusion-section").screenshot(path=str(RESULTS / f"{shots}_confusion.png"))
-                page.locator("#fallback").screenshot(path=str(RESULTS / f"{shots}_fallback.png"))
+                page.locator("#confusion-section").screenshot(path=str(_cli.companion(shots, "_confusion.png")))
+                page.locator("#fallback").screenshot(path=str(_cli.companion(shots, "_fallback.png")))
             page.close()
         browser.close()
     result: dict[str, Any] = {"runs": runs, "open_seconds": sorted(r["open_seconds"] for r in runs)}
@@ -136,12 +140,13 @@ def rewrite_report(source: Path, out: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _cli.Parser(description=__doc__)
     parser.add_argument("--model", type=Path, help="a trained CLINC150 model (default: train one, ~5 min)")
     parser.add_argument("--compare-model", type=Path, help="a second model: its report and `malmoi compare`")
     parser.add_argument("--opens", type=int, default=3, help="times Chromium opens the report (default 3)")
     parser.add_argument("--timeout", type=float, default=3600)
-    parser.add_argument("--out", type=Path, default=RESULTS / "report_clinc150.json")
+    parser.add_out(RESULTS / "report_clinc150.json", what="result JSON, with the screenshots (<name>_confusion.png, "
+                   "<name>_fallback.png) and --compare-model's <name>_compare.txt beside it", companions=COMPANIONS)
     parser.add_argument("--from-report", type=Path, help="write the report again from this report's data "
                         "(no model, no parsing)")
     parser.add_argument("--baseline", type=Path, help="also open this report, alternately, and time it")
@@ -160,7 +165,7 @@ def main() -> None:
         what = "malmoi test, parsing included"
     size = report.stat().st_size
     print(f"report of {model}: {size / 1e6:.2f} MB, written in {seconds:.1f} s ({what})")
-    opened = open_in_chromium(report, args.opens, args.out.stem, args.baseline)  # screenshots named after --out
+    opened = open_in_chromium(report, args.opens, args.out, args.baseline)  # screenshots named after --out
     result: dict[str, Any] = {
         "model": str(model), "report_mb": round(size / 1e6, 3), "report_write_seconds": round(seconds, 1),
         "report_written_by": what,
@@ -175,7 +180,7 @@ def main() -> None:
                              timeout=args.timeout)
         if p.returncode != 0:
             raise up.BenchError(f"malmoi compare failed: {p.stderr[-400:]}")
-        (RESULTS / "report_clinc150_compare.txt").write_text(p.stdout, "utf-8")
+        _cli.write_text(_cli.companion(args.out, "_compare.txt"), p.stdout)
         comparison = json.loads((work / "compare.json").read_text("utf-8"))
         result["compare"] = {"model_b": str(args.compare_model), "summary": comparison["summary"],
                              "intents_moved": len(comparison["intents"]),

@@ -1,7 +1,7 @@
 """Load benchmark for ``malmoi serve``: /v1/parse and /v1/chat at 1, 16 and 64 concurrent clients.
 
-Starts ``malmoi serve MODEL_DIR`` on 127.0.0.1 (a free port, a throwaway SQLite database) in a
-subprocess, and drives it from this process: an asyncio load generator with one keep-alive
+Starts ``malmoi serve MODEL_DIR`` on 127.0.0.1 (``--port``, else a free port; a throwaway SQLite
+database) in a subprocess, and drives it from this process: an asyncio load generator with one keep-alive
 HTTP/1.1 connection per client, written on raw sockets because a client library would spend
 more CPU per request than the server's own parse on a 2-core machine. Each level is bounded by
 time and by request count. For each endpoint and level it reports requests/s, p50 and p99
@@ -18,7 +18,7 @@ Run:  python bench/serve_load.py [MODEL_DIR] [--seconds 20] [--max-requests 2000
       python bench/serve_load.py --soak-seconds 600
       python bench/serve_load.py --levels 16 --endpoints parse --seconds 10 --check
 MODEL_DIR defaults to models/demo, trained from examples/demo-bot when missing, older than the
-bot's data, or unloadable. Results: a table, and JSON in bench/results/serve_load.json.
+bot's data, or unloadable. Results: a table, and JSON in bench/results/serve_load.json (``--out``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _cli
+
 try:
     import psutil
 except ImportError:  # pragma: no cover - depends on the environment
@@ -52,7 +53,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "models" / "demo"
 DEMO_BOT = ROOT / "examples" / "demo-bot"
-HOST = "127.0.0.1"  # never anything else: this benchmark must not load another machine
+HOST = _cli.HOST  # never anything else: this benchmark must not load another machine
 
 # Targets of issue 5, checked by --check.
 TARGET_RPS, TARGET_P99_MS, TARGET_CLIENTS, TARGET_GROWTH_PCT = 500.0, 50.0, 16, 10.0
@@ -326,12 +327,6 @@ def serve_null(port: int) -> None:
 # -- the server under test ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def server_tree(pid: int) -> list[psutil.Process]:
     try:
         process = psutil.Process(pid)
@@ -426,18 +421,18 @@ def train_demo(model_dir: Path) -> None:
 
 
 def demo_is_stale(model_dir: Path) -> bool:
-    weights = model_dir / "weights.safetensors"
-    if not weights.is_file() or not (model_dir / "model.json").is_file():
+    saved = model_dir / "model.json"  # written by every save
+    if not saved.is_file():
         return True
     newest_data = max(p.stat().st_mtime for p in DEMO_BOT.rglob("*") if p.is_file())
-    return newest_data > weights.stat().st_mtime
+    return newest_data > saved.stat().st_mtime
 
 
 # -- the run -----------------------------------------------------------------------------------
 
 
 def measure_ceiling(levels: Sequence[int], seconds: float, work: Path) -> list[LevelResult]:
-    port = free_port()
+    port = _cli.free_port()  # the null server's own, never --port (the malmoi server's)
     command = [sys.executable, str(Path(__file__).resolve()), "--null-server", str(port)]
     results = []
     with subprocess_server(command, port, "/", work / "null-server.log", timeout=30):
@@ -468,7 +463,7 @@ def summary(r: LevelResult) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _cli.Parser(description=__doc__)
     parser.add_argument("model_dir", nargs="?", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--seconds", type=float, default=20.0, help="time bound per endpoint and level")
     parser.add_argument("--max-requests", type=int, default=20000, help="request bound per endpoint and level")
@@ -481,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=float, default=0.0,
                         help="memory run: /v1/parse at 16 clients (600 = 10 minutes)")
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="RSS sampling period during the soak")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve_load.json")
+    parser.add_out(_cli.RESULTS / "serve_load.json")
+    parser.add_port()
     parser.add_argument("--check", action="store_true", help="exit 1 if a target of issue 5 is missed")
     parser.add_argument("--null-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -525,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.ceiling_seconds > 0:
             ceiling = measure_ceiling([16, 64], args.ceiling_seconds, work)
             result["client_ceiling"] = [summary(r) for r in ceiling]
-        port = free_port()
+        port = _cli.port_or_free(args.port, "malmoi serve")
         command = serve_command(model_dir, port, f"sqlite:///{work / 'state.sqlite3'}", args.workers)
         with ExitStack() as stack:
             try:
@@ -559,9 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, passed in result["targets"].items():
         print(f"  [{'ok' if passed else 'MISSED'}] {name}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    print(f"\nsaved {args.out}")
+    _cli.save_json(args.out, result)
     return 1 if args.check and not all(result["targets"].values()) else 0
 
 

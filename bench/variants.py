@@ -17,7 +17,6 @@ benchmark's own default run has it. Results go to ``bench/results/variants/<benc
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import subprocess
@@ -25,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import _cli
 import _userpath as up
 
 BENCH = Path(__file__).resolve().parent
@@ -111,18 +111,14 @@ def summary(results: Path, out: Path) -> None:
             + ", ".join(str(p.relative_to(results)) for p in skipped)
         )
     print("\n".join(text))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        "# Saved benchmark results\n\n"
-        + "\n".join(f"```\n{line}\n```" if "\n" in line else line for line in text)
-        + "\n",
-        encoding="utf-8",
-    )
+    _cli.checked_out(out)
+    blocks = "\n".join(f"```\n{line}\n```" if "\n" in line else line for line in text)
+    _cli.write_text(out, f"{_cli.SUMMARY_HEAD}\n\n{blocks}\n")
     print(f"\nsaved {out}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _cli.Parser(description=__doc__)
     parser.add_argument("script", nargs="?", choices=list(SCRIPTS), help="the benchmark to run")
     parser.add_argument("names", nargs="*", metavar="VARIANT", help="named variants (see --list)")
     parser.add_argument(
@@ -134,9 +130,7 @@ def main() -> None:
         help="repeatable: an unnamed variant, as in the benchmarks",
     )
     parser.add_argument("--baseline", action="store_true", help="also run the benchmark's classical floor")
-    parser.add_argument(
-        "--out", type=Path, help="result JSON (default bench/results/variants/<benchmark>+<names>.json)"
-    )
+    parser.add_out(None, what="result JSON (default bench/results/variants/<benchmark>+<names>.json)")
     parser.add_argument("--list", action="store_true", help="the named variants and their settings")
     parser.add_argument("--summary", action="store_true", help="print and save a table of every saved result")
     parser.add_argument(
@@ -146,9 +140,11 @@ def main() -> None:
         "--summary-out",
         type=Path,
         default=up.RESULTS / "summary.md",
-        help="where --summary writes (default bench/results/summary.md)",
+        help="where --summary writes (default bench/results/summary.md; only a summary it wrote is replaced)",
     )
     args, passthrough = parser.parse_known_args()
+    if args.summary:
+        _cli.checked_out(args.summary_out)
     unknown = [n for n in args.names if n not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; named ones: {', '.join(VARIANTS)}")

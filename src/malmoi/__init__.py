@@ -18,7 +18,7 @@ from malmoi.errors import ModelLoadError
 
 if TYPE_CHECKING:
     from malmoi.model import Model, ParseResult, load
-    from malmoi.model.training import train
+    from malmoi.model.model import train
 
 # A library stays quiet unless the application configures logging.
 logging.getLogger("malmoi").addHandler(logging.NullHandler())
@@ -39,7 +39,7 @@ _LAZY = {
     "Model": "malmoi.model",
     "ParseResult": "malmoi.model",
     "load": "malmoi.model",
-    "train": "malmoi.model.training",
+    "train": "malmoi.model.model",
 }
 
 

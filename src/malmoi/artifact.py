@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,9 +37,12 @@ __all__ = [
     "EncoderMeta",
     "EncoderRef",
     "ModelMeta",
+    "ModelMetaV4",
+    "PartRecord",
     "WeightsRef",
     "content_hash",
     "read_json",
+    "read_model_meta",
     "read_weights",
     "weights_file",
     "write_directory",
@@ -78,27 +82,25 @@ class EncoderRef(_Schema):
     path: str = Field(min_length=1)  # bundled: "encoder"; shared: where it was found when training
 
 
-class ModelMeta(_Schema):
+class PartRecord(_Schema):
+    """One part of a saved model: its kind (the registry it is found in), its registered type, the
+    settings it was built from, its state, and the file of its arrays (if it has any)."""
+
+    kind: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    settings: dict[str, Any] = {}
+    state: dict[str, Any] = {}
+    weights: WeightsRef | None = None
+
+
+class _Labels(_Schema):
     format: Literal["malmoi-model"]
     format_version: int
     malmoi_version: str
     config: dict[str, Any]
     intents: list[str] = Field(min_length=1)
     tags: list[str] = Field(min_length=1)
-    threshold: float
-    encoder: EncoderRef
-    lexical: ComponentMeta
-    intent: ComponentMeta
-    entity: ComponentMeta | None
-    weights: WeightsRef
     report: dict[str, Any] = {}
-
-    @field_validator("threshold", mode="before")
-    @classmethod
-    def _finite(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"expected a finite number, found {value!r}")
-        return float(value)
 
     @field_validator("tags")
     @classmethod
@@ -113,6 +115,41 @@ class ModelMeta(_Schema):
         if len(set(intents)) != len(intents):
             raise ValueError("expected distinct intent names")
         return intents
+
+
+class ModelMeta(_Labels):
+    """``model.json`` (format 5): the labels, the settings, and a record per part."""
+
+    parts: dict[str, PartRecord]
+
+    @field_validator("parts")
+    @classmethod
+    def _core_parts(cls, parts: dict[str, PartRecord]) -> dict[str, PartRecord]:
+        missing = [name for name in ("encoder", "intent") if name not in parts]
+        if missing:
+            raise ValueError(f"expected the parts {', '.join(missing)} (a model encodes and scores intents)")
+        for name, record in parts.items():
+            if record.weights is not None and record.weights.file != f"{name}.safetensors":
+                raise ValueError(f"part {name!r} names the weights file {record.weights.file!r}")
+        return parts
+
+
+class ModelMetaV4(_Labels):
+    """``model.json`` of format 4 (one weights file, fixed components), read and converted to parts."""
+
+    threshold: float
+    encoder: EncoderRef
+    lexical: ComponentMeta
+    intent: ComponentMeta
+    entity: ComponentMeta | None
+    weights: WeightsRef
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"expected a finite number, found {value!r}")
+        return float(value)
 
 
 class EncoderMeta(_Schema):
@@ -148,15 +185,24 @@ def content_hash(meta: EncoderMeta) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def write_directory(target: str | Path, files: dict[str, bytes]) -> Path:
-    """Write ``files`` (relative path → bytes) as the directory ``target``, atomically.
+def write_directory(target: str | Path, files: dict[str, bytes], *, kind: str = "model") -> Path:
+    """Write ``files`` (relative path → bytes) as the directory ``target``, atomically, with a manifest.
 
-    Everything is written into a temporary sibling first; then ``target`` (if any) is moved
-    aside and the new directory renamed into its place. ``target`` must not be a file.
+    ``target`` may be new, empty, or a ``kind`` folder malmoi wrote before (its manifest lists
+    every file in it); anything else is refused with :class:`~malmoi.errors.ModelSaveError` and
+    left untouched (see :func:`malmoi.outputs.check_folder`). Everything is written into a
+    temporary sibling first, with ``manifest.json`` (the SHA-256 of every file); then the old ``target`` (if
+    any) is moved aside and the new directory renamed into its place, so the old one stays whole
+    until the new one is complete.
     """
+    from malmoi.outputs import MANIFEST_FILE, OutputError, check_folder, manifest_bytes
+
     target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise ModelSaveError(f"{target} is a file; a model is a directory: give a directory path (it will be created)")
+    try:
+        check_folder(target, kind, f"the {kind} folder")
+    except OutputError as exc:
+        raise ModelSaveError(str(exc)) from None
+    files = {**files, MANIFEST_FILE: manifest_bytes(kind, files)}
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     umask = _umask()
@@ -264,3 +310,71 @@ def read_weights(directory: Path, ref: WeightsRef) -> dict[str, np.ndarray]:
 def subset(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     """The arrays under ``prefix`` (``"intent."``), with the prefix removed."""
     return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+# -- model.json, any supported format -------------------------------------------------------------
+
+ArraysOf = Callable[[str, PartRecord], dict[str, np.ndarray]]
+
+
+def read_model_meta(model_dir: Path, current: int) -> tuple[ModelMeta, ArraysOf]:
+    """``model.json`` of ``model_dir`` as format ``current``, and a function giving each part's arrays.
+
+    A format-4 model is converted: its single weights file is split by prefix into its parts, its
+    threshold becomes the ``fallback`` part. Other formats are refused with the fix.
+    """
+    meta_path = model_dir / MODEL_FILE
+    if not meta_path.is_file():
+        raise ModelLoadError(
+            f"{model_dir} is not a malmoi model: expected {MODEL_FILE} in it. "
+            f"Train one with `malmoi train BOT_DIR --out {model_dir}`."
+        )
+    document = read_json(meta_path, "a model description")
+    version = document.get("format_version")
+    if isinstance(version, str) and version.strip().isdigit():
+        raise ModelLoadError(
+            f"{meta_path}: `format_version` is the string {version!r}; it must be the number {version.strip()} "
+            "(a model written by malmoi never quotes it: the file was edited by hand or by another program)"
+        )
+    if document.get("format") == "malmoi-model" and version not in (current, 4):
+        raise ModelLoadError(
+            f"{model_dir} was saved by malmoi {document.get('malmoi_version', '?')} in model format {version!r}; "
+            f"this malmoi reads formats 4 and {current}. Train the model again with this version (`malmoi train`), "
+            "or install the version that made it."
+        )
+    if version == 4:
+        return _from_format_4(validate(ModelMetaV4, document, meta_path), model_dir)
+    meta: ModelMeta = validate(ModelMeta, document, meta_path)
+    return meta, lambda name, record: read_weights(model_dir, record.weights) if record.weights else {}
+
+
+def _from_format_4(old: ModelMetaV4, model_dir: Path) -> tuple[ModelMeta, ArraysOf]:
+    settings = old.config.get("settings") or {}
+    intent_settings = settings.get("intent") or {}
+    parts = {
+        "encoder": PartRecord(kind="encoders", type=str((settings.get("encoder") or {}).get("type", old.encoder.type)),
+                              settings=settings.get("encoder") or {}, state=old.encoder.model_dump()),
+        "intent": PartRecord(kind="intent_heads", type="intent-head.v1", settings=intent_settings,
+                             state=old.intent.state),
+        "fallback": PartRecord(kind="fallbacks", type="fallback.v1", settings=intent_settings,
+                               state={**(old.report.get("calibration") or {}), "threshold": old.threshold}),
+    }
+    lexical = settings.get("lexical") or {}
+    if old.lexical.type and not str(old.lexical.type).startswith("none."):
+        parts["lexical"] = PartRecord(kind="lexical", type=old.lexical.type, settings=lexical, state=old.lexical.state)
+    if old.entity is not None:
+        parts["entity"] = PartRecord(kind="taggers", type=old.entity.type or "crf.v1",
+                                     settings=settings.get("entity") or {}, state=old.entity.state)
+    meta = ModelMeta(format="malmoi-model", format_version=4, malmoi_version=old.malmoi_version, config=old.config,
+                     intents=old.intents, tags=old.tags, parts=parts, report=old.report)
+    arrays: dict[str, np.ndarray] | None = None
+
+    def arrays_of(name: str, record: PartRecord) -> dict[str, np.ndarray]:
+        nonlocal arrays
+        if name not in ("intent", "lexical", "entity"):
+            return {}
+        if arrays is None:
+            arrays = read_weights(model_dir, old.weights)
+        return subset(arrays, f"{name}.")
+
+    return meta, arrays_of

@@ -15,6 +15,7 @@ from malmoi import registry
 from malmoi.component_settings import ComponentSettings, StrictModel
 
 __all__ = [
+    "AnalyzerSettings",
     "BiLSTMSettings",
     "CNNSettings",
     "FineTuneSettings",
@@ -211,7 +212,6 @@ class LexicalHeadCheckerSettings(ComponentSettings):
 
     @model_validator(mode="after")
     def _registered_loss(self) -> LexicalHeadCheckerSettings:
-        register_builtins()
         try:
             self.loss = registry.intent_losses.resolve(self.loss)
         except registry.RegistryError as exc:
@@ -219,20 +219,28 @@ class LexicalHeadCheckerSettings(ComponentSettings):
         return self
 
 
+class AnalyzerSettings(ComponentSettings):
+    """``analyzer``: text → :class:`~malmoi.text.Doc`: Kiwi for Korean, a script-aware tokenizer otherwise."""
+
+    type: str = "analyzer.v1"
+    language: str = Field("ko", min_length=2, max_length=8)
+
+
 _registered = False
 
 
 def register_builtins() -> None:
-    """Add malmoi's components to the registries (idempotent; imports no torch)."""
+    """Add malmoi's own parts to the registries (idempotent; imports no torch).
+
+    The registries call it on first use (:func:`malmoi.registry.load_builtins`); nothing else needs to.
+    """
     global _registered
     if _registered:
         return
     _registered = True
+    registry.analyzers.add("analyzer.v1", "malmoi.text.doc:Analyzer", settings=AnalyzerSettings)
     registry.encoders.add(
-        "cnn.v1",
-        "malmoi.encode.encoders:CNNEncoder",
-        settings=CNNSettings,
-        inference="malmoi.encode.inference:CNNInference",
+        "cnn.v1", "malmoi.encode.encoders:CNNEncoder", settings=CNNSettings, part="malmoi.encode.inference:CNNRuntime"
     )
     registry.encoders.add("bilstm.v1", "malmoi.encode.encoders:BiLSTMEncoder", settings=BiLSTMSettings)
     registry.encoders.add("shared.v1", "malmoi.encode.shared:load_shared_encoder", settings=SharedEncoderSettings)
@@ -240,25 +248,32 @@ def register_builtins() -> None:
         "sentence-transformers.v1",
         "malmoi.encode.pretrained:load_pretrained_encoder",
         settings=SentenceTransformerSettings,
-        runtime="malmoi.encode.pretrained:load_pretrained_runtime",
+        part="malmoi.encode.pretrained:PretrainedRuntime",
     )
     registry.encoders.add(
         "kiwi-vectors.v1",
         "malmoi.encode.kiwi:load_kiwi_encoder",
         settings=KiwiVectorsSettings,
-        runtime="malmoi.encode.kiwi:load_kiwi_runtime",
+        part="malmoi.encode.kiwi:KiwiVectorsRuntime",
     )
     registry.encoders.add(
         "model2vec.v1",
         "malmoi.encode.static:load_static_encoder",
         settings=Model2VecSettings,
-        runtime="malmoi.encode.static:load_static_runtime",
+        part="malmoi.encode.static:StaticRuntime",
     )
     registry.lexical.add("ngrams.v1", "malmoi.featurize.lexical:NgramFeaturizer", settings=NgramSettings)
+    registry.lexical.add("none.v1", "malmoi.featurize.lexical:no_lexical_features", settings=NoLexicalSettings)
+    # The heads' settings are sections of bot.yaml's `settings:` (malmoi.settings), named by string:
+    # malmoi.settings imports this module, not the other way round.
+    registry.intent_heads.add(
+        "intent-head.v1", "malmoi.intent.scoring:IntentScorer", settings="malmoi.settings:IntentSettings"
+    )
+    registry.fallbacks.add("fallback.v1", "malmoi.intent.fallback:Fallback", settings="malmoi.settings:IntentSettings")
+    registry.taggers.add("crf.v1", "malmoi.entity.tagger:EntityTagger", settings="malmoi.settings:EntitySettings")
     registry.checkers.add(
         "lexical-head.v1", "malmoi.clean.checker:LexicalHeadChecker", settings=LexicalHeadCheckerSettings
     )
-    registry.lexical.add("none.v1", "malmoi.featurize.lexical:no_lexical_features", settings=NoLexicalSettings)
     for name, cls in [
         ("cross_entropy.v1", "CrossEntropyLoss"),
         ("center.v1", "CenterLoss"),

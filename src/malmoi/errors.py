@@ -1,6 +1,7 @@
 """Exceptions a user can act on, importable without loading torch."""
 
 from malmoi.data.problems import DataError
+from malmoi.outputs import OutputError
 
 
 class ModelLoadError(Exception):
@@ -11,4 +12,4 @@ class ModelSaveError(Exception):
     """A model cannot be written where it was asked to go."""
 
 
-__all__ = ["DataError", "ModelLoadError", "ModelSaveError"]
+__all__ = ["DataError", "ModelLoadError", "ModelSaveError", "OutputError"]

@@ -5,28 +5,33 @@ A trained model stores the resolved settings next to its weights, so it describe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, SerializeAsAny, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, ValidationInfo, field_validator, model_validator
 
 from malmoi.component_settings import ComponentSettings
 from malmoi.component_settings import StrictModel as _Strict
+from malmoi.credentials import literal_secret, referenced_variables, substitute
 from malmoi.labels import is_entity_type
 from malmoi.templates import template_fields
 
 __all__ = [
-    "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings", "IntentSettings", "ScenarioSettings",
-    "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
+    "STORED", "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings", "IntentSettings",
+    "ScenarioSettings", "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
 ]
+
+
+# Validation context for settings read back from a saved model rather than from a bot directory:
+# rules added after a model was saved (no literal webhook credentials) do not stop it loading.
+STORED = {"stored": True}
 
 
 def _component(registry_name: str, default: str) -> Any:
     """A ``before`` validator: ``{"type": name, ...}`` → the named part's validated settings."""
 
     def validate(value: Any) -> Any:
-        from malmoi import components, registry
-
-        components.register_builtins()
+        from malmoi import registry
         if isinstance(value, ComponentSettings):
             return value
         if value is None:
@@ -92,9 +97,7 @@ class IntentSettings(_Strict):
     @field_validator("loss")
     @classmethod
     def _registered_loss(cls, name: str) -> str:
-        from malmoi import components, registry
-
-        components.register_builtins()
+        from malmoi import registry
         try:
             return registry.intent_losses.resolve(name)
         except registry.RegistryError as exc:
@@ -140,6 +143,9 @@ class Settings(_Strict):
     lexical: SerializeAsAny[ComponentSettings] = Field(default_factory=lambda: _component("lexical", "ngrams")({}))
     intent: IntentSettings = IntentSettings()
     entity: EntitySettings = EntitySettings()
+    # Entity extractors beside the tagger (registry.extractors), by type: what they find is merged
+    # with the tagger's spans (malmoi.entity.merge). A plug-in's: `extractors: [{type: my-finder}]`.
+    extractors: list[SerializeAsAny[ComponentSettings]] = []
     training: TrainingSettings = TrainingSettings()
 
     @model_validator(mode="before")
@@ -165,6 +171,15 @@ class Settings(_Strict):
     def _lexical(cls, value: Any) -> Any:
         return _component("lexical", "ngrams")(value)
 
+    @field_validator("extractors", mode="before")
+    @classmethod
+    def _extractors(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of extractors like [{{type: NAME}}], not {type(value).__name__}")
+        return [_component("extractors", "")(item) for item in value]
+
 
 class SlotSettings(_Strict):
     """One entity a scenario collects. It is asked for only when required and without a default."""
@@ -178,11 +193,36 @@ class SlotSettings(_Strict):
 
 
 class WebhookSettings(_Strict):
+    """Where a scenario's answer comes from. Secrets are never written here: ``bot.yaml`` is
+    snapshotted with every published version, so a credential is a reference to an environment
+    variable of the server, ``Authorization: "Bearer ${SHOP_TOKEN}"``, resolved when it starts
+    (:meth:`resolved`); a literal credential is refused with that fix (:mod:`malmoi.credentials`)."""
+
     url: str = Field(pattern=r"^https?://[^\s/]+")
     # Seconds. The user waits for the answer while the webhook runs: keep it short, answer with
     # the scenario's failure_answer when it is exceeded.
     timeout: float = Field(3.0, gt=0.0, le=60.0)
     headers: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _no_literal_secrets(self, info: ValidationInfo) -> WebhookSettings:
+        # A model saved before this rule may hold one; it still loads (context {"stored": True}).
+        stored = isinstance(info.context, dict) and info.context.get("stored")
+        problem = None if stored else literal_secret(self.url, self.headers)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def variables(self) -> set[str]:
+        """The environment variables the URL and headers refer to."""
+        return referenced_variables([self.url, *self.headers.values()])
+
+    def resolved(self, environ: Mapping[str, str]) -> WebhookSettings:
+        """This webhook with ``${NAME}`` replaced from ``environ``; ``KeyError`` names a missing variable."""
+        return self.model_copy(update={
+            "url": substitute(self.url, environ),
+            "headers": {name: substitute(value, environ) for name, value in self.headers.items()},
+        })
 
 
 class ScenarioSettings(_Strict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from malmoi.bots import KeyStore, Registry
 from malmoi.bots.synthetic import perturbed_copy
+from model_files import edit_model_json
 
 # The weather intent as a scenario: ask for the place, default the date.
 SCENARIO = {
@@ -33,9 +33,7 @@ def publish_chat_bots(root: Path, variant_dirs: list[Path]) -> Registry:
     for name, model_dir in zip(["alpha", "beta", "gamma"], variant_dirs):
         chat_dir = root / f"chat-{name}"
         shutil.copytree(model_dir, chat_dir)
-        meta = json.loads((chat_dir / "model.json").read_text("utf-8"))
-        meta["config"].update(SCENARIO)
-        (chat_dir / "model.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+        edit_model_json(chat_dir, lambda meta: meta["config"].update(SCENARIO))
         registry.publish(chat_dir, bot=name)
     return registry
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import tarfile
 import zipfile
@@ -12,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from model_files import edit_model_json, refer_to_encoder
+
 pytest.importorskip("fastapi", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
 
 from fastapi import testclient
 
 import malmoi
 from malmoi.bots import KeyStore, Registry
-from malmoi.serve.bots_app import create_bots_app
+from malmoi.serve.builder import create_bots_app
 
 TEXT = "부산 국밥 맛집 추천해줘"
 
@@ -121,9 +122,9 @@ def damaged_upload(model_dir: Path, tmp_path: Path, damage: str) -> bytes:
     if damage == "no_model_json":
         (broken / "model.json").unlink()
     else:  # one bit of the weights flipped
-        weights = bytearray((broken / "weights.safetensors").read_bytes())
+        weights = bytearray((broken / "intent.safetensors").read_bytes())
         weights[len(weights) // 2] ^= 0x01
-        (broken / "weights.safetensors").write_bytes(bytes(weights))
+        (broken / "intent.safetensors").write_bytes(bytes(weights))
     return tar_gz(broken)
 
 
@@ -132,7 +133,7 @@ def damaged_upload(model_dir: Path, tmp_path: Path, damage: str) -> bytes:
     ("truncated", 400, "invalid_upload", "truncated or damaged"),
     ("escapes", 400, "invalid_upload", "escaped.txt"),
     ("no_model_json", 400, "invalid_upload", "no model.json"),
-    ("flipped_weight_bit", 422, "refused", "the upload/weights.safetensors: its checksum does not match"),
+    ("flipped_weight_bit", 422, "refused", "the upload/intent.safetensors: its checksum does not match"),
 ])
 def test_corrupt_upload_is_refused_with_what_is_wrong(client: testclient.TestClient, registry: Registry,
                                                       admin: dict[str, str], tmp_path: Path, variant_dirs: list[Path],
@@ -168,10 +169,7 @@ def test_upload_of_a_shared_encoder_bot_uses_the_registrys_encoder(client: testc
     def on_shared_encoder(source: Path, name: str) -> Path:
         model_dir = tmp_path / name
         shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("encoder"))
-        meta = json.loads((model_dir / "model.json").read_text("utf-8"))
-        meta["encoder"].update(bundled=False, path=str(encoder))
-        (model_dir / "model.json").write_text(json.dumps(meta), "utf-8")
-        return model_dir
+        return edit_model_json(model_dir, refer_to_encoder(encoder))
 
     first, second = on_shared_encoder(variant_dirs[1], "first"), on_shared_encoder(variant_dirs[2], "second")
     expected = malmoi.load(second).parse(TEXT).model_dump(mode="json")

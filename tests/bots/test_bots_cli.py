@@ -36,10 +36,10 @@ def test_corrupt_model_exits_2_with_one_line(tmp_path: Path, tiny_model_dir: Pat
                                              capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, broken)
-    (broken / "weights.safetensors").write_bytes(b"\0" * 64)
+    (broken / "intent.safetensors").write_bytes(b"\0" * 64)
     assert main(["publish", str(broken), "--bot", "shop", "--registry", str(tmp_path / "reg")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: refused:") and "weights.safetensors" in err and "Traceback" not in err
+    assert err.startswith("error: refused:") and "intent.safetensors" in err and "Traceback" not in err
     assert not (tmp_path / "reg" / "bots" / "shop" / "versions").exists() or not any(
         p.name.startswith("v") for p in (tmp_path / "reg" / "bots" / "shop" / "versions").iterdir())
 
@@ -68,3 +68,57 @@ def test_ray_options_need_ray_and_a_registry(tmp_path: Path, tiny_model_dir: Pat
     assert "add --ray" in capsys.readouterr().err
     assert main(["serve", "--registry", reg, "--no-keys", "--ray", "--replicas", "0"]) == 2
     assert "--replicas must be at least 1" in capsys.readouterr().err
+
+
+def test_a_bot_name_with_a_newline_exits_2_and_makes_no_folder(tmp_path: Path, tiny_model_dir: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    reg = tmp_path / "reg"
+    assert main(["publish", str(tiny_model_dir), "--bot", "abc\n", "--registry", str(reg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'abc\\n' is not a bot name" in err
+    assert not (reg / "bots").exists() or list((reg / "bots").iterdir()) == []
+
+
+def test_rollback_to_a_bad_version_exits_2_with_one_line(tmp_path: Path, tiny_model_dir: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    reg = str(tmp_path / "reg")
+    assert main(["publish", str(tiny_model_dir), "--bot", "shop", "--registry", reg]) == 0
+    capsys.readouterr()
+    for version in ["v" + "9" * 5000, "v000001\n", "latest"]:
+        assert main(["rollback", "--bot", "shop", "--to", version, "--registry", reg]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and len(err) < 300 and "is not a version" in err, err[:100]
+
+
+def test_rollback_to_repairs_a_damaged_live_file(tmp_path: Path, variant_dirs: list[Path],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    reg = tmp_path / "reg"
+    for model_dir in variant_dirs[:2]:
+        assert main(["publish", str(model_dir), "--bot", "shop", "--registry", str(reg)]) == 0
+    (reg / "bots" / "shop" / "LIVE").write_text("garbage", "utf-8")
+    capsys.readouterr()
+    assert main(["rollback", "--bot", "shop", "--registry", str(reg)]) == 2  # the previous one is in the damaged file
+    assert "LIVE is damaged" in capsys.readouterr().err
+    assert main(["publish", str(variant_dirs[2]), "--bot", "shop", "--registry", str(reg)]) == 2
+    assert "rollback --bot shop --to VERSION" in capsys.readouterr().err
+    assert sorted(p.name for p in (reg / "bots" / "shop" / "versions").iterdir()) == ["v000001", "v000002"]
+    assert main(["versions", "--bot", "shop", "--registry", str(reg)]) == 0  # lists what to repair it with
+    capsys.readouterr()
+    assert main(["rollback", "--bot", "shop", "--to", "v000002", "--registry", str(reg)]) == 0
+    out = capsys.readouterr()
+    assert "v000002 is live (was None)" in out.out and "rollback history is lost" in out.err
+    assert json.loads((reg / "bots" / "shop" / "LIVE").read_text("utf-8"))["version"] == "v000002"
+
+
+def test_publishing_the_same_model_again_needs_force(tmp_path: Path, variant_dirs: list[Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    reg = str(tmp_path / "reg")
+    assert main(["publish", str(variant_dirs[0]), "--bot", "shop", "--registry", reg]) == 0
+    assert main(["publish", str(variant_dirs[1]), "--bot", "shop", "--registry", reg]) == 0
+    capsys.readouterr()
+    assert main(["publish", str(variant_dirs[0]), "--bot", "shop", "--registry", reg]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the model of shop v000001 already" in err and "--force" in err
+    assert main(["publish", str(variant_dirs[0]), "--bot", "shop", "--registry", reg, "--force"]) == 0
+    out = capsys.readouterr()
+    assert "published shop v000003" in out.out and "same model as v000001" in out.err

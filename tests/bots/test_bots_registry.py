@@ -10,6 +10,7 @@ import pytest
 import malmoi
 from malmoi.bots import PublishError, Registry, RegistryError
 from malmoi.bots.registry import PROBE_TEXTS
+from model_files import edit_model_json, refer_to_encoder
 
 TEXTS = ["내일 서울 날씨 알려줘", "부산 국밥 맛집 추천해줘", "안녕하세요", "환율 알려줘"]
 
@@ -34,7 +35,7 @@ def test_corrupt_artifact_is_refused_at_publish(tmp_path: Path, tiny_model_dir: 
 
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, broken)
-    weights = broken / "weights.safetensors"
+    weights = broken / "intent.safetensors"
     if damage == "flip_weight_byte":
         data = bytearray(weights.read_bytes())
         data[len(data) // 2] ^= 0x01
@@ -43,7 +44,7 @@ def test_corrupt_artifact_is_refused_at_publish(tmp_path: Path, tiny_model_dir: 
         weights.write_bytes(weights.read_bytes()[:100])
     elif damage == "edit_json":
         meta = json.loads((broken / "model.json").read_text("utf-8"))
-        meta["threshold"] = "0.5"
+        meta["parts"]["fallback"]["state"]["threshold"] = "0.5"
         (broken / "model.json").write_text(json.dumps(meta), "utf-8")
     else:
         weights.unlink()
@@ -89,7 +90,7 @@ def test_data_snapshot_rebuilds_the_bot_directory(tmp_path: Path, tiny_bot: Path
     registry = Registry(tmp_path / "reg")
     info = registry.publish(tiny_model_dir, bot="tiny", data=tiny_bot)
     assert info.snapshot is not None
-    again = registry.publish(tiny_model_dir, bot="tiny", data=tiny_bot)
+    again = registry.publish(tiny_model_dir, bot="tiny", data=tiny_bot, allow_identical=True)
     assert again.snapshot == info.snapshot and len(list((registry.root / "snapshots").iterdir())) == 1
     out = registry.restore_snapshot("tiny", info.version, tmp_path / "restored")
     for path in tiny_bot.rglob("*"):
@@ -121,9 +122,7 @@ def test_shared_encoder_is_stored_once_and_the_registry_can_move(tmp_path: Path,
         # The same model as a bot trained on a shared encoder: its encoder referenced, not bundled.
         model_dir = tmp_path / f"shared{i}"
         shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("encoder"))
-        meta = json.loads((model_dir / "model.json").read_text("utf-8"))
-        meta["encoder"].update(bundled=False, path=str(encoder))
-        (model_dir / "model.json").write_text(json.dumps(meta), "utf-8")
+        edit_model_json(model_dir, refer_to_encoder(encoder))
         shared_models.append(model_dir)
     expected = [answers(m) for m in shared_models]
     registry = Registry(tmp_path / "reg")

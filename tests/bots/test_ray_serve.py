@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import time
@@ -20,6 +21,7 @@ import malmoi  # noqa: E402
 from malmoi.bots import KeyStore, Registry  # noqa: E402
 from malmoi.dialogue.store import StateStore  # noqa: E402
 from malmoi.serve.ray_app import MODEL_ID_HEADER, bots_application, start_local_ray  # noqa: E402
+from malmoi.serve.settings import ServeSettings  # noqa: E402
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -54,18 +56,29 @@ def ray_registry(tmp_path_factory: pytest.TempPathFactory, variant_dirs: list[Pa
 
 @pytest.fixture(scope="module")
 def ray_url(ray_registry: Registry) -> Iterator[str]:
-    """Two replicas of the many-bots deployment on a local Ray (2 CPUs), at http://127.0.0.1:PORT."""
+    """Two replicas of the many-bots deployment on a private local Ray (2 CPUs), at http://127.0.0.1:PORT."""
     port = free_port()
-    start_local_ray(num_cpus=2)
+    # A Ray that plain ray.init() would join instead of starting its own: the one RAY_ADDRESS names.
+    before = os.environ.get("RAY_ADDRESS")
+    os.environ["RAY_ADDRESS"] = "127.0.0.1:1"
+    try:
+        temp_dir = start_local_ray(num_cpus=2)
+    finally:
+        if before is None:
+            del os.environ["RAY_ADDRESS"]
+        else:
+            os.environ["RAY_ADDRESS"] = before
+    assert temp_dir.is_dir() and ray.get_runtime_context().gcs_address != "127.0.0.1:1"
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(bots_application(ray_registry.root, replicas=2, cpus_per_replica=0.5,
-                                   database_url=f"sqlite:///{ray_registry.root.parent / 'state.sqlite3'}"),
-                  name="malmoi", route_prefix="/")
+        settings = ServeSettings(registry=ray_registry.root, ray=True, replicas=2, cpus_per_replica=0.5,
+                                 database_url=f"sqlite:///{ray_registry.root.parent / 'state.sqlite3'}")
+        serve.run(bots_application(settings), name="malmoi", route_prefix="/")
         yield f"http://127.0.0.1:{port}"
     finally:
         serve.shutdown()
         ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -150,10 +163,53 @@ def test_app_builder_reads_a_config_files_args(tmp_path: Path) -> None:
     app = app_builder({"registry": str(tmp_path), "replicas": 2, "cache_mb": 64, "database_url": "sqlite:///s.db"})
     deployment = app._bound_deployment  # what KubeRay's RayService would deploy
     assert deployment.num_replicas == 2
-    registry_dir, options, _ = deployment.init_args
-    assert registry_dir == str(tmp_path.resolve())
-    assert options["cache_bytes"] == 64 * 2**20 and options["database_url"] == "sqlite:///s.db"
+    (settings,) = deployment.init_args
+    assert settings.registry == tmp_path.resolve() and settings.ray
+    assert settings.cache_bytes == 64 * 2**20 and settings.database_url == "sqlite:///s.db"
     with pytest.raises(ValidationError, match="registyr"):
         app_builder({"registyr": str(tmp_path)})  # a misspelt key is named, not ignored
     with pytest.raises(ValidationError, match="replicas"):
         app_builder({"registry": str(tmp_path), "replicas": 0})
+    with pytest.raises(ValidationError, match="port"):  # Ray's proxy decides the port: not a config-file key
+        app_builder({"registry": str(tmp_path), "port": 8001})
+
+
+@pytest.fixture
+def ray_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """What run_ray asks of Ray and Ray Serve, recorded instead of done; it stops as soon as it is deployed."""
+    from malmoi.serve import ray_app
+
+    calls: list[tuple[str, Any]] = []
+    for name in ("PYTHONPATH", "RAY_USAGE_STATS_ENABLED", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # start_local_ray sets them: restored after the test
+    monkeypatch.setattr(ray, "init", lambda **kwargs: calls.append(("ray.init", kwargs)))
+    monkeypatch.setattr(ray, "shutdown", lambda: calls.append(("ray.shutdown", None)))
+    for name in ("start", "run", "delete", "shutdown"):
+        monkeypatch.setattr(serve, name, lambda *args, _name=name, **kwargs: calls.append((f"serve.{_name}", args)))
+    monkeypatch.setattr(ray_app, "bots_application", lambda *args, **kwargs: "application")
+    monkeypatch.setattr(ray_app, "_wait_for_stop", lambda: calls.append(("stopped", None)))
+    return calls
+
+
+def test_without_an_address_malmoi_starts_a_private_ray_and_stops_it(ray_calls: list[tuple[str, Any]],
+                                                                     tmp_path: Path) -> None:
+    from malmoi.serve.ray_app import run_ray
+
+    run_ray(ServeSettings(registry=tmp_path, ray=True))
+    init = dict(ray_calls[0][1])
+    assert ray_calls[0][0] == "ray.init" and init["address"] == "local"  # never an instance that runs already
+    temp_dir = Path(init["_temp_dir"])
+    assert temp_dir.name.startswith("malmoi-ray-") and not temp_dir.exists()  # its own folder, removed after
+    assert [name for name, _ in ray_calls[1:]] == ["serve.start", "serve.run", "stopped", "serve.shutdown",
+                                                   "ray.shutdown"]
+
+
+def test_on_a_cluster_malmoi_removes_only_its_own_application(ray_calls: list[tuple[str, Any]],
+                                                              tmp_path: Path) -> None:
+    from malmoi.serve.ray_app import run_ray
+
+    run_ray(ServeSettings(registry=tmp_path, ray=True, ray_address="ray://head:10001"))
+    assert ray_calls[0] == ("ray.init", {"address": "ray://head:10001", "log_to_driver": False})
+    assert [name for name, _ in ray_calls[1:]] == ["serve.start", "serve.run", "stopped", "serve.delete",
+                                                   "ray.shutdown"]
+    assert ("serve.delete", ("malmoi",)) in ray_calls  # never serve.shutdown(): the cluster's Serve is not malmoi's

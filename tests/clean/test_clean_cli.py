@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 import pytest
 from noisy_data import INTENTS, noisy_rows, write_bot
 
 from malmoi.cli import main
 from malmoi.data import load_bot
+from malmoi.data.transaction import FileTransaction
 
 FAST = ["--rounds", "3", "--splits", "2", "--folds", "4", "--workers", "1"]
 
@@ -114,3 +116,35 @@ def test_unconfident_suspects_are_set_aside_not_moved(noisy_bot, tmp_path):
     (aside,) = changes.set_aside_dir.iterdir()
     assert aside.name == f"{second.intent}.csv" and second.text in aside.read_text("utf-8")
     assert f"-{second.text}\n" in changes.diff.read_text("utf-8")  # and in the diff
+
+
+def test_apply_waits_while_another_command_changes_the_bot(noisy_bot, tmp_path):
+    from malmoi.clean import Suspect
+    from malmoi.clean.files import apply_suspects
+
+    bot, _ = noisy_bot
+    _, data = load_bot(bot)
+    first = data.examples[0]
+    suspect = Suspect(1, first.text, first.intent, "music", 0.97, 0.95, 4, first.source, False)
+    before = _digest(bot / "data")
+    done = []
+    with FileTransaction(bot):  # another writer: a second apply, a review answer
+        thread = threading.Thread(target=lambda: done.append(apply_suspects(bot, [suspect], tmp_path / "out")))
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive() and _digest(bot / "data") == before
+    thread.join(10)
+    assert [s.text for s in done[0].moved] == [first.text]
+
+
+def test_clean_never_overwrites_a_suspects_file_it_did_not_write(noisy_bot, tmp_path, capsys):
+    bot, _ = noisy_bot
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "suspects.csv").write_text("my,own,table\n1,2,3\n", "utf-8")
+    assert main(["clean", str(bot), "--out", str(out), *FAST]) == 2
+    assert "not a file malmoi wrote" in capsys.readouterr().err
+    assert (out / "suspects.csv").read_text("utf-8") == "my,own,table\n1,2,3\n"
+    (out / "suspects.csv").unlink()
+    assert main(["clean", str(bot), "--out", str(out), *FAST]) == 0
+    assert main(["clean", str(bot), "--out", str(out), *FAST]) == 0  # its own files, written again

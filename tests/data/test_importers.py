@@ -11,6 +11,7 @@ import yaml
 from malmoi.cli import main
 from malmoi.data import DataError, Entity, load_bot
 from malmoi.data.importers import import_clinc150, import_kochat, import_snips, read_clinc150, read_snips
+from malmoi.errors import OutputError
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -223,10 +224,33 @@ def test_a_non_empty_out_needs_force(snips, tmp_path):
     with pytest.raises(DataError) as error:
         import_snips(snips, out)
     assert "not empty" in messages(error) and "--force" in messages(error)
-    (out / "data" / "intents" / "Old.csv").write_text("question\nx\n", "utf-8")
-    import_snips(snips, out, force=True)
-    assert not (out / "data" / "intents" / "Old.csv").exists()
+    import_snips(snips, out, force=True)  # an earlier import, unedited: replaced
     assert (out / "notes.txt").read_text("utf-8") == "mine"  # only bot.yaml and data/ are replaced
+
+
+def test_force_never_replaces_data_that_the_import_did_not_write(snips, tmp_path):
+    out = tmp_path / "bot"
+    import_snips(snips, out)
+    mine = out / "data" / "intents" / "Mine.csv"
+    mine.write_text("question\nx\n", "utf-8")
+    with pytest.raises(OutputError, match=r"Mine\.csv"):
+        import_snips(snips, out, force=True)
+    assert mine.read_text("utf-8") == "question\nx\n"
+    mine.unlink()
+    edited = next((out / "data" / "intents").glob("*.csv"))
+    edited.write_text(edited.read_text("utf-8") + "one more row\n", "utf-8")
+    with pytest.raises(OutputError, match="edited"):
+        import_snips(snips, out, force=True)
+    assert edited.read_text("utf-8").endswith("one more row\n")
+
+
+def test_force_never_replaces_a_folder_that_no_import_wrote(snips, tmp_path):
+    out = tmp_path / "bot"
+    (out / "data" / "intents").mkdir(parents=True)
+    (out / "data" / "intents" / "weather.csv").write_text("question\n날씨\n", "utf-8")
+    with pytest.raises(OutputError, match="did not write"):
+        import_snips(snips, out, force=True)
+    assert (out / "data" / "intents" / "weather.csv").read_text("utf-8") == "question\n날씨\n"
 
 
 def test_a_file_that_is_not_utf8_is_an_error(tmp_path):

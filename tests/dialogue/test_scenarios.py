@@ -215,22 +215,27 @@ def hook_url() -> Iterator[str]:
     server.server_close()
 
 
-def webhook_bot(url: str, answer: str | None = "{LOCATION} {forecast}", timeout: float = 3.0) -> Dialogue:
+def webhook_scenario(url: str, answer: str | None = "{LOCATION} {forecast}", timeout: float = 3.0,
+                     token: str = "${HOOK_TOKEN}") -> dict:
     scenario = {
         "entities": {"LOCATION": {}, "DATE": {"default": "오늘"}},
-        "webhook": {"url": url, "timeout": timeout, "headers": {"X-Token": "secret"}},
+        "webhook": {"url": url, "timeout": timeout, "headers": {"X-Token": token}},
         "failure_answer": "지금은 알 수 없어요.",
     }
     if answer is not None:
         scenario["answer"] = answer
-    return Dialogue(with_scenarios(weather=scenario))
+    return scenario
+
+
+def webhook_bot(url: str, answer: str | None = "{LOCATION} {forecast}", timeout: float = 3.0) -> Dialogue:
+    return Dialogue(with_scenarios(weather=webhook_scenario(url, answer, timeout)), environ={"HOOK_TOKEN": "s3cr3t"})
 
 
 def test_webhook_posts_slots_and_fills_template(hook_url: str) -> None:
     reply = webhook_bot(hook_url + "/ok").chat("u9", "부산 날씨")
     assert reply.answer == "부산 흐림" and reply.state.status == "SUCCESS"
     (call,) = _Hook.received
-    assert call["token"] == "secret"
+    assert call["token"] == "s3cr3t"  # the reference in bot.yaml, resolved from the server's environment
     assert call["body"] == {"bot": "fake", "intent": "weather", "user_id": "u9", "text": "부산 날씨",
                             "slots": {"LOCATION": "부산", "DATE": "오늘"}}
 
@@ -255,3 +260,27 @@ def test_webhook_timeout_gives_failure_answer_in_time(hook_url: str) -> None:
 def test_webhook_unreachable_gives_failure_answer() -> None:
     bot = webhook_bot("http://127.0.0.1:9/nothing-listens-here", timeout=0.5)
     assert bot.chat("u", "부산 날씨").state.status == "FAIL"
+
+
+def test_a_literal_webhook_credential_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match=r"literal credential.*X-Token: \"\$\{X_TOKEN\}\""):
+        with_scenarios(weather=webhook_scenario("http://127.0.0.1:9/x", token="s3cr3t-value"))
+    with pytest.raises(ValueError, match=r"holds a password"):
+        with_scenarios(weather=webhook_scenario("https://shop:pa55@127.0.0.1:9/x"))
+    with pytest.raises(ValueError, match=r"parameter `api_key`"):
+        with_scenarios(weather=webhook_scenario("https://127.0.0.1:9/x?city=1&api_key=abc123"))
+
+
+def test_a_missing_webhook_variable_stops_the_start_naming_it() -> None:
+    model = with_scenarios(weather=webhook_scenario("http://127.0.0.1:9/x"))
+    with pytest.raises(ScenarioError, match=r"HOOK_TOKEN \(scenario 'weather'\)"):
+        Dialogue(model, environ={})
+
+
+def test_a_model_saved_with_a_literal_credential_still_loads() -> None:
+    """Before the rule, a literal header could be saved with a model: it still loads and works."""
+    from malmoi.settings import STORED, BotConfig
+
+    config = {"name": "old", "scenarios": {"weather": webhook_scenario("http://127.0.0.1:9/x", token="legacy")}}
+    loaded = BotConfig.model_validate(config, context=STORED)
+    assert loaded.scenarios["weather"].webhook.headers == {"X-Token": "legacy"}

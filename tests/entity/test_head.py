@@ -34,7 +34,8 @@ def test_the_numpy_tagger_scores_and_decodes_like_the_torch_head():
     head = EntityHead(8, 8, TAGS, EntitySettings(intent_tag_bias=True)).eval()
     with torch.no_grad():
         head.crf.transitions.normal_()
-    tagger = EntityTagger(*head.export(), num_tags=len(TAGS))
+    tagger = EntityTagger(EntitySettings(intent_tag_bias=True), *head.export())
+    assert tagger.num_tags == len(TAGS)
     tokens, sentence = torch.randn(5, 8), torch.randn(8)
     with torch.no_grad():
         expected = head(tokens[None], sentence[None])[0].numpy()

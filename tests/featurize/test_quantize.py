@@ -44,9 +44,9 @@ def test_a_saved_model_keeps_its_lookup_tables_int8_and_parses_as_it_did_in_memo
     import malmoi
 
     saved = tiny_model.save(tmp_path / "model")
-    heads = load_file(saved / "weights.safetensors")
+    intent = load_file(saved / "intent.safetensors")
     encoder = load_file(saved / "encoder" / "weights.safetensors")
-    assert heads["intent.lexical.q8"].dtype == np.int8 and "intent.lexical" not in heads
+    assert intent["lexical.q8"].dtype == np.int8 and "lexical" not in intent
     assert any(k.endswith("rows.q8") and v.dtype == np.int8 for k, v in encoder.items())
     assert not any(k.endswith("rows") for k in encoder)
     loaded = malmoi.load(saved)

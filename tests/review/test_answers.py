@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from malmoi.data import load_bot
-from malmoi.review import INTENTS_FILE, LEDGER, OOD_FILE, Answer, ReviewError, ReviewLedger, markup_of
+from malmoi.review import (
+    INTENTS_FILE,
+    LEDGER,
+    OOD_FILE,
+    Answer,
+    ReviewError,
+    ReviewLedger,
+    answers_from_requests,
+    markup_of,
+)
 from malmoi.review._answers import check_markup
 from malmoi.review._queue import pending_messages
 
@@ -96,7 +105,7 @@ def test_an_answer_that_would_break_the_data_is_refused_and_nothing_written(tiny
     # Already in data/intents/weather.csv: the same text under another intent is a conflict.
     with pytest.raises(ReviewError, match=r"nothing was written.*under intent"):
         ledger.record([answer("오늘 서울 날씨 알려줘", "restaurant", (1,))])
-    assert not (tiny_bot / INTENTS_FILE).exists() and not (tiny_bot / LEDGER).read_text("utf-8")
+    assert not (tiny_bot / INTENTS_FILE).exists() and not (tiny_bot / LEDGER).exists()
     with pytest.raises(ReviewError, match="also under intent"):
         ledger.record([answer("오늘 서울 날씨 알려줘", None, (1,))])
     assert not (tiny_bot / OOD_FILE).exists()
@@ -120,3 +129,37 @@ def test_markup_of_a_text_with_brackets_is_refused() -> None:
 def test_not_a_bot_directory(tmp_path: Path) -> None:
     with pytest.raises(ReviewError, match=r"no bot\.yaml"):
         ReviewLedger(tmp_path)
+
+
+class _Log:
+    """The message log's two lookups that answers need."""
+
+    def __init__(self, texts: dict[int, str]):
+        self.texts = texts
+
+    def messages_by_id(self, bot: str, ids: list[int]) -> list[dict]:
+        return [{"id": i, "text": self.texts[i], "model_version": "tiny@v000001"} for i in ids if i in self.texts]
+
+
+class _Model:
+    intents = ("weather", "restaurant", "greeting")
+    tags = ("O", "S-LOCATION", "S-DATE", "S-RESTAURANT")
+
+
+def test_an_out_of_domain_answer_may_have_brackets(tiny_bot: Path) -> None:
+    log = _Log({1: "[광고] 무료 쿠폰 받아가세요", 2: "노래 틀어줘 ]]"})
+    answers = answers_from_requests(log, _Model(), "tiny", [{"message_ids": [1], "out_of_domain": True},
+                                                            {"message_ids": [2], "intent": None,
+                                                             "out_of_domain": True}], reviewer="cli:me")
+    assert [(a.text, a.intent) for a in answers] == [("[광고] 무료 쿠폰 받아가세요", None), ("노래 틀어줘 ]]", None)]
+    assert ReviewLedger(tiny_bot).record(answers) == [tiny_bot / OOD_FILE]
+    _, data = load_bot(tiny_bot)  # a CSV, where brackets are plain characters
+    assert {"[광고] 무료 쿠폰 받아가세요", "노래 틀어줘 ]]"} <= {e.text for e in data.ood}
+
+
+def test_an_intent_answer_with_brackets_is_refused_as_inline_yaml_cannot_hold_them(tiny_bot: Path) -> None:
+    log = _Log({1: "[공지] 내일 날씨"})
+    for request in [{"message_ids": [1], "intent": "weather"},
+                    {"message_ids": [1], "intent": "weather", "markup": "[공지] [내일](DATE) 날씨"}]:
+        with pytest.raises(ReviewError, match="inline YAML reads brackets as entities"):
+            answers_from_requests(log, _Model(), "tiny", [request], reviewer="cli:me")

@@ -139,3 +139,27 @@ def test_serve_review_options_are_checked_before_starting(tiny_model_dir: Path, 
     assert "not a bot directory" in capsys.readouterr().err
     assert main([*serve, "--review-dir", str(tmp_path)]) == 2
     assert "--review-dir does not go with one model" in capsys.readouterr().err
+
+
+def test_retrain_with_a_missing_live_version_fails_before_training(
+    tiny_bot: Path, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    import malmoi
+    from malmoi.bots import Registry
+
+    registry = Registry(tmp_path / "registry")
+    registry.publish(tiny_model_dir, bot="tiny")
+    shutil.rmtree(registry.version_dir("tiny", "v000001"))
+    shutil.copytree(tiny_bot, tiny_bot / "test")  # held-out data, as retrain expects
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("retrain trained before checking the live version")
+
+    monkeypatch.setattr(malmoi, "train", refuse)
+    code = main(["retrain", str(tiny_bot), "--registry", str(registry.root), "--bot", "tiny"])
+    err = capsys.readouterr().err
+    assert code == 2 and "v000001 of tiny is missing" in err and "malmoi rollback --bot tiny --to" in err
+    assert "--out" not in err and "Traceback" not in err

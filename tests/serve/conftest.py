@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from model_files import edit_model_json
 
 pytest.importorskip("fastapi", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
 httpx = pytest.importorskip("httpx", reason="the server tests need the serve extra: pip install 'malmoi[serve]'")
@@ -47,10 +48,7 @@ def chat_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactor
     """The session's tiny model, its config given the scenarios above (no retraining)."""
     out = tmp_path_factory.mktemp("chat") / "model"
     shutil.copytree(tiny_model_dir, out)
-    meta = json.loads((out / "model.json").read_text("utf-8"))
-    meta["config"].update(DIALOGUE_CONFIG)
-    (out / "model.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
-    return out
+    return edit_model_json(out, lambda meta: meta["config"].update(DIALOGUE_CONFIG))
 
 
 def free_port() -> int:

@@ -34,7 +34,7 @@ def free_port() -> int:
 def test_serve_stops_before_binding_for_damaged_weights(chat_model_dir: Path, tmp_path: Path, workers: int) -> None:
     damaged = tmp_path / "model"
     shutil.copytree(chat_model_dir, damaged)
-    weights = damaged / "weights.safetensors"
+    weights = damaged / "intent.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -141,8 +141,8 @@ def test_real_server_checks_host_and_sends_security_headers(server) -> None:
 @pytest.mark.parametrize(
     ("options", "says"),
     [
-        (["--read-timeout", "0"], "--read-timeout and --keep-alive-timeout must be positive"),
-        (["--keep-alive-timeout", "0"], "--read-timeout and --keep-alive-timeout must be positive"),
+        (["--read-timeout", "0"], "--read-timeout must be a positive number of seconds"),
+        (["--keep-alive-timeout", "0"], "--keep-alive-timeout must be a positive number of seconds"),
         (["--allowed-host", "evil example"], "--allowed-host takes a host name"),
         (["--allowed-host", "http://example.com"], "--allowed-host takes a host name"),
     ],

@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 from malmoi.bots.cache import BotCache, CacheStats, model_bytes
+from malmoi.bots.errors import IdenticalModelError, LiveFileError, PublishError, RegistryError
 from malmoi.bots.keys import ApiKey, KeyStore
-from malmoi.bots.registry import PublishError, Registry, RegistryError, VersionInfo
+from malmoi.bots.registry import Registry, Switch, VersionInfo
 
 __all__ = [
-    "ApiKey", "BotCache", "CacheStats", "KeyStore", "PublishError", "Registry", "RegistryError", "VersionInfo",
-    "model_bytes",
+    "ApiKey", "BotCache", "CacheStats", "IdenticalModelError", "KeyStore", "LiveFileError", "PublishError", "Registry",
+    "RegistryError", "Switch", "VersionInfo", "model_bytes",
 ]

@@ -25,7 +25,7 @@ from malmoi.bots.registry import Registry, RegistryError, check_bot_name
 __all__ = ["ApiKey", "KeyStore"]
 
 _PREFIX = "mlm_"
-_KEY_FILE = re.compile(r"^[0-9a-f]{64}\.json$")
+_KEY_FILE = re.compile(r"[0-9a-f]{64}\.json")  # matched whole (fullmatch)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class KeyStore:
             return []
         found = []
         for path in sorted(self.folder.iterdir()):
-            if not _KEY_FILE.match(path.name):
+            if not _KEY_FILE.fullmatch(path.name):
                 continue
             try:
                 record = json.loads(path.read_bytes())
@@ -107,4 +107,4 @@ class KeyStore:
         return found
 
     def any(self) -> bool:
-        return self.folder.is_dir() and any(_KEY_FILE.match(p.name) for p in self.folder.iterdir())
+        return self.folder.is_dir() and any(_KEY_FILE.fullmatch(p.name) for p in self.folder.iterdir())

@@ -3,8 +3,9 @@
 Layout (plain files, written once and never changed, except each bot's ``LIVE`` pointer)::
 
     REGISTRY/
-      bots/<bot>/versions/v000001/   model.json, weights.safetensors[, encoder/], PUBLISHED.json
+      bots/<bot>/versions/v000001/   model.json, <part>.safetensors, manifest.json[, encoder/], PUBLISHED.json
       bots/<bot>/LIVE                {"version": "v000002", "history": ["v000001"]}
+      bots/<bot>/LIVE.lock           held while LIVE is switched (empty)
       encoders/<sha256>/             a shared encoder, stored once however many bots use it
       snapshots/<sha256>.tar         a bot directory (bot.yaml + data/) as published, stored once
       keys/<sha256 of the key>.json  API keys, hashed (:mod:`malmoi.bots.keys`)
@@ -13,9 +14,12 @@ A version folder is staged under a temporary name and renamed into place, so rea
 version or none; two publishers racing for one number cannot both win the rename (the loser takes
 the next number). The live version is switched by writing ``LIVE`` to a temporary file and
 renaming it over the old one, which is atomic on POSIX file systems and NFS; readers (the server)
-read ``LIVE`` on each request, so a switch needs no restart. Paths inside a version are relative
-(a shared encoder is found at ``../../../../encoders/<sha256>``), so the folder can be moved,
-mounted on a shared file system, or synced to an object store and back unchanged.
+read ``LIVE`` on each request, so a switch needs no restart. Every switch (publish, activate,
+rollback) reads ``LIVE`` and writes it back holding the bot's lock (:mod:`malmoi.bots.lock`), so
+concurrent switches from threads, processes or machines sharing the folder take turns and none is
+lost. Paths inside a version are relative (a shared encoder is found at
+``../../../../encoders/<sha256>``), so the folder can be moved, mounted on a shared file system,
+or synced to an object store and back unchanged.
 
 Publishing checks the model completely before it becomes a version: its schema, the checksum of
 every weights file, that it loads, and that the stored copy parses a set of probe utterances
@@ -25,8 +29,8 @@ exactly as the original did. A model that fails any check is refused and nothing
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,30 +42,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from malmoi.bots.errors import IdenticalModelError, LiveFileError, PublishError, RegistryError
+from malmoi.bots.lock import switch_lock
+from malmoi.bots.snapshot import bot_tar
 from malmoi.errors import ModelLoadError
+from malmoi.outputs import MANIFEST_FILE, read_manifest
 
 __all__ = [
     "BOT_NAME_PATTERN",
     "DEFAULT_REGISTRY",
     "PROBE_TEXTS",
+    "VERSION_PATTERN",
+    "IdenticalModelError",
+    "LiveFileError",
     "PublishError",
     "Registry",
     "RegistryError",
+    "Switch",
     "VersionInfo",
 ]
+
+logger = logging.getLogger("malmoi.bots")
 
 # Default folder of `malmoi publish|versions|rollback|keys|serve --registry` when none is given.
 DEFAULT_REGISTRY = "registry"
 REGISTRY_VARIABLE = "MALMOI_REGISTRY"
-# A bot name is a URL path segment and a folder name: lower-case ASCII, digits, - and _.
-BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# A bot name is a URL path segment and a folder name: lower-case ASCII, digits, - and _. Names are
+# matched whole (re.fullmatch: `$` would accept a trailing newline, and make a folder "abc\n").
+BOT_NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 _BOT_NAME = re.compile(BOT_NAME_PATTERN)
-_VERSION = re.compile(r"^v(\d{6,})$")
+# v000001 ... v999999999999: bounded, so that a name cannot be longer than a file name may be.
+VERSION_PATTERN = r"v\d{6,12}"
+_VERSION = re.compile(VERSION_PATTERN)
 PUBLISHED_FILE = "PUBLISHED.json"
 LIVE_FILE = "LIVE"
+
 # What a model folder may hold; anything else (a stray checkpoint, an editor's backup) is not copied.
-_MODEL_FILES = ("model.json", "weights.safetensors")
-_ENCODER_FOLDER = "encoder"
+_MODEL_FILE = "model.json"
 # Utterances every published model must parse, and parse the same once stored: a few of each script
 # and the empty-of-letters case, so a tokenizer or encoder mismatch shows at publish, not in a query.
 PROBE_TEXTS = (
@@ -69,14 +86,6 @@ PROBE_TEXTS = (
     "book a table for two", "12345", "!!!",
 )
 _HISTORY_KEPT = 50  # rollbacks that LIVE remembers
-
-
-class RegistryError(Exception):
-    """A registry operation that cannot be done as asked; the message says why and what to do."""
-
-
-class PublishError(RegistryError):
-    """A model refused at publish (damaged, incompatible, or answering differently once stored)."""
 
 
 @dataclass(frozen=True)
@@ -93,15 +102,40 @@ class VersionInfo:
     intents: int
     metrics: dict[str, Any]
     snapshot: str | None
+    identical_to: str | None = None  # published with force: the same model as this earlier version
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One change of a bot's live version: ``was`` is None when nothing was live or ``LIVE`` was damaged
+    (``repaired``: its history of earlier live versions is lost)."""
+
+    bot: str
+    live: str
+    was: str | None
+    repaired: bool = False
+
+
+def _shown(name: object) -> str:
+    """A name as an error message shows it: quoted, escaped, and cut if it is long."""
+    text = repr(name)
+    return text if len(text) <= 80 else f"{text[:40]}...{text[-8:]} ({len(str(name))} characters)"
 
 
 def check_bot_name(name: str) -> str:
-    if not isinstance(name, str) or not _BOT_NAME.match(name):
+    if not isinstance(name, str) or not _BOT_NAME.fullmatch(name):
         raise RegistryError(
-            f"{name!r} is not a bot name: use 1-64 lower-case letters, digits, '-' or '_', starting with a "
+            f"{_shown(name)} is not a bot name: use 1-64 lower-case letters, digits, '-' or '_', starting with a "
             "letter or digit (it is part of URLs and folder names)"
         )
     return name
+
+
+def check_version_name(version: str) -> str:
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        raise RegistryError(f"{_shown(version)} is not a version: versions are named like v000001 "
+                            "(v and 6 to 12 digits; `malmoi versions` lists them)")
+    return version
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -130,21 +164,6 @@ def _sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _bot_tar(bot_dir: Path) -> bytes:
-    """``bot.yaml`` and ``data/`` as a tar whose bytes depend only on names and contents."""
-    files = [bot_dir / "bot.yaml"] if (bot_dir / "bot.yaml").is_file() else []
-    if (bot_dir / "data").is_dir():
-        files += sorted(p for p in (bot_dir / "data").rglob("*") if p.is_file())
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in files:
-            data = path.read_bytes()
-            info = tarfile.TarInfo(path.relative_to(bot_dir).as_posix())
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _answers(model: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -181,11 +200,7 @@ class Registry:
         return self.root / "bots" / check_bot_name(bot)
 
     def version_dir(self, bot: str, version: str) -> Path:
-        if not _VERSION.match(version):
-            raise RegistryError(
-                f"{version!r} is not a version: versions are named like v000001 (see `malmoi versions`)"
-            )
-        return self.bot_dir(bot) / "versions" / version
+        return self.bot_dir(bot) / "versions" / check_version_name(version)
 
     @property
     def keys_dir(self) -> Path:
@@ -197,27 +212,36 @@ class Registry:
         folder = self.root / "bots"
         if not folder.is_dir():
             return []
-        return sorted(p.name for p in folder.iterdir() if _BOT_NAME.match(p.name) and (p / LIVE_FILE).is_file())
+        return sorted(p.name for p in folder.iterdir() if _BOT_NAME.fullmatch(p.name) and (p / LIVE_FILE).is_file())
 
     def _versions(self, bot: str) -> list[str]:
         folder = self.bot_dir(bot) / "versions"
         if not folder.is_dir():
             return []
-        return sorted((p.name for p in folder.iterdir() if _VERSION.match(p.name)), key=lambda v: int(v[1:]))
+        return sorted((p.name for p in folder.iterdir() if _VERSION.fullmatch(p.name)), key=lambda v: int(v[1:]))
 
     def _live(self, bot: str) -> dict[str, Any] | None:
+        """``{"version", "history"}`` from the bot's LIVE, or None; LiveFileError if it is damaged."""
         path = self.bot_dir(bot) / LIVE_FILE
         try:
             document = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
-            raise RegistryError(f"{path}: cannot be read ({exc}); set the live version again with "
-                                f"`malmoi rollback --bot {bot} --to VERSION`") from None
-        if not isinstance(document, dict) or not isinstance(document.get("version"), str):
-            raise RegistryError(f"{path}: not a live-version pointer; set it again with "
-                                f"`malmoi rollback --bot {bot} --to VERSION`")
-        return document
+        except OSError as exc:
+            raise self._damaged(bot, path, f"it cannot be read: {exc.strerror}") from None
+        except ValueError:
+            raise self._damaged(bot, path, "it is not JSON") from None
+        version = document.get("version") if isinstance(document, dict) else None
+        history = document.get("history", []) if isinstance(document, dict) else None
+        if not isinstance(version, str) or not _VERSION.fullmatch(version) or not isinstance(history, list) \
+                or not all(isinstance(v, str) and _VERSION.fullmatch(v) for v in history):
+            raise self._damaged(bot, path, 'it is not a live-version pointer {"version": "v000001", "history": [...]}')
+        return {"version": version, "history": history}
+
+    @staticmethod
+    def _damaged(bot: str, path: Path, what: str) -> LiveFileError:
+        return LiveFileError(f"{path} is damaged ({what}), so no version of {bot} is live; set it again with "
+                             f"`malmoi rollback --bot {bot} --to VERSION` (`malmoi versions --bot {bot}` lists them)")
 
     def live_version(self, bot: str) -> str | None:
         """The version that answers for ``bot`` now, or None if it has never been published."""
@@ -230,8 +254,12 @@ class Registry:
         return None if version is None else (version, self.version_dir(bot, version))
 
     def versions(self, bot: str) -> list[VersionInfo]:
-        """Every published version of ``bot``, oldest first, with its training metrics."""
-        live = self.live_version(bot)
+        """Every published version of ``bot``, oldest first, with its training metrics (none is
+        marked live when ``LIVE`` is damaged: this lists the versions to repair it with)."""
+        try:
+            live = self.live_version(bot)
+        except LiveFileError:
+            live = None
         found = []
         for version in self._versions(bot):
             path = self.version_dir(bot, version)
@@ -243,6 +271,7 @@ class Registry:
                 bot=bot, version=version, path=path, published_at=info.get("published_at", "?"),
                 live=version == live, source=info.get("source", "?"), model_sha256=info.get("model_sha256", ""),
                 intents=int(info.get("intents", 0)), metrics=info.get("metrics", {}), snapshot=info.get("snapshot"),
+                identical_to=info.get("identical_to"),
             ))
         return found
 
@@ -269,6 +298,7 @@ class Registry:
         data: str | Path | None = None,
         activate: bool = True,
         probe_texts: Sequence[str] = PROBE_TEXTS,
+        allow_identical: bool = False,
     ) -> VersionInfo:
         """Check ``model_dir`` completely and store it as the next version of ``bot``.
 
@@ -276,22 +306,27 @@ class Registry:
             model_dir: a folder written by ``malmoi train`` (or ``Model.save``).
             bot: the bot's name in the registry (its URL segment).
             data: the bot directory it was trained from; its ``bot.yaml`` and ``data/`` are
-                snapshotted with the version so that it can be rebuilt.
+                snapshotted with the version so that it can be rebuilt (links followed).
             activate: make the new version live at once (otherwise ``rollback --to`` does).
             probe_texts: utterances the stored copy must parse exactly as the original.
+            allow_identical: store a model whose files are those of an existing version of the
+                bot as a new version (recorded as ``identical_to``); refused otherwise.
 
         Raises:
             PublishError: the model is damaged or incompatible (nothing is written then).
+            IdenticalModelError: the model is an existing version's, and not ``allow_identical``.
+            LiveFileError: the bot's ``LIVE`` is damaged: repair it first (nothing is written).
         """
         check_bot_name(bot)
+        self._live(bot)  # a damaged LIVE refuses the publish before anything is checked or stored
         model_dir = Path(model_dir)
         model, before = self._check_model(model_dir, probe_texts)
-        snapshot = self._store_snapshot(Path(data)) if data is not None else None
+        snapshot = self._snapshot(Path(data)) if data is not None else None
         bot_folder = self.bot_dir(bot)
         (bot_folder / "versions").mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".publish-", dir=bot_folder))
         try:
-            self._copy_model(model_dir, model, staging)
+            self._copy_model(model, staging)
             after = self._verify_copy(staging, probe_texts)
             if after != before:
                 raise PublishError(
@@ -303,36 +338,70 @@ class Registry:
                 "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "source": str(model_dir.resolve()),
                 "model_sha256": _sha256_file(staging / "model.json"),
-                "weights_sha256": _sha256_file(staging / "weights.safetensors"),
+                "files_sha256": _files_hash(staging),
                 "intents": len(model.intents),
                 "metrics": _metrics(model.report),
-                "snapshot": snapshot,
+                "snapshot": None if snapshot is None else hashlib.sha256(snapshot).hexdigest(),
                 "probe": {"texts": list(probe_texts), "answers_sha256": _answers_hash(after)},
             }
-            _fsync_write(staging / PUBLISHED_FILE, json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
-            os.chmod(staging, 0o755)
-            version = self._claim_version(bot, staging)
+            # Under the bot's lock: the check for an identical version, the new number and the switch
+            # see every publish that finished before, so none is lost and no twin slips in beside one.
+            with switch_lock(bot_folder):
+                self._live(bot)
+                identical = self._identical_version(bot, record)
+                if identical is not None and not allow_identical:
+                    raise IdenticalModelError(
+                        f"{model_dir} is the model of {bot} {identical} already (the same model.json and weights); "
+                        f"nothing was published. Make that version live with `malmoi rollback --bot {bot} --to "
+                        f"{identical}`, or publish it again as a new version with --force", identical)
+                record["identical_to"] = identical
+                if snapshot is not None:
+                    self._store_snapshot(snapshot)
+                _fsync_write(staging / PUBLISHED_FILE,
+                             json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
+                os.chmod(staging, 0o755)
+                version = self._claim_version(bot, staging)
+                if activate:
+                    self._switch(bot, version)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        if activate:
-            self.activate(bot, version)
         return next(v for v in self.versions(bot) if v.version == version)
+
+    def _identical_version(self, bot: str, record: dict[str, Any]) -> str | None:
+        """The first version of ``bot`` whose stored model.json and weights are those of ``record``."""
+        for version in self._versions(bot):
+            try:
+                info = json.loads((self.version_dir(bot, version) / PUBLISHED_FILE).read_bytes())
+            except (OSError, ValueError):
+                continue
+            if (info.get("model_sha256"), info.get("files_sha256")) == (record["model_sha256"],
+                                                                        record["files_sha256"]):
+                return version
+        return None
 
     def _check_model(self, model_dir: Path, probe_texts: Sequence[str]) -> tuple[Any, list[dict[str, Any]]]:
         from malmoi.model.model import Model
 
-        missing = [name for name in _MODEL_FILES if not (model_dir / name).is_file()]
+        missing = [name for name in (_MODEL_FILE,) if not (model_dir / name).is_file()]
         if not model_dir.is_dir() or missing:
             raise PublishError(
                 f"{model_dir} is not a malmoi model (missing {', '.join(missing) or 'the folder'}); "
                 f"train one with `malmoi train BOT_DIR --out {model_dir}`"
             )
+        if read_manifest(model_dir) is None:
+            raise PublishError(
+                f"refused: {model_dir} has no {MANIFEST_FILE}, so its model.json cannot be checked (it was saved by "
+                f"an older malmoi); save it again with this one: python -c \"import malmoi; "
+                f"malmoi.load('{model_dir}').save('{model_dir}-checked')\", then publish that folder"
+            )
         from malmoi.dialogue.scenarios import ScenarioError, resolve_scenarios
         from malmoi.labels import tag_types
 
         try:
-            model = Model.load(model_dir)  # schema, format version, checksums, encoder hash
+            # schema, format version, checksums (manifest included), encoder hash; a shared encoder
+            # may be one this registry already holds (an upload carries only the bot's own files)
+            model = Model.load(model_dir, encoder_dirs=[self.root / "encoders"])
             answers = _answers(model, probe_texts)
             resolve_scenarios(model.config, model.intents, tag_types(model.tags))
         except ModelLoadError as exc:
@@ -347,35 +416,34 @@ class Registry:
             ) from None
         return model, answers
 
-    def _copy_model(self, model_dir: Path, model: Any, staging: Path) -> None:
-        for name in _MODEL_FILES:
-            shutil.copyfile(model_dir / name, staging / name)
-        meta = json.loads((staging / "model.json").read_bytes())
-        ref = meta["encoder"]
-        if ref["bundled"]:
-            shutil.copytree(model_dir / _ENCODER_FOLDER, staging / _ENCODER_FOLDER)
-            return
-        encoder = model.encoder
-        source = Path(encoder.path) if encoder is not None and encoder.path else None
-        if source is None or not (source / "encoder.json").is_file():
-            return  # a pretrained folder (sentence-transformers): found where it is installed
-        # A shared malmoi encoder: stored once per content hash; the version points at it relatively.
-        stored = self.root / "encoders" / ref["sha256"]
-        if not stored.is_dir():
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            temporary = Path(tempfile.mkdtemp(prefix=".encoder-", dir=stored.parent))
-            try:
-                for path in source.iterdir():
-                    if path.is_file():
-                        shutil.copyfile(path, temporary / path.name)
-                os.chmod(temporary, 0o755)
-                os.rename(temporary, stored)
-            except OSError:
-                shutil.rmtree(temporary, ignore_errors=True)
-                if not stored.is_dir():
-                    raise
-        ref["path"] = os.path.relpath(stored, staging.parent / "versions" / "v000000")
-        _fsync_write(staging / "model.json", json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+    def _copy_model(self, model: Any, staging: Path) -> None:
+        """Save ``model`` into ``staging`` as the version will hold it: a shared malmoi encoder is
+        stored once per content hash (``encoders/<sha256>``) and referenced relatively, so the
+        registry folder can be moved; a pretrained folder stays where it is installed."""
+        from malmoi.encode.runtime import ArtifactEncoder
+
+        encoder, path = model.encoder, None
+        if not model.encoder_bundled and isinstance(encoder, ArtifactEncoder):
+            stored = self._store_encoder(encoder)
+            path = os.path.relpath(stored, staging.parent / "versions" / "v000000")
+        model.save(staging, encoder_path=path)
+
+    def _store_encoder(self, encoder: Any) -> Path:
+        stored = self.root / "encoders" / encoder.sha256
+        if stored.is_dir():
+            return stored
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=".encoder-", dir=stored.parent))
+        try:
+            for name, data in encoder.files().items():
+                _fsync_write(temporary / name, data)
+            os.chmod(temporary, 0o755)
+            os.rename(temporary, stored)
+        except OSError:
+            shutil.rmtree(temporary, ignore_errors=True)
+            if not stored.is_dir():
+                raise
+        return stored
 
     def _verify_copy(self, staging: Path, probe_texts: Sequence[str]) -> list[dict[str, Any]]:
         # Loaded from where it will live: the relative encoder path is resolved as the server will.
@@ -402,59 +470,89 @@ class Registry:
                 number += 1
         raise RegistryError(f"cannot find a free version number for {bot}")
 
-    def _store_snapshot(self, bot_dir: Path) -> str:
+    @staticmethod
+    def _snapshot(bot_dir: Path) -> bytes:
         if not (bot_dir / "bot.yaml").is_file() and not (bot_dir / "data").is_dir():
             raise PublishError(f"{bot_dir}: not a bot directory (no bot.yaml or data/); --data takes the folder "
                                "the model was trained from")
-        data = _bot_tar(bot_dir)
-        sha256 = hashlib.sha256(data).hexdigest()
-        path = self.snapshot_path(sha256)
+        return bot_tar(bot_dir)
+
+    def _store_snapshot(self, data: bytes) -> None:
+        path = self.snapshot_path(hashlib.sha256(data).hexdigest())
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             _replace_file(path, data)
-        return sha256
 
     # -- the live version ---------------------------------------------------------------------
 
-    def activate(self, bot: str, version: str) -> None:
-        """Make ``version`` live (atomically); the version it replaces can be rolled back to."""
-        if not (self.version_dir(bot, version) / PUBLISHED_FILE).is_file():
-            known = ", ".join(self._versions(bot)) or "none"
-            raise RegistryError(f"{bot} has no version {version} (published: {known})")
-        live = self._live(bot)
-        history: list[str] = []
-        if live is not None:
-            history = [*live.get("history", []), live["version"]][-_HISTORY_KEPT:]
-            if live["version"] == version:
-                return
-        self._write_live(bot, version, history)
+    def activate(self, bot: str, version: str) -> Switch:
+        """Make ``version`` live (atomically); the version it replaces can be rolled back to.
+
+        A damaged ``LIVE`` is not read but replaced: this is how it is repaired (its history of
+        earlier live versions is lost, and the new ``LIVE`` says so).
+        """
+        self._check_published(bot, version)
+        with switch_lock(self.bot_dir(bot)):
+            return self._switch(bot, version)
 
     def rollback(self, bot: str, to: str | None = None) -> str:
         """Make the previous live version live again (or ``to``); returns the version now live."""
-        live = self._live(bot)
-        if live is None:
-            raise RegistryError(
-                f"{bot} is not published in {self.root}; publish it with `malmoi publish MODEL --bot {bot}`"
-            )
         if to is not None:
-            self.activate(bot, to)
-            return to
-        history = [v for v in live.get("history", []) if isinstance(v, str)]
-        while history and history[-1] == live["version"]:
-            history.pop()
-        if not history:
-            raise RegistryError(f"{bot} has no earlier live version to roll back to (live: {live['version']}); "
-                                "name one with --to VERSION")
-        previous = history.pop()
-        if not (self.version_dir(bot, previous) / PUBLISHED_FILE).is_file():
-            raise RegistryError(f"{bot}'s previous version {previous} is missing from {self.root}")
-        self._write_live(bot, previous, history)
-        return previous
+            return self.activate(bot, to).live
+        unpublished = RegistryError(
+            f"{bot} is not published in {self.root}; publish it with `malmoi publish MODEL --bot {bot}`")
+        if self._live(bot) is None:
+            raise unpublished
+        with switch_lock(self.bot_dir(bot)):
+            live = self._live(bot)
+            if live is None:
+                raise unpublished
+            history = list(live["history"])
+            while history and history[-1] == live["version"]:
+                history.pop()
+            if not history:
+                raise RegistryError(f"{bot} has no earlier live version to roll back to (live: {live['version']}); "
+                                    "name one with --to VERSION")
+            previous = history.pop()
+            if not (self.version_dir(bot, previous) / PUBLISHED_FILE).is_file():
+                raise RegistryError(f"{bot}'s previous version {previous} is missing from {self.root}")
+            self._write_live(bot, previous, history)
+            return previous
 
-    def _write_live(self, bot: str, version: str, history: list[str]) -> None:
-        document = {"version": version, "history": history,
-                    "switched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    def _check_published(self, bot: str, version: str) -> None:
+        if not (self.version_dir(bot, version) / PUBLISHED_FILE).is_file():
+            known = ", ".join(self._versions(bot)) or "none"
+            raise RegistryError(f"{bot} has no version {version} (published: {known})")
+
+    def _switch(self, bot: str, version: str) -> Switch:
+        """Make ``version`` live; the caller holds the bot's lock."""
+        try:
+            live = self._live(bot)
+        except LiveFileError as exc:
+            logger.warning("%s; replaced: %s is live, the earlier live versions are forgotten", exc, version)
+            self._write_live(bot, version, [], repaired=f"LIVE was damaged and was replaced; {bot}'s "
+                             "earlier live versions (its rollback history) were lost")
+            return Switch(bot=bot, live=version, was=None, repaired=True)
+        if live is None:
+            self._write_live(bot, version, [])
+            return Switch(bot=bot, live=version, was=None)
+        if live["version"] != version:
+            self._write_live(bot, version, [*live["history"], live["version"]][-_HISTORY_KEPT:])
+        return Switch(bot=bot, live=version, was=live["version"])
+
+    def _write_live(self, bot: str, version: str, history: list[str], repaired: str | None = None) -> None:
+        document: dict[str, Any] = {"version": version, "history": history,
+                                    "switched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        if repaired:
+            document["repaired"] = repaired
         _replace_file(self.bot_dir(bot) / LIVE_FILE, json.dumps(document).encode("utf-8"))
+
+
+def _files_hash(folder: Path) -> str:
+    """What identifies a stored model: every file its manifest lists, by name and SHA-256."""
+    manifest = json.loads((folder / MANIFEST_FILE).read_bytes())
+    listing = {name: entry["sha256"] for name, entry in manifest["files"].items()}
+    return hashlib.sha256(json.dumps(listing, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _answers_hash(answers: list[dict[str, Any]]) -> str:

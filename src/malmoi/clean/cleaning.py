@@ -54,9 +54,7 @@ class CleanSettings(StrictModel):
     def _checker_settings(cls, value: Any) -> Any:
         from pydantic import BaseModel
 
-        from malmoi import components, registry
-
-        components.register_builtins()
+        from malmoi import registry
         if isinstance(value, BaseModel):
             return value
         if isinstance(value, str):
@@ -139,9 +137,7 @@ class CleanResult:
 
 
 def build_checker(settings: CleanSettings) -> LabelChecker:
-    from malmoi import components, registry
-
-    components.register_builtins()
+    from malmoi import registry
     checker = registry.checkers.get(settings.checker.type).factory(settings.checker)
     if not isinstance(checker, LabelChecker):
         raise TypeError(f"checker {settings.checker.type!r} built a {type(checker).__name__}, not a LabelChecker")

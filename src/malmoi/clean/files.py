@@ -14,7 +14,6 @@ import difflib
 import io
 import json
 import os
-import shutil
 import time
 import unicodedata
 from collections import defaultdict
@@ -25,9 +24,18 @@ from malmoi.clean.cleaning import CleanResult, Suspect
 from malmoi.clean.entities import EntityCleanResult
 from malmoi.data import load_bot, read_intent_file
 from malmoi.data.schema import Example
+from malmoi.data.transaction import FileTransaction, write_atomic
+from malmoi.outputs import check_file, marked
 from malmoi.settings import BotConfig
 
-__all__ = ["AppliedChanges", "apply_suspects", "load_for_cleaning", "write_entity_report", "write_report"]
+__all__ = [
+    "AppliedChanges",
+    "apply_suspects",
+    "check_report_files",
+    "load_for_cleaning",
+    "write_entity_report",
+    "write_report",
+]
 
 CSV_COLUMNS = ["rank", "p_wrong", "given", "suggested", "p_suggested", "times_checked", "conflict", "text",
                "source", "neighbours"]
@@ -72,9 +80,9 @@ def write_entity_report(result: EntityCleanResult, out_dir: Path) -> tuple[Path,
                          " ".join(f"[{e.value}]({e.type})" for e in s.given),
                          " ".join(f"[{e.value}]({e.type})" for e in s.suggested), s.times_checked, s.intent or "",
                          s.source])
-    _write_atomic(csv_path, buffer.getvalue())
+    write_atomic(csv_path, buffer.getvalue())
     report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
-    _write_atomic(json_path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
     return csv_path, json_path
 
 
@@ -95,16 +103,10 @@ def write_report(result: CleanResult, out_dir: Path) -> tuple[Path, Path]:
         near = " | ".join(f"{n.text} ({n.intent}, {n.similarity:.2f})" for n in s.neighbours)
         writer.writerow([s.rank, f"{s.p_wrong:.4f}", s.given, s.suggested, f"{s.p_suggested:.4f}",
                          s.times_checked, s.conflict, s.text, s.source, near])
-    _write_atomic(csv_path, buffer.getvalue())
+    write_atomic(csv_path, buffer.getvalue())
     report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
-    _write_atomic(json_path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
     return csv_path, json_path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8", newline="")
-    os.replace(temporary, path)
 
 
 @dataclass
@@ -124,93 +126,114 @@ def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out
     (``p_suggested``) reaches ``confident``; set the other suspects' rows aside, out of the training
     data, in ``out_dir/set-aside-<time>/<intent>.csv`` (same columns, for a person to put back or
     move). A conflicting copy whose text is already under the suggested intent is deleted instead.
-    Before writing, every changed file is copied to ``out_dir/backup-<time>/`` and every change
-    written to ``out_dir/changes-<time>.diff``.
+    Every changed file as it was goes to ``out_dir/backup-<time>/`` and every change to
+    ``out_dir/changes-<time>.diff``.
+
+    All of it is one change (:class:`malmoi.data.transaction.FileTransaction`): killed at any
+    moment, the bot holds every edit or none, and the next command that reads it finishes or
+    undoes the change. Two applies on one bot run one after the other.
 
     Only Kochat CSV intent files (``data/intents/<intent>.csv``) are edited; a suspect from a YAML
     file is listed in ``skipped`` for a person to fix.
     """
-    intents_dir = Path(bot_dir) / "data" / "intents"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    originals: dict[Path, str] = {}
-    lines_of: dict[Path, list[str]] = {}
-    drop: dict[Path, set[int]] = defaultdict(set)
-    append: dict[Path, list[str]] = defaultdict(list)
-    moved: list[Suspect] = []
-    removed: list[Suspect] = []
-    skipped: list[tuple[Suspect, str]] = []
+    with FileTransaction(bot_dir, note="malmoi clean --apply") as change:
+        plan = _plan(Path(bot_dir) / "data" / "intents", suspects, confident)
+        if not plan.drop:
+            return AppliedChanges(plan.moved, plan.removed, plan.skipped, None, None)
+        stamp = _unused_stamp(out_dir)
+        backup = out_dir / f"backup-{stamp}"
+        diff_path = out_dir / f"changes-{stamp}.diff"
+        aside_dir = out_dir / f"set-aside-{stamp}" if plan.aside else None
+        backup.mkdir(parents=True, exist_ok=True)
+        files: dict[Path, str | bytes | None] = {}
+        diff: list[str] = []
+        for path in sorted(set(plan.drop) | set(plan.append)):
+            lines = [line for number, line in enumerate(plan.read(path), 1) if number not in plan.drop[path]]
+            if plan.append[path] and lines and not lines[-1].endswith("\n"):
+                lines[-1] += "\n"
+            text = files[path] = "".join(lines + plan.append[path])
+            if path.exists():
+                files[backup / path.name] = path.read_bytes()
+            diff += difflib.unified_diff(plan.originals[path].splitlines(keepends=True),
+                                         text.splitlines(keepends=True), f"a/{path.name}", f"b/{path.name}")
+        files[diff_path] = "".join(diff)
+        for name, rows in plan.aside.items():
+            assert aside_dir is not None
+            files[aside_dir / name] = plan.header[name] + "".join(rows)
+        change.commit(files, backup=backup)
+    return AppliedChanges(plan.moved, plan.removed, plan.skipped, backup, diff_path, plan.set_aside, aside_dir)
+
+
+def _unused_stamp(out_dir: Path) -> str:
+    """The time, made unique in ``out_dir`` (two applies in one second keep both backups)."""
+    stamp = base = time.strftime("%Y%m%d-%H%M%S")
+    count = 1
+    while (out_dir / f"backup-{stamp}").exists():
+        count += 1
+        stamp = f"{base}-{count}"
+    return stamp
+
+
+@dataclass
+class _Plan:
+    """What :func:`apply_suspects` changes, read from the intent files."""
+
+    originals: dict[Path, str] = field(default_factory=dict)
+    lines_of: dict[Path, list[str]] = field(default_factory=dict)
+    drop: dict[Path, set[int]] = field(default_factory=lambda: defaultdict(set))
+    append: dict[Path, list[str]] = field(default_factory=lambda: defaultdict(list))
+    aside: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    header: dict[str, str] = field(default_factory=dict)
+    moved: list[Suspect] = field(default_factory=list)
+    removed: list[Suspect] = field(default_factory=list)
+    set_aside: list[Suspect] = field(default_factory=list)
+    skipped: list[tuple[Suspect, str]] = field(default_factory=list)
+
+    def read(self, path: Path) -> list[str]:
+        if path not in self.lines_of:
+            self.originals[path] = path.read_text(encoding="utf-8-sig") if path.exists() else ""
+            self.lines_of[path] = self.originals[path].splitlines(keepends=True)
+        return self.lines_of[path]
+
+
+def _plan(intents_dir: Path, suspects: list[Suspect], confident: float) -> _Plan:
+    plan = _Plan()
     under_suggested = {(s.text, s.given) for s in suspects}  # copies that are themselves moving away
-    aside: dict[str, list[str]] = defaultdict(list)
-    header: dict[str, str] = {}
-    set_aside: list[Suspect] = []
-
-    def read(path: Path) -> list[str]:
-        if path not in lines_of:
-            originals[path] = path.read_text(encoding="utf-8-sig") if path.exists() else ""
-            lines_of[path] = originals[path].splitlines(keepends=True)
-        return lines_of[path]
-
     for s in suspects:
         file, _, line_text = s.source.rpartition(":")
         source = Path(file)
         if source.suffix.lower() != ".csv" or source.parent.resolve() != intents_dir.resolve():
-            skipped.append((s, f"{source.name} is not a Kochat CSV intent file; move it by hand"))
+            plan.skipped.append((s, f"{source.name} is not a Kochat CSV intent file; move it by hand"))
             continue
         target = intents_dir / f"{s.suggested}.csv"
         if source.stem != s.given or (target.exists() and not target.is_file()):
-            skipped.append((s, f"cannot tell which file holds intent `{s.suggested}`; move it by hand"))
+            plan.skipped.append((s, f"cannot tell which file holds intent `{s.suggested}`; move it by hand"))
             continue
-        lines = read(source)
+        lines = plan.read(source)
         start = int(line_text)
         record = _record(lines, start)
         if record is None:
-            skipped.append((s, f"{source}:{start} changed since it was read; run `malmoi clean` again"))
+            plan.skipped.append((s, f"{source}:{start} changed since it was read; run `malmoi clean` again"))
             continue
         end, row = record
         if not any(_same_text(field, s.text) for field in row):
-            skipped.append((s, f"{source}:{start} no longer holds `{s.text}`; run `malmoi clean` again"))
+            plan.skipped.append((s, f"{source}:{start} no longer holds `{s.text}`; run `malmoi clean` again"))
             continue
-        drop[source].update(range(start, end + 1))
+        plan.drop[source].update(range(start, end + 1))
         if s.conflict and (s.text, s.suggested) not in under_suggested:
-            removed.append(s)  # the same text is already under the suggested intent
+            plan.removed.append(s)  # the same text is already under the suggested intent
             continue
         if s.p_suggested < confident:
-            aside[source.name].append(_csv_line(row))
-            header.setdefault(source.name, lines[0] if lines else "question,label\n")
-            set_aside.append(s)
+            plan.aside[source.name].append(_csv_line(row))
+            plan.header.setdefault(source.name, lines[0] if lines else "question,label\n")
+            plan.set_aside.append(s)
             continue
-        target_lines = read(target)
+        target_lines = plan.read(target)
         if not target_lines:
             target_lines.append("question,label\n")
-        append[target].append(_csv_line(row))
-        moved.append(s)
-
-    if not drop:
-        return AppliedChanges(moved, removed, skipped, None, None)
-    backup = out_dir / f"backup-{stamp}"
-    diff_path = out_dir / f"changes-{stamp}.diff"
-    backup.mkdir(parents=True, exist_ok=True)
-    new_text: dict[Path, str] = {}
-    for path in sorted(set(drop) | set(append)):
-        lines = [line for number, line in enumerate(read(path), 1) if number not in drop[path]]
-        if append[path] and lines and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        new_text[path] = "".join(lines + append[path])
-    diff: list[str] = []
-    for path, text in new_text.items():
-        if path.exists():
-            shutil.copy2(path, backup / path.name)
-        diff += difflib.unified_diff(originals[path].splitlines(keepends=True), text.splitlines(keepends=True),
-                                     f"a/{path.name}", f"b/{path.name}")
-    _write_atomic(diff_path, "".join(diff))
-    aside_dir = out_dir / f"set-aside-{stamp}" if aside else None
-    for name, rows in aside.items():
-        assert aside_dir is not None
-        aside_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(aside_dir / name, header[name] + "".join(rows))
-    for path, text in new_text.items():
-        _write_atomic(path, text)
-    return AppliedChanges(moved, removed, skipped, backup, diff_path, set_aside, aside_dir)
+        plan.append[target].append(_csv_line(row))
+        plan.moved.append(s)
+    return plan
 
 
 def _record(lines: list[str], start: int) -> tuple[int, list[str]] | None:
@@ -235,3 +258,14 @@ def _csv_line(row: list[str]) -> str:
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\n").writerow(row)
     return buffer.getvalue()
+
+
+def check_report_files(out_dir: Path, *, entities: bool) -> None:
+    """Refuse, before any work, to overwrite report files in ``out_dir`` that malmoi did not write."""
+    if not out_dir.is_dir():
+        return  # a new folder: nothing in it to overwrite (written once the analysis is done)
+    check_file(out_dir / "suspects.csv", "--out", "csv", columns=CSV_COLUMNS)
+    check_file(out_dir / "suspects.json", "--out", "suspects")
+    if entities:
+        check_file(out_dir / "entity_suspects.csv", "--out", "csv", columns=ENTITY_CSV_COLUMNS)
+        check_file(out_dir / "entity_suspects.json", "--out", "suspects")

@@ -149,9 +149,7 @@ def _model_at(loc: tuple[Any, ...], data: Any = None) -> type[BaseModel] | None:
 
 
 def _component_class(field: Any, data: Any) -> type[BaseModel] | None:
-    from malmoi import components, registry
-
-    components.register_builtins()
+    from malmoi import registry
     default = field.default_factory() if field.default_factory else field.default
     name = default.type
     if isinstance(data, dict):
@@ -159,9 +157,9 @@ def _component_class(field: Any, data: Any) -> type[BaseModel] | None:
     elif isinstance(data, str):
         name = data
     for reg in (registry.encoders, registry.lexical):
-        if isinstance(default, reg.get(default.type).settings):
+        if isinstance(default, reg.get(default.type).settings_class):
             try:
-                return reg.get(str(name)).settings
+                return reg.get(str(name)).settings_class
             except registry.RegistryError:
                 return None
     return None

@@ -29,6 +29,7 @@ from malmoi.data._ood import OOD_SUFFIXES, read_ood_file
 from malmoi.data._reading import TypeUse, did_you_mean, reserved_intent_problem
 from malmoi.data.problems import DataError, Problem
 from malmoi.data.schema import BotData, Example
+from malmoi.data.transaction import recover
 from malmoi.settings import BotConfig
 
 logger = logging.getLogger("malmoi")
@@ -131,6 +132,9 @@ def _read_bot(
                     "see docs/bot-format.md for the layout")
         )
         return BotConfig(), BotData(), problems
+    # A change of several files that a killed command left (`malmoi clean --apply`...) is
+    # finished or undone before anything is read.
+    problems.extend(recover(bot_dir))
     config, declared_lines = read_config(bot_dir, problems)
     intents_dir = bot_dir / "data" / "intents"
     intent_files: list[Path] | None = None

@@ -22,13 +22,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from malmoi.dialogue.scenarios import Scenario, Scenarios, answer_from_result, call_action, resolve_scenarios
+from malmoi.dialogue.scenarios import (
+    Scenario,
+    Scenarios,
+    answer_from_result,
+    call_action,
+    resolve_scenarios,
+    resolve_webhooks,
+)
 from malmoi.dialogue.state import CANCELLED, FAIL, FALLBACK, REQUIRE, SUCCESS, ConversationState, Reply
 from malmoi.labels import tag_types
 from malmoi.model.result import ParseResult
@@ -95,11 +103,15 @@ class Dialogue:
         scenarios: Scenarios | None = None,
         model_version: str = "unknown",
         clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.model = model
         self.config = model.config
         self.bot = self.config.name
         self.scenarios = resolve_scenarios(self.config, model.intents, tag_types(model.tags), scenarios)
+        # Webhook credentials are `${NAME}` references, resolved once, here, from the server's
+        # environment (``environ``, default os.environ): a missing variable stops the start.
+        self._webhooks = resolve_webhooks(self.scenarios.values(), os.environ if environ is None else environ)
         if store is None:
             from malmoi.dialogue.store import StateStore
 
@@ -330,8 +342,7 @@ class Dialogue:
             return failure, FAIL
 
     def _call_webhook(self, scenario: Scenario, state: ConversationState, user_id: str, text: str) -> Any:
-        webhook = scenario.settings.webhook
-        assert webhook is not None
+        webhook = self._webhooks[scenario.intent]
         if self._http is None:
             try:
                 import httpx

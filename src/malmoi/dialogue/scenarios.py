@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from malmoi.settings import BotConfig, ScenarioSettings, SlotSettings
+from malmoi.settings import BotConfig, ScenarioSettings, SlotSettings, WebhookSettings
 from malmoi.templates import render, template_fields
 
-__all__ = ["Scenario", "ScenarioError", "Scenarios", "Slot", "resolve_scenarios"]
+__all__ = ["Scenario", "ScenarioError", "Scenarios", "Slot", "resolve_scenarios", "resolve_webhooks"]
 
 logger = logging.getLogger("malmoi.dialogue")
 
@@ -258,3 +258,26 @@ def answer_from_result(scenario: Scenario, slots: Mapping[str, str], result: Any
         return render(template, values)
     except KeyError as exc:
         raise ValueError(f"the answer template uses {{{exc.args[0]}}}, which has no value") from None
+
+
+def resolve_webhooks(scenarios: Iterable[Scenario], environ: Mapping[str, str]) -> dict[str, WebhookSettings]:
+    """Each scenario's webhook with its ``${NAME}`` references replaced from ``environ``, by intent.
+
+    Raises :class:`ScenarioError` naming every variable that ``environ`` lacks, and where it is used.
+    """
+    resolved: dict[str, WebhookSettings] = {}
+    missing: list[str] = []
+    for scenario in scenarios:
+        webhook = scenario.settings.webhook
+        if webhook is None:
+            continue
+        absent = sorted(webhook.variables() - set(environ))
+        missing += [f"{name} (scenario {scenario.intent!r})" for name in absent]
+        if not absent:
+            resolved[scenario.intent] = webhook.resolved(environ)
+    if missing:
+        raise ScenarioError(
+            f"the webhooks need environment variable(s) that are not set: {', '.join(missing)}; set them in the "
+            "server's environment before it starts (bot.yaml refers to them as ${NAME})"
+        )
+    return resolved

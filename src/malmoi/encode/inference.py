@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from malmoi.encode.runtime import ArtifactEncoder
 from malmoi.featurize.hashing import CompactTable, stable_hash
 from malmoi.featurize.quantize import read_rows
 from malmoi.text.doc import Doc
@@ -22,7 +23,7 @@ from malmoi.text.morpheme_vectors import morpheme_vectors
 from malmoi.text.morpheme_vectors import version as morpheme_vectors_version
 from malmoi.text.tokenize import Token
 
-__all__ = ["CNNInference", "EmbeddingInference", "TokenFeaturizer", "TokenInputs", "token_pieces"]
+__all__ = ["CNNInference", "CNNRuntime", "EmbeddingInference", "TokenFeaturizer", "TokenInputs", "token_pieces"]
 
 _CACHE_LIMIT = 200_000  # bounded: a server sees unboundedly many distinct tokens
 LAYER_NORM_EPS = 1e-5
@@ -235,6 +236,13 @@ class CNNInference:
             h += x
             x = _layer_norm(h, gain, shift)
         return x
+
+
+class CNNRuntime(ArtifactEncoder):
+    """``cnn.v1``'s part: the saved encoder, parsing with :class:`CNNInference` instead of torch."""
+
+    def _twin(self, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> CNNInference:
+        return CNNInference(settings, state, arrays)
 
 
 def _layer_norm(x: np.ndarray, gain: np.ndarray, shift: np.ndarray) -> np.ndarray:

@@ -16,9 +16,7 @@ the encoder's name and a hash of it; loading with another kiwipiepy is refused w
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,10 +24,11 @@ import numpy as np
 from malmoi.artifact import EncoderRef
 from malmoi.encode.runtime import EncoderRuntime
 from malmoi.errors import ModelLoadError
+from malmoi.parts import LoadContext, shared
 from malmoi.text.doc import Doc
 from malmoi.text.morpheme_vectors import DIM, morpheme_vectors, version
 
-__all__ = ["KiwiVectorsRuntime", "load_kiwi_encoder", "load_kiwi_runtime"]
+__all__ = ["KiwiVectorsRuntime", "installed_vectors", "load_kiwi_encoder"]
 
 
 def _hash(vectors_version: str) -> str:
@@ -39,21 +38,12 @@ def _hash(vectors_version: str) -> str:
 class KiwiVectorsRuntime(EncoderRuntime):
     """``vectors(docs)`` → ``(tokens, 512)`` per utterance from Kiwi's morpheme vectors; numpy only."""
 
-    bundled = False
-
-    def __init__(self) -> None:
-        # Deliberately not EncoderRuntime.__init__: nothing is read from a folder.
+    def __init__(self, settings: Any = None) -> None:
         self.table = morpheme_vectors()
-        self.name = version()
-        self.type = "kiwi-vectors.v1"
-        self.sha256 = _hash(self.name)
-        self.path = "kiwipiepy"  # the vectors come with the installed package
-        self.output_dim = 2 * DIM
-        self.arrays: dict[str, np.ndarray] = {}
-
-    @property
-    def nbytes(self) -> int:
-        return 0  # the table is the process's, shared with every Korean bot (malmoi.text.morpheme_vectors)
+        name = version()
+        # `path`: the vectors come with the installed package.
+        self._describe(name=name, type_="kiwi-vectors.v1", sha256=_hash(name), path="kiwipiepy",
+                       output_dim=2 * DIM, settings=settings)
 
     def files(self) -> dict[str, bytes]:
         raise TypeError("Kiwi's vectors come with kiwipiepy; a model refers to them, never copies them")
@@ -69,34 +59,32 @@ class KiwiVectorsRuntime(EncoderRuntime):
             out.append(np.ascontiguousarray(np.concatenate([words, sentence], axis=1), dtype=np.float32))
         return out
 
+    @classmethod
+    def load(cls, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray],
+             context: LoadContext) -> KiwiVectorsRuntime:
+        """The parse-time encoder of a saved model: the installed vectors, if they are the same."""
+        ref = EncoderRef.model_validate(state)
+        runtime = installed_vectors(settings)
+        if runtime.sha256 != ref.sha256:
+            raise ModelLoadError(
+                f"{context.folder}: trained on Kiwi's morpheme vectors of {ref.name}, but this process has "
+                f"{runtime.name}; install that kiwipiepy version or train the model again"
+            )
+        return runtime
 
-_runtime: KiwiVectorsRuntime | None = None
-_lock = threading.Lock()
 
-
-def _shared_runtime() -> KiwiVectorsRuntime:
-    global _runtime
-    with _lock:
-        if _runtime is None:
-            _runtime = KiwiVectorsRuntime()
-        return _runtime
+def installed_vectors(settings: Any = None) -> KiwiVectorsRuntime:
+    """The vectors of the installed kiwipiepy, once per process (the table is the process's anyway)."""
+    runtime: KiwiVectorsRuntime = shared.get(
+        "encoder", f"kiwi-vectors:{version()}", lambda: KiwiVectorsRuntime(settings)
+    )
+    return runtime
 
 
 def load_kiwi_encoder(settings: Any) -> Any:
     """``registry.encoders`` factory: the encoder that training uses (its vectors are inputs)."""
     from malmoi.encode.shared import FrozenEncoder  # torch: training only
 
-    encoder = FrozenEncoder(settings, _shared_runtime())
+    encoder = FrozenEncoder(settings, installed_vectors(settings))
     encoder.head_dim = int(settings.head_dim)
     return encoder
-
-
-def load_kiwi_runtime(settings: Any, ref: EncoderRef, model_dir: Path) -> KiwiVectorsRuntime:
-    """The parse-time encoder of a saved model: the installed vectors, if they are the same."""
-    runtime = _shared_runtime()
-    if runtime.sha256 != ref.sha256:
-        raise ModelLoadError(
-            f"{model_dir}: trained on Kiwi's morpheme vectors of {ref.name}, but this process has {runtime.name}; "
-            "install that kiwipiepy version or train the model again"
-        )
-    return runtime

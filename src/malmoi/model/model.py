@@ -1,4 +1,4 @@
-"""A bot's model: fit it on examples, parse utterances, save it, load it.
+"""A bot's model: its fitted parts, the labels they predict, and how to parse, save and load.
 
     >>> model = Model(config).fit(examples, ood)            # doctest: +SKIP
     >>> model.parse("내일 서울 날씨 알려줘").intent.name        # doctest: +SKIP
@@ -6,64 +6,67 @@
     >>> model.intent_scores(["내일 서울 날씨"]).shape          # doctest: +SKIP
     (1, 4)
 
-Parsing runs without torch: the analyser makes a :class:`~malmoi.text.Doc`, the encoder's numpy
-twin gives token vectors (:mod:`malmoi.encode.runtime`, shared between bots on one encoder), and
-the heads' twins score intents (:class:`~malmoi.intent.scoring.IntentScorer`) and decode entity
-tags (:class:`~malmoi.entity.tagger.EntityTagger`). Training (:mod:`malmoi.model.training`)
-exports into exactly these objects, so a model parses the same before and after a reload.
+A model is a set of named parts (:mod:`malmoi.parts`), each registered by type in the registry of
+its kind: ``analyzer`` (text → :class:`~malmoi.text.Doc`), ``encoder`` (token vectors, shared
+between bots on one encoder), ``lexical`` (TF-IDF n-grams), ``intent`` (sentence vectors and
+intent scores), ``fallback`` (the threshold), ``entity`` (the CRF tagger) and ``extractor.<type>``
+parts (entities found without the tagger). Parsing runs without torch: training
+(:mod:`malmoi.model.training`) exports into exactly these parts, so a model parses the same
+before and after a reload.
 
 Artifact (see :mod:`malmoi.artifact`)::
 
-    MODEL_DIR/model.json           settings, labels, component states, threshold, report, checksums
-    MODEL_DIR/weights.safetensors  the heads and the lexical table of this bot
-    MODEL_DIR/encoder/             the encoder, unless the bot uses a shared one (then: its hash)
+    MODEL_DIR/model.json            settings, labels, every part's record (type, settings, state, weights file), report
+    MODEL_DIR/<part>.safetensors    each part's own arrays (intent, entity, lexical, ...)
+    MODEL_DIR/encoder/              the encoder, unless the bot uses a shared one (then: its hash and path)
+    MODEL_DIR/manifest.json         the SHA-256 of every file (malmoi.outputs)
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import ValidationError
 
+from malmoi import registry
 from malmoi._version import __version__
 from malmoi.artifact import (
     ENCODER_DIR,
     MODEL_FILE,
-    WEIGHTS_FILE,
-    ComponentMeta,
-    EncoderRef,
     ModelMeta,
+    PartRecord,
     json_bytes,
-    read_json,
-    read_weights,
-    subset,
-    validate,
+    read_model_meta,
     weights_file,
     write_directory,
 )
-from malmoi.encode.runtime import EncoderRuntime, load_encoder
-from malmoi.entity.tagger import EntityTagger
+from malmoi.entity.merge import merge_entities
 from malmoi.errors import ModelLoadError
-from malmoi.intent.scoring import IntentScorer
+from malmoi.intent.fallback import Fallback, calibrate
+from malmoi.intent.scoring import sentence_vectors
 from malmoi.model.result import FALLBACK, EntitySpan, IntentScore, ParseResult
-from malmoi.settings import BotConfig, Settings
+from malmoi.outputs import verify_manifest
+from malmoi.parts import Extractor, Found, LoadContext, Part
+from malmoi.settings import STORED, BotConfig, Settings
 from malmoi.text import tags_to_entities
 from malmoi.text.doc import Analyzer, Doc
 
 if TYPE_CHECKING:
-    from malmoi.data.schema import Example
+    from malmoi.data.schema import BotData, Example
+    from malmoi.encode.runtime import EncoderRuntime
+    from malmoi.entity.tagger import EntityTagger
     from malmoi.featurize.lexical import LexicalFeaturizer
+    from malmoi.intent.scoring import IntentScorer
 
-__all__ = ["FORMAT_VERSION", "Model", "load"]
+__all__ = ["FORMAT_VERSION", "Model", "NotFittedError", "load", "load_part", "save_part", "train"]
 
-# 4: components (encoder artifact of its own, hashed features, lexical n-grams, checksums)
-FORMAT_VERSION = 4
-# Where a shared encoder is looked for when its recorded path does not exist (os.pathsep-separated).
-ENCODER_PATH_VARIABLE = "MALMOI_ENCODER_PATH"
+# 5: a record per part, each part's arrays in a file of its own, a manifest over every file.
+# 4 (one weights file, fixed components) is read and converted (malmoi.artifact.read_model_meta).
+FORMAT_VERSION = 5
 
 
 class NotFittedError(RuntimeError):
@@ -78,8 +81,8 @@ class Model:
 
     Attributes (set by ``fit`` or ``load``):
         intents: intent names, in the order of the score columns.
-        tags: entity tags (``"O"`` first).
-        threshold: in-domain scores below it fall back.
+        tags: entity tags of the tagger (``"O"`` first).
+        parts: the fitted parts by name (``model.parts["intent"]``).
         report: how training went (validation figures, calibration, timings).
     """
 
@@ -87,29 +90,81 @@ class Model:
         self.config = config if config is not None else BotConfig()
         self.intents: list[str] = []
         self.tags: list[str] = ["O"]
-        self.threshold = 0.0
         self.report: dict[str, Any] = {}
-        self.encoder: EncoderRuntime | None = None
+        self.parts: dict[str, Part] = {"analyzer": Analyzer(self.config.language)}
+        # kind (registry) and registered type of each part, as saved in model.json
+        self.part_types: dict[str, tuple[str, str]] = {"analyzer": ("analyzers", "analyzer.v1")}
+        # Whether the model keeps its encoder's files in its own encoder/ folder (else: a reference).
         self.encoder_bundled = True
-        self.lexical: LexicalFeaturizer | None = None
-        self.scorer: IntentScorer | None = None
-        self.tagger: EntityTagger | None = None
-        self._head_arrays: dict[str, np.ndarray] = {}
-        self._component_states: dict[str, dict[str, Any]] = {}
-        self.analyzer = Analyzer(self.config.language)
 
     @property
     def settings(self) -> Settings:
         return self.config.settings
+
+    # -- the parts, by role --------------------------------------------------------------------
+
+    @property
+    def analyzer(self) -> Analyzer:
+        analyzer = self.parts["analyzer"]
+        assert isinstance(analyzer, Analyzer)
+        return analyzer
+
+    @property
+    def encoder(self) -> EncoderRuntime | None:
+        return self.parts.get("encoder")  # type: ignore[return-value]
+
+    @property
+    def lexical(self) -> LexicalFeaturizer | None:
+        return self.parts.get("lexical")  # type: ignore[return-value]
+
+    @property
+    def scorer(self) -> IntentScorer | None:
+        return self.parts.get("intent")  # type: ignore[return-value]
+
+    @property
+    def tagger(self) -> EntityTagger | None:
+        return self.parts.get("entity")  # type: ignore[return-value]
+
+    @property
+    def fallback(self) -> Fallback | None:
+        found = self.parts.get("fallback")
+        return found if isinstance(found, Fallback) else None
+
+    @property
+    def extractors(self) -> list[Extractor]:
+        return [part for part in self.parts.values() if isinstance(part, Extractor)]
+
+    @property
+    def threshold(self) -> float:
+        """In-domain scores below it fall back (the fallback part's threshold)."""
+        return self.fallback.threshold if self.fallback is not None else 0.0
+
+    @property
+    def entity_types(self) -> list[str]:
+        """Every entity type the model can find: the tagger's and the extractors'."""
+        found = {t.split("-", 1)[1] for t in self.tags if "-" in t}
+        for extractor in self.extractors:
+            found.update(extractor.entity_types())
+        return sorted(found)
 
     @property
     def is_fitted(self) -> bool:
         return self.scorer is not None and self.encoder is not None
 
     def _require_fitted(self) -> tuple[EncoderRuntime, IntentScorer]:
-        if self.encoder is None or self.scorer is None:
+        encoder, scorer = self.encoder, self.scorer
+        if encoder is None or scorer is None:
             raise NotFittedError("this model is not trained yet: call fit(examples) or load a saved model")
-        return self.encoder, self.scorer
+        return encoder, scorer
+
+    def set_parts(self, parts: dict[str, tuple[str, str, Part]], *, intents: list[str], tags: list[str],
+                  encoder_bundled: bool) -> None:
+        """Adopt fitted parts ``name → (kind, type, part)`` (what training and loading make)."""
+        self.parts = {"analyzer": self.parts["analyzer"], **{name: part for name, (_, _, part) in parts.items()}}
+        self.part_types = {"analyzer": self.part_types["analyzer"],
+                           **{name: (kind, type_) for name, (kind, type_, _) in parts.items()}}
+        self.intents, self.tags, self.encoder_bundled = list(intents), list(tags), encoder_bundled
+        self._check_parts()
 
     # -- training ----------------------------------------------------------------------------
 
@@ -133,7 +188,9 @@ class Model:
         """
         from malmoi.model.training import fit
 
-        fit(self, examples, ood, random_state=random_state, progress=progress, on_epoch=on_epoch)
+        fitted = fit(self.config, examples, ood, random_state=random_state, progress=progress, on_epoch=on_epoch)
+        self.set_parts(fitted.parts, intents=fitted.intents, tags=fitted.tags, encoder_bundled=fitted.encoder_bundled)
+        self.report = fitted.report
         return self
 
     def calibrate(self, texts: Sequence[str], ood_texts: Sequence[str] = (), *, batch_size: int = 256) -> float:
@@ -146,44 +203,34 @@ class Model:
         >>> model.calibrate(validation_texts, out_of_scope_texts)  # doctest: +SKIP
         0.41
         """
-        from malmoi.intent.fallback import choose_threshold
-
         if not texts:
             raise ValueError("calibrate needs held-out in-domain utterances")
-        intent = self.settings.intent
-        threshold, method = choose_threshold(
+        fallback = calibrate(
+            self.settings.intent,
             self.in_domain_scores(texts, batch_size=batch_size),
             self.in_domain_scores(ood_texts, batch_size=batch_size) if ood_texts else None,
-            criterion=intent.threshold,
-            target_ood_recall=intent.target_ood_recall,
-            false_fallback_rate=intent.false_fallback_rate,
-            ood_share=intent.expected_ood_share,
+            source="Model.calibrate",
         )
-        self.threshold = threshold
-        self.report["calibration"] = {
-            "method": method,
-            "threshold": threshold,
-            "held_out_in_domain": len(texts),
-            "held_out_ood": len(ood_texts),
-            "source": "Model.calibrate",
-        }
-        return threshold
+        self.parts["fallback"] = fallback
+        self.part_types["fallback"] = ("fallbacks", "fallback.v1")
+        self.report["calibration"] = fallback.state()
+        return fallback.threshold
 
     # -- parsing -----------------------------------------------------------------------------
 
     def analyze(self, texts: Sequence[str]) -> list[Doc]:
-        return [self.analyzer(t) for t in texts]
+        return self.analyzer.many(texts)
 
-    def parse(self, text: str) -> ParseResult:
-        """Parse one utterance.
+    def parse(self, text: str, *, now: datetime | None = None) -> ParseResult:
+        """Parse one utterance (``now``: the reference time of relative expressions; default the clock).
 
         >>> model.parse("내일 서울 날씨 알려줘").intent.name  # doctest: +SKIP
         'weather'
         """
-        return self.parse_docs([self.analyzer(text)])[0]
+        return self.parse_docs([self.analyzer(text)], now=now)[0]
 
-    def parse_batch(self, texts: Sequence[str]) -> list[ParseResult]:
-        return self.parse_docs(self.analyze(texts))
+    def parse_batch(self, texts: Sequence[str], *, now: datetime | None = None) -> list[ParseResult]:
+        return self.parse_docs(self.analyze(texts), now=now)
 
     def parse_with_scores(self, texts: Sequence[str]) -> tuple[list[ParseResult], np.ndarray]:
         """Parse results plus each utterance's in-domain score (fallback when below ``threshold``)."""
@@ -194,87 +241,96 @@ class Model:
         """``(len(texts), len(intents))`` probabilities over intents, columns in ``intents`` order."""
         _, scorer = self._require_fitted()
         parts = [
-            scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).probabilities
+            scorer.scores(self.sentences(self.analyze(texts[i : i + batch_size]))[1]).probabilities
             for i in range(0, len(texts), batch_size)
         ]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.intents)))
 
     def in_domain_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """``(len(texts),)`` in-domain scores (nearness to the nearest intent's centre)."""
+        return self.in_domain_scores_of(
+            [doc for i in range(0, len(texts), batch_size) for doc in self.analyze(texts[i : i + batch_size])]
+        )
+
+    def in_domain_scores_of(self, docs: Sequence[Doc], *, batch_size: int = 256) -> np.ndarray:
+        """In-domain scores of analysed utterances, scored exactly as parsing scores them."""
         _, scorer = self._require_fitted()
-        parts = [
-            scorer.scores(self._sentences(self.analyze(texts[i : i + batch_size]))[1]).in_domain
-            for i in range(0, len(texts), batch_size)
-        ]
+        parts = [scorer.scores(self.sentences(docs[i : i + batch_size])[1]).in_domain
+                 for i in range(0, len(docs), batch_size)]
         return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
 
-    def _sentences(self, docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray]:
+    def sentences(self, docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Token vectors of each utterance, and the ``(len(docs), dim)`` sentence vectors of the intent head."""
         encoder, scorer = self._require_fitted()
-        vectors = encoder.vectors(docs)
-        lexical = self.lexical
-        sentences = [
-            scorer.sentence(v, lexical.transform(d) if lexical is not None else None) for v, d in zip(vectors, docs)
-        ]
-        return vectors, np.stack(sentences) if sentences else np.zeros((0, 1), np.float32)
+        return sentence_vectors(encoder, self.lexical, scorer, docs)
 
-    def parse_docs(self, docs: Sequence[Doc]) -> list[ParseResult]:
+    def parse_docs(self, docs: Sequence[Doc], *, now: datetime | None = None) -> list[ParseResult]:
         """Parse analysed utterances; each result keeps its :class:`Doc` (``result.doc``)."""
         if not docs:
             return []
         _, scorer = self._require_fitted()
-        vectors, sentences = self._sentences(docs)
+        vectors, sentences = self.sentences(docs)
         scores = scorer.scores(sentences)
-        fallback_on = self.settings.intent.fallback
+        fallback = self.fallback
+        extractors = self.extractors
+        when = (now or datetime.now().astimezone()) if extractors else None
         results = []
         for i, doc in enumerate(docs):
             probabilities = scores.probabilities[i]
             in_domain = float(scores.in_domain[i])
-            # An utterance without a single letter ("", "!!!", "1234", a zero-width space) says
-            # nothing a bot could act on, however near a centre its vector happens to fall.
-            fallback = fallback_on and (in_domain < self.threshold or not doc.has_word)
+            falls_back = fallback is not None and fallback.falls_back(in_domain, doc.has_word)
             nearest = int(scores.predicted[i])
             order = [nearest, *(j for j in np.argsort(-probabilities, kind="stable").tolist() if j != nearest)]
             ranking = [
                 IntentScore.model_construct(name=self.intents[j], confidence=float(probabilities[j])) for j in order
             ]
             top = (
-                IntentScore.model_construct(name=FALLBACK, confidence=ranking[0].confidence) if fallback else ranking[0]
+                IntentScore.model_construct(name=FALLBACK, confidence=ranking[0].confidence)
+                if falls_back
+                else ranking[0]
             )
-            entities = self._entities(doc, vectors[i], sentences[i])
+            found = self._tagged(doc, vectors[i], sentences[i])
+            if extractors:
+                assert when is not None
+                found = merge_entities(found, [f for e in extractors for f in e.extract(doc, now=when)])
             result = ParseResult.model_construct(
-                text=doc.text, intent=top, intent_ranking=ranking, fallback=fallback, entities=entities
+                text=doc.text, intent=top, intent_ranking=ranking, fallback=falls_back,
+                entities=[self._span(doc, f) for f in found],
             )
             doc.vectors["tokens"], doc.vectors["sentence"] = vectors[i], sentences[i]
             result.attach(doc, in_domain)
             results.append(result)
         return results
 
-    def _entities(self, doc: Doc, tokens: np.ndarray, sentence: np.ndarray) -> list[EntitySpan]:
-        if self.tagger is None or not doc.tokens:
+    def _tagged(self, doc: Doc, tokens: np.ndarray, sentence: np.ndarray) -> list[Found]:
+        tagger = self.tagger
+        if tagger is None or not doc.tokens:
             return []
-        path = self.tagger.decode(self.tagger.emissions(tokens[: len(doc.tokens)], sentence))
-        entities = []
-        for ent in tags_to_entities(doc.tokens, [self.tags[t] for t in path], doc.normalized):
-            start, end = doc.to_original(ent.start, ent.end)
-            entities.append(
-                EntitySpan.model_construct(entity=ent.type, value=doc.text[start:end], start=start, end=end)
-            )
-        return entities
+        path = tagger.decode(tagger.emissions(tokens[: len(doc.tokens)], sentence))
+        return [Found(ent.type, ent.start, ent.end)
+                for ent in tags_to_entities(doc.tokens, [self.tags[t] for t in path], doc.normalized)]
+
+    @staticmethod
+    def _span(doc: Doc, found: Found) -> EntitySpan:
+        start, end = doc.to_original(found.start, found.end)
+        return EntitySpan.model_construct(entity=found.type, value=doc.text[start:end], start=start, end=end)
 
     # -- persistence -------------------------------------------------------------------------
 
-    def files(self) -> dict[str, bytes]:
-        """Every file of the saved model, by relative path."""
-        encoder, _ = self._require_fitted()
-        weights, ref = weights_file(self._head_arrays)
-        encoder_ref = EncoderRef(
-            name=encoder.name,
-            type=encoder.type,
-            sha256=encoder.sha256,
-            bundled=self.encoder_bundled,
-            path=ENCODER_DIR if self.encoder_bundled else encoder.path,
-        )
-        states = self._component_states
+    def files(self, *, encoder_path: str | None = None) -> dict[str, bytes]:
+        """Every file of the saved model, by relative path (the manifest is added by ``save``).
+
+        ``encoder_path``: where a referenced (not bundled) encoder is to be found, recorded instead
+        of where it was found (a registry stores it relative to the version).
+        """
+        self._require_fitted()
+        files: dict[str, bytes] = {}
+        records: dict[str, PartRecord] = {}
+        for name, part in self.parts.items():
+            kind, type_ = self.part_types[name]
+            records[name], own = save_part(name, kind, type_, part, self._part_settings(name),
+                                           bundled=self.encoder_bundled, encoder_path=encoder_path)
+            files.update(own)
         meta = ModelMeta(
             format="malmoi-model",
             format_version=FORMAT_VERSION,
@@ -282,131 +338,179 @@ class Model:
             config=self.config.model_dump(mode="json"),
             intents=self.intents,
             tags=self.tags,
-            threshold=float(self.threshold),
-            encoder=encoder_ref,
-            lexical=ComponentMeta(type=self.settings.lexical.type, state=states.get("lexical", {})),
-            intent=ComponentMeta(type=self.settings.intent.loss, state=states.get("intent", {})),
-            entity=ComponentMeta(type="crf.v1", state=states.get("entity", {})) if self.tagger is not None else None,
-            weights=ref,
+            parts=records,
             report=self.report,
         )
-        files = {MODEL_FILE: json_bytes(meta.model_dump(mode="json")), WEIGHTS_FILE: weights}
-        if self.encoder_bundled:
-            files.update({f"{ENCODER_DIR}/{name}": data for name, data in encoder.files().items()})
+        files[MODEL_FILE] = json_bytes(meta.model_dump(mode="json"))
         return files
 
-    def save(self, model_dir: str | Path) -> Path:
+    def _part_settings(self, name: str) -> dict[str, Any]:
+        """The settings a part was built from: its section of the bot's settings."""
+        part = self.parts[name]
+        if name == "encoder":  # what bot.yaml chose (`shared` and its path), not the encoder's own settings
+            return self.settings.encoder.model_dump(mode="json")
+        if name == "analyzer":
+            return {"type": "analyzer.v1", "language": self.config.language}
+        settings = getattr(part, "settings", None)
+        return settings.model_dump(mode="json") if settings is not None else {}
+
+    def save(self, model_dir: str | Path, *, encoder_path: str | None = None) -> Path:
         """Write the model directory atomically (a crash leaves the old one, never half a new one)."""
-        return write_directory(model_dir, self.files())
+        return write_directory(model_dir, self.files(encoder_path=encoder_path))
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> Model:
+    def load(cls, model_dir: str | Path, *, encoder_dirs: Sequence[str | Path] = ()) -> Model:
+        """Read a saved model; ``encoder_dirs``: folders holding referenced encoders by hash or name."""
         model_dir = Path(model_dir)
-        meta_path = model_dir / MODEL_FILE
-        if not meta_path.is_file():
-            raise ModelLoadError(
-                f"{model_dir} is not a malmoi model: expected {MODEL_FILE} in it. "
-                f"Train one with `malmoi train BOT_DIR --out {model_dir}`."
-            )
-        document = read_json(meta_path, "a model description")
-        version = document.get("format_version")
-        if isinstance(version, str) and version.strip().isdigit():
-            raise ModelLoadError(
-                f"{meta_path}: `format_version` is the string {version!r}; it must be the number {version.strip()} "
-                "(a model written by malmoi never quotes it: the file was edited by hand or by another program)"
-            )
-        if document.get("format") == "malmoi-model" and version != FORMAT_VERSION:
-            raise ModelLoadError(
-                f"{model_dir} was saved by malmoi {document.get('malmoi_version', '?')} in model format "
-                f"{document.get('format_version')!r}; malmoi {__version__} reads format {FORMAT_VERSION} only. "
-                "Train the model again with this version (`malmoi train`), or install the version that made it."
-            )
-        meta: ModelMeta = validate(ModelMeta, document, meta_path)
+        found_in = tuple(Path(d) for d in encoder_dirs)
+        meta, arrays_of = read_model_meta(model_dir, FORMAT_VERSION)
         try:
-            config = BotConfig.model_validate(meta.config)
+            config = BotConfig.model_validate(meta.config, context=STORED)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise ModelLoadError(
-                f"{meta_path}: `config.{field}` {first['msg'].lower()}; train the model again"
+                f"{model_dir / MODEL_FILE}: `config.{field}` {first['msg'].lower()}; train the model again"
             ) from None
         model = cls(config)
-        model.intents, model.tags, model.threshold, model.report = meta.intents, meta.tags, meta.threshold, meta.report
-        arrays = read_weights(model_dir, meta.weights)
-        model.encoder_bundled = meta.encoder.bundled
-        model.encoder = _load_model_encoder(model_dir, meta.encoder, config)
+        model.report = meta.report
+        parts: dict[str, tuple[str, str, Part]] = {}
+        for name, record in meta.parts.items():
+            if name == "analyzer":
+                continue  # made from the config's language
+            context = LoadContext(model_dir, name, found_in)
+            parts[name] = (record.kind, record.type, load_part(context, record, arrays_of(name, record)))
+        bundled = bool(meta.parts["encoder"].state.get("bundled", True)) if "encoder" in meta.parts else True
         try:
-            model._set_heads(meta, arrays)
+            model.set_parts(parts, intents=meta.intents, tags=meta.tags, encoder_bundled=bundled)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise ModelLoadError(
                 f"{model_dir}: the weights do not fit the model description ({exc}); train it again"
             ) from None
+        # The manifest covers model.json itself (its weights are covered by model.json's checksums):
+        # an edit that keeps the schema, such as a reordered intent list, is refused here, after
+        # the checks above have named any damage they can name more precisely.
+        edited = verify_manifest(model_dir, [MODEL_FILE])
+        if edited:
+            raise ModelLoadError(edited)
         return model
 
-    def _set_heads(self, meta: ModelMeta, arrays: dict[str, np.ndarray]) -> None:
-        from malmoi import components, registry
-
-        components.register_builtins()
-        assert self.encoder is not None
-        self._head_arrays = arrays
-        self._component_states = {
-            "lexical": meta.lexical.state,
-            "intent": meta.intent.state,
-            "entity": meta.entity.state if meta.entity else {},
-        }
-        lexical = registry.lexical.get(self.settings.lexical.type).factory(self.settings.lexical)
-        self.lexical = None if lexical is None else lexical.load_export(meta.lexical.state, subset(arrays, "lexical."))
-        self.scorer = IntentScorer(meta.intent.state, subset(arrays, "intent."))
-        if self.scorer.num_intents != len(self.intents):
-            raise ValueError(f"{self.scorer.num_intents} intent centres for {len(self.intents)} intents")
-        if self.scorer.project_weight.shape[1] != 2 * self.encoder.output_dim:
+    def _check_parts(self) -> None:
+        """The parts fit one another: as many centres as intents, input sizes that match."""
+        encoder, scorer = self.encoder, self.scorer
+        if encoder is None or scorer is None:
+            raise ValueError("a model needs an encoder and an intent part")
+        if scorer.num_intents != len(self.intents):
+            raise ValueError(f"{scorer.num_intents} intent centres for {len(self.intents)} intents")
+        if scorer.project_weight.shape[1] != 2 * encoder.output_dim:
             raise ValueError(
-                f"the intent head reads vectors of {self.scorer.project_weight.shape[1] // 2}, "
-                f"the encoder gives {self.encoder.output_dim}"
+                f"the intent head reads vectors of {scorer.project_weight.shape[1] // 2}, "
+                f"the encoder gives {encoder.output_dim}"
             )
-        lexical_rows = 0 if self.scorer.lexical is None else len(self.scorer.lexical)
-        if lexical_rows != (self.lexical.size if self.lexical is not None else 0):
-            raise ValueError(f"{lexical_rows} lexical rows for {self.lexical.size if self.lexical else 0} n-grams")
-        self.tagger = (
-            EntityTagger(meta.entity.state, subset(arrays, "entity."), len(self.tags)) if meta.entity else None
-        )
+        lexical_rows = 0 if scorer.lexical is None else len(scorer.lexical)
+        lexical_size = self.lexical.size if self.lexical is not None else 0
+        if lexical_rows != lexical_size:
+            raise ValueError(f"{lexical_rows} lexical rows for {lexical_size} n-grams")
+        tagger = self.tagger
+        if tagger is not None and tagger.num_tags != len(self.tags):
+            raise ValueError(f"the entity tagger has {tagger.num_tags} tags for {len(self.tags)}")
 
     @property
     def nbytes(self) -> int:
         """Bytes of arrays this bot holds on its own (a shared encoder is not counted)."""
-        own = sum(a.nbytes for a in self._head_arrays.values())
+        own = sum(part.nbytes for name, part in self.parts.items() if name != "encoder")
         if self.encoder is not None and self.encoder_bundled:
             own += self.encoder.nbytes
         return int(own)
 
 
-def _load_model_encoder(model_dir: Path, ref: EncoderRef, config: BotConfig) -> EncoderRuntime:
-    """The model's encoder: a malmoi encoder artifact, or what its component loads (a pretrained folder)."""
-    from malmoi import components, registry
+def save_part(name: str, kind: str, type_: str, part: Part, settings: dict[str, Any], *, bundled: bool = True,
+              encoder_path: str | None = None) -> tuple[PartRecord, dict[str, bytes]]:
+    """A part's record for ``model.json`` and its files: its arrays as ``<name>.safetensors``, and an
+    encoder's own folder (``encoder/``) when the model keeps it (``bundled``).
 
-    components.register_builtins()
-    if ref.type in registry.encoders:
-        entry = registry.encoders.get(ref.type)
-        if entry.runtime is not None:  # bundled or not, the component knows its own folder
-            runtime: EncoderRuntime = entry.runtime_factory(config.settings.encoder, ref, model_dir)
-            return runtime
-    return load_encoder(_encoder_dir(model_dir, ref), expected_sha256=ref.sha256)
+    Where an encoder lives is the model's choice, not the encoder's: its state is the reference
+    the model records (``encoder_path``: a referenced encoder's recorded folder, instead of where it
+    was found).
+    """
+    from malmoi.encode.runtime import EncoderRuntime
+
+    files: dict[str, bytes] = {}
+    state = part.state()
+    if isinstance(part, EncoderRuntime):
+        reference = part.reference(bundled)
+        if encoder_path is not None and not bundled:
+            reference = reference.model_copy(update={"path": encoder_path})
+        state = reference.model_dump()
+        if bundled:
+            files.update({f"{ENCODER_DIR}/{file}": data for file, data in part.files().items()})
+    arrays = part.arrays()
+    weights = None
+    if arrays:
+        data, weights = weights_file(arrays, f"{name}.safetensors")
+        files[weights.file] = data
+    return PartRecord(kind=kind, type=type_, settings=settings, state=state, weights=weights), files
 
 
-def _encoder_dir(model_dir: Path, ref: EncoderRef) -> Path:
-    if ref.bundled:
-        return model_dir / ENCODER_DIR
-    candidates = [Path(ref.path), model_dir / ref.path]
-    candidates += [Path(p) / ref.name for p in os.environ.get(ENCODER_PATH_VARIABLE, "").split(os.pathsep) if p]
-    for candidate in candidates:
-        if (candidate / "encoder.json").is_file():
-            return candidate
-    raise ModelLoadError(
-        f"{model_dir} uses the shared encoder {ref.name!r} (hash {ref.sha256[:12]}), found at {ref.path} when it was "
-        f"trained; it is not there now. Put it back, or list the folder that holds it in {ENCODER_PATH_VARIABLE}."
-    )
+def load_part(context: LoadContext, record: PartRecord, arrays: dict[str, np.ndarray]) -> Part:
+    """One part of a saved model: its type looked up in its kind's registry, then its own ``load``."""
+    model_dir, name = context.folder, context.name
+    kinds = {r.kind: r for r in registry.all_registries()}
+    found = getattr(registry, record.kind, None)
+    if not isinstance(found, registry.Registry) or found.kind not in kinds:
+        raise ModelLoadError(f"{model_dir / MODEL_FILE}: part {name!r} has the unknown kind {record.kind!r}; "
+                             "train the model again")
+    try:
+        entry = found.get(record.type)
+        settings = entry.validate(record.settings)
+    except registry.RegistryError as exc:
+        raise ModelLoadError(f"{model_dir}: part {name!r}: {exc}") from None
+    except ValidationError as exc:
+        raise ModelLoadError(f"{model_dir / MODEL_FILE}: the settings of part {name!r} do not validate "
+                             f"({exc.errors()[0]['msg']}); train the model again") from None
+    try:
+        part: Part = entry.part_class.load(settings, record.state, arrays, context)
+    except ModelLoadError:
+        raise
+    except ValidationError as exc:  # a part's saved state checked by pydantic: its first fault, on one line
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "its state"
+        raise ModelLoadError(
+            f"{model_dir / MODEL_FILE}: the saved state of part {name!r} is damaged (`{field}`: "
+            f"{first['msg'].lower()}); train the model again"
+        ) from None
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ModelLoadError(
+            f"{model_dir}: the part {name!r} does not fit its saved state ({_first_line(exc)}); train the model again"
+        ) from None
+    return part
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line: errors print as one line."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def load(model_dir: str | Path) -> Model:
     """Load a trained model directory: ``malmoi.load("models/demo").parse("안녕")``."""
     return Model.load(model_dir)
+
+
+def train(
+    bot: str | Path | tuple[BotConfig, BotData],
+    *,
+    progress: bool = True,
+    skip_invalid: bool = False,
+    on_epoch: Callable[[str, dict[str, float]], None] | None = None,
+) -> Model:
+    """Train a model from a bot directory (or an already loaded ``(config, data)`` pair).
+
+    Raises ``malmoi.data.DataError`` listing every problem when the data is invalid; with
+    ``skip_invalid``, utterances with errors of their own are left out instead (listed in
+    ``load_bot``'s ``data.left_out``).
+    """
+    from malmoi.data import load_bot
+
+    config, data = load_bot(bot, skip_invalid=skip_invalid) if isinstance(bot, (str, Path)) else bot
+    return Model(config).fit(data.examples, data.ood, progress=progress, on_epoch=on_epoch)

@@ -1,4 +1,4 @@
-"""Training: examples in, a fitted :class:`~malmoi.model.Model` out.
+"""Training: examples in, the fitted parts of a :class:`~malmoi.model.Model` out.
 
 ``prepare → fit → calibrate``, on data in memory, with a random generator of its own:
 
@@ -25,32 +25,29 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from malmoi.data.schema import BotData, Example
+from malmoi.data.schema import Example
 from malmoi.encode.base import Encoder
-from malmoi.encode.runtime import EncoderRuntime, adopt, encoder_files
+from malmoi.encode.runtime import EncoderRuntime, artifact_encoder, encoder_files
 from malmoi.entity.decode import viterbi
 from malmoi.entity.head import EntityHead
 from malmoi.entity.metrics import span_scores
 from malmoi.entity.tagger import EntityTagger
-from malmoi.intent.fallback import choose_threshold
+from malmoi.intent.fallback import Fallback, calibrate
 from malmoi.intent.head import IntentHead, collate_lexical
-from malmoi.intent.scoring import IntentScorer
+from malmoi.intent.scoring import IntentScorer, sentence_vectors
 from malmoi.model.network import Batch, Network
-from malmoi.settings import BotConfig
+from malmoi.parts import Extractor, Part
+from malmoi.settings import BotConfig, Settings
 from malmoi.text import entities_to_tags, entity_boundaries, tags_to_entities
-from malmoi.text.doc import Doc
+from malmoi.text.doc import Analyzer, Doc
 
-if TYPE_CHECKING:
-    from malmoi.model.model import Model
-
-__all__ = ["fit", "tag_labels", "train"]
+__all__ = ["Fitted", "fit", "tag_labels"]
 
 logger = logging.getLogger("malmoi")
 
@@ -77,6 +74,36 @@ REFIT_BELOW = 30
 _CALIBRATION_OOD_SHARE = 0.3
 
 
+# A fitted part as a model adopts it: the registry it is found in, its registered type, the part.
+PartEntry = tuple[str, str, Part]
+
+
+@dataclass
+class Fitted:
+    """What :func:`fit` returns: the labels, the fitted parts by name, and how training went."""
+
+    intents: list[str]
+    tags: list[str]
+    parts: dict[str, PartEntry]
+    encoder_bundled: bool  # the model keeps its encoder's files (trained) or refers to them (frozen)
+    report: dict[str, Any]
+
+
+@dataclass
+class _Run:
+    """One call of :func:`fit`: the bot's configuration and the analyser of its language."""
+
+    config: BotConfig
+    analyzer: Analyzer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.analyzer = Analyzer(self.config.language)
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
+
+
 def tag_labels(entity_types: Sequence[str], scheme: str) -> list[str]:
     prefixes = "BIES" if scheme == "BIOES" else "BI"
     return ["O"] + [f"{p}-{t}" for t in sorted(entity_types) for p in prefixes]
@@ -94,18 +121,18 @@ class _Item:
 
 
 def _prepare(
-    model: Model, examples: Sequence[Example], intents: dict[str, int], tag_index: dict[str, int]
+    run: _Run, examples: Sequence[Example], intents: dict[str, int], tag_index: dict[str, int]
 ) -> list[_Item]:
-    scheme = model.settings.entity.scheme
+    scheme = run.settings.entity.scheme
     items = []
-    for example, doc in zip(examples, model.analyzer.many([e.text for e in examples])):
+    for example, doc in zip(examples, run.analyzer.many([e.text for e in examples])):
         if doc.normalized != example.text:
             raise ValueError(
                 f"{example.source or example.text!r}: training text must be normalized (malmoi.data loads it so); "
                 f"got {example.text!r}"
             )
         if example.entities:
-            doc = model.analyzer.retokenized(doc, entity_boundaries(example.entities))
+            doc = run.analyzer.retokenized(doc, entity_boundaries(example.entities))
         tags = entities_to_tags(doc.tokens, list(example.entities), scheme) if doc.tokens else []
         intent = OUT_OF_DOMAIN if example.intent is None else intents[example.intent]
         spans = {(e.start, e.end, e.type) for e in example.entities}
@@ -131,16 +158,17 @@ def _split(items: list[_Item], fraction: float, rng: np.random.Generator) -> tup
 
 
 def fit(
-    model: Model,
+    config: BotConfig,
     examples: Sequence[Example],
     ood: Sequence[Example] = (),
     *,
     random_state: int | None = None,
     progress: bool = False,
     on_epoch: EpochCallback | None = None,
-) -> Model:
-    """Fit ``model`` (see :meth:`malmoi.model.Model.fit`)."""
-    settings = model.settings
+) -> Fitted:
+    """The parts of a model of ``config`` fitted on ``examples`` (see :meth:`malmoi.model.Model.fit`)."""
+    run = _Run(config)
+    settings = run.settings
     training = settings.training
     seed = training.seed if random_state is None else random_state
     rng = np.random.default_rng(seed)
@@ -155,9 +183,9 @@ def fit(
     intent_index = {name: i for i, name in enumerate(intents)}
     tag_index = {t: i for i, t in enumerate(tags)}
     train_items, valid_items = _split(
-        _prepare(model, examples, intent_index, tag_index), training.validation_split, rng
+        _prepare(run, examples, intent_index, tag_index), training.validation_split, rng
     )
-    ood_items = _prepare(model, ood, intent_index, tag_index)
+    ood_items = _prepare(run, ood, intent_index, tag_index)
     ood_share = max(training.validation_split, _CALIBRATION_OOD_SHARE) if training.validation_split > 0 else 0.0
     train_ood, valid_ood = _split(ood_items, ood_share, rng)
     analysed = time.perf_counter()
@@ -165,7 +193,7 @@ def fit(
     # Without out-of-domain examples, some intents are hidden from the first model: their
     # utterances are what the model has never seen, and stand in for out-of-domain requests when
     # the threshold is chosen. The second pass (refit) then learns every intent.
-    hidden = _intents_to_hide(model, intents, ood_items, valid_items, rng)
+    hidden = _intents_to_hide(run, intents, ood_items, valid_items, rng)
     first_intents, first_train, first_valid, stand_ins = intents, train_items, valid_items, valid_ood
     if hidden:
         first_intents = [name for name in intents if name not in hidden]
@@ -180,14 +208,14 @@ def fit(
     # fit is reproducible and leaves the caller's random state as it found it.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng.integers(2**31)))
-        encoder = _build_encoder(model)
+        encoder = _build_encoder(run)
         # A pretrained encoder with `fine_tune` tunes a copy of itself on the training share
         # (never on the held-out one, which must stay unseen to calibrate the threshold).
         tuning = encoder.adapt(
             [it.doc for it in (*first_train, *train_ood)], [it.intent for it in (*first_train, *train_ood)], rng
         )
         network, lexical, history, best_epoch = _train_network(
-            model,
+            run,
             first_train,
             train_ood,
             first_valid,
@@ -200,11 +228,12 @@ def fit(
         )
     trained = time.perf_counter()
 
-    _export(model, network, lexical, first_intents, tags)
-    calibration = _calibrate(model, first_valid or first_train, stand_ins)
+    parts, bundled = _export(run, network, lexical, tags)
+    how: dict[str, Any] = {}
     if hidden:
-        calibration["method"] += f"; {len(hidden)} of {len(intents)} intents hidden as out-of-domain stand-ins"
-        calibration["hidden_intents"] = sorted(hidden)
+        how = {"hidden_intents": sorted(hidden),
+               "note": f"{len(hidden)} of {len(intents)} intents hidden as out-of-domain stand-ins"}
+    fallback = _calibrate(run, parts, first_valid or first_train, stand_ins, **how)
     calibrated = time.perf_counter()
 
     refit = bool(hidden) or (_should_refit(training.refit, [*train_items, *valid_items]) and bool(valid_items))
@@ -215,7 +244,7 @@ def fit(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(2**31)))
             network, lexical, _, _ = _train_network(
-                model,
+                run,
                 [*train_items, *valid_items],
                 [*train_ood, *valid_ood],
                 [],
@@ -229,8 +258,10 @@ def fit(
                 # A frozen (perhaps tuned) encoder is reused; a trainable one starts afresh.
                 encoder=None if encoder.trainable else encoder,
             )
-        _export(model, network, lexical, intents, tags)
-    model.report = {
+        parts, bundled = _export(run, network, lexical, tags)
+    parts["fallback"] = ("fallbacks", "fallback.v1", fallback)
+    parts.update(_fit_extractors(run, examples))
+    report = {
         "train_seconds": round(time.perf_counter() - started, 2),
         "seconds": {
             "analysis": round(analysed - started, 2),
@@ -250,17 +281,17 @@ def fit(
         },
         "validation": next((h for h in history if h["epoch"] == best_epoch), history[-1] if history else {}),
         "history": history,
-        "calibration": calibration,
+        "calibration": fallback.state(),
     }
-    return model
+    return Fitted(intents=intents, tags=tags, parts=parts, encoder_bundled=bundled, report=report)
 
 
 def _intents_to_hide(
-    model: Model, intents: list[str], ood_items: list[_Item], valid_items: list[_Item], rng: np.random.Generator
+    run: _Run, intents: list[str], ood_items: list[_Item], valid_items: list[_Item], rng: np.random.Generator
 ) -> set[str]:
     """Intents to hide from the first model when the bot has no out-of-domain examples."""
-    share = model.settings.intent.hide_intents
-    if ood_items or not valid_items or share <= 0 or not model.settings.intent.fallback or len(intents) < 3:
+    share = run.settings.intent.hide_intents
+    if ood_items or not valid_items or share <= 0 or not run.settings.intent.fallback or len(intents) < 3:
         return set()
     count = min(len(intents) - 2, max(1, round(len(intents) * share)))
     return {intents[i] for i in rng.choice(len(intents), count, replace=False)}
@@ -275,20 +306,19 @@ def _should_refit(setting: bool | str, items: Sequence[_Item]) -> bool:
     return min(per_intent.values()) < REFIT_BELOW
 
 
-def _build_encoder(model: Model) -> Encoder:
-    from malmoi import components, registry
+def _build_encoder(run: _Run) -> Encoder:
+    from malmoi import registry
 
-    components.register_builtins()
-    encoder = registry.encoders.get(model.settings.encoder.type).factory(model.settings.encoder)
+    encoder = registry.encoders.get(run.settings.encoder.type).factory(run.settings.encoder)
     if not isinstance(encoder, Encoder):
         raise TypeError(
-            f"encoder {model.settings.encoder.type!r} built a {type(encoder).__name__}, not a malmoi Encoder"
+            f"encoder {run.settings.encoder.type!r} built a {type(encoder).__name__}, not a malmoi Encoder"
         )
     return encoder
 
 
 def _train_network(
-    model: Model,
+    run: _Run,
     train_items: list[_Item],
     train_ood: list[_Item],
     valid_items: list[_Item],
@@ -302,12 +332,11 @@ def _train_network(
     phase: str = "fit",
     encoder: Encoder | None = None,
 ) -> tuple[Network, Any, list[dict[str, float]], int]:
-    from malmoi import components, registry
+    from malmoi import registry
 
-    components.register_builtins()
-    settings = model.settings
+    settings = run.settings
     training = settings.training
-    encoder = encoder if encoder is not None else _build_encoder(model)
+    encoder = encoder if encoder is not None else _build_encoder(run)
     fitted = [*train_items, *train_ood]
     encoder.initialize([it.doc for it in fitted])
     lexical = registry.lexical.get(settings.lexical.type).factory(settings.lexical)
@@ -471,96 +500,71 @@ def _validate(network: Network, items: list[_Item], tags: list[str]) -> dict[str
     }
 
 
-def _export(model: Model, network: Network, lexical: Any, intents: list[str], tags: list[str]) -> None:
-    """Turn the trained network into the parts that parse (the same ones ``Model.load`` builds)."""
+def _export(run: _Run, network: Network, lexical: Any, tags: list[str]) -> tuple[dict[str, PartEntry], bool]:
+    """The trained network as the parts that parse (the same ones ``Model.load`` builds), and
+    whether the model keeps its encoder's files (a trained encoder) or refers to them (a frozen one)."""
+    settings = run.settings
     encoder = network.encoder
     if encoder.trainable:
         state, arrays = encoder.export()
         meta, _ = encoder_files(
-            name=model.config.name,
-            type_=model.settings.encoder.type,
-            settings=model.settings.encoder.model_dump(mode="json"),
+            name=run.config.name,
+            type_=settings.encoder.type,
+            settings=settings.encoder.model_dump(mode="json"),
             state=state,
             arrays=arrays,
             output_dim=encoder.output_dim,
         )
-        model.encoder = adopt(EncoderRuntime(meta, arrays, path="encoder"))
-        model.encoder_bundled = True
+        runtime: EncoderRuntime = artifact_encoder(meta, arrays, path="encoder")
+        bundled = True
     else:
-        runtime = getattr(encoder, "runtime", None)
-        if not isinstance(runtime, EncoderRuntime):
+        frozen = getattr(encoder, "runtime", None)
+        if not isinstance(frozen, EncoderRuntime):
             raise TypeError("a frozen encoder must carry the EncoderRuntime it was loaded as")
         # A fine-tuned copy of a pretrained encoder is the bot's own and is saved with it.
-        model.encoder, model.encoder_bundled = runtime, bool(getattr(runtime, "bundled", False))
-    intent_state, intent_arrays = network.intent.export()
-    arrays = {f"intent.{k}": v for k, v in intent_arrays.items()}
-    lexical_state: dict[str, Any] = {}
+        runtime, bundled = frozen, bool(frozen.bundled)
+    parts: dict[str, PartEntry] = {"encoder": ("encoders", settings.encoder.type, runtime)}
     if lexical is not None:
-        lexical_state, lexical_arrays = lexical.export()
-        arrays.update({f"lexical.{k}": v for k, v in lexical_arrays.items()})
-    entity_state: dict[str, Any] = {}
+        parts["lexical"] = ("lexical", settings.lexical.type, lexical)
+    intent_state, intent_arrays = network.intent.export()
+    parts["intent"] = ("intent_heads", "intent-head.v1", IntentScorer(settings.intent, intent_state, intent_arrays))
     if network.entity is not None:
         entity_state, entity_arrays = network.entity.export()
-        arrays.update({f"entity.{k}": v for k, v in entity_arrays.items()})
-    model.intents, model.tags = intents, tags
-    model.lexical = lexical
-    model._head_arrays = arrays
-    model._component_states = {"lexical": lexical_state, "intent": intent_state, "entity": entity_state}
-    model.scorer = IntentScorer(
-        intent_state, {k[len("intent.") :]: v for k, v in arrays.items() if k.startswith("intent.")}
-    )
-    model.tagger = (
-        EntityTagger(
-            entity_state, {k[len("entity.") :]: v for k, v in arrays.items() if k.startswith("entity.")}, len(tags)
-        )
-        if network.entity is not None
-        else None
-    )
+        parts["entity"] = ("taggers", "crf.v1", EntityTagger(settings.entity, entity_state, entity_arrays))
+    if len(tags) > 1 and network.entity is None:
+        raise ValueError(f"{len(tags)} entity tags but no entity head")
+    return parts, bundled
 
 
-def _calibrate(model: Model, held_out: list[_Item], held_out_ood: list[_Item]) -> dict[str, Any]:
-    """Choose the threshold on held-out utterances, scored the way parsing scores them."""
-    intent = model.settings.intent
+def _calibrate(run: _Run, parts: dict[str, PartEntry], held_out: list[_Item], held_out_ood: list[_Item],
+               **how: Any) -> Fallback:
+    """The fallback part, chosen on held-out utterances scored the way parsing scores them."""
+    encoder, scorer = parts["encoder"][2], parts["intent"][2]
+    lexical = parts["lexical"][2] if "lexical" in parts else None
+    assert isinstance(scorer, IntentScorer)
 
     def scores(items: list[_Item]) -> np.ndarray:
-        parts = []
-        for start in range(0, len(items), 256):
-            docs = [it.doc for it in items[start : start + 256]]
-            parts.append(model.scorer.scores(model._sentences(docs)[1]).in_domain)  # type: ignore[union-attr]
-        return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+        chunks = [scorer.scores(sentence_vectors(encoder, lexical, scorer, [it.doc for it in items[i : i + 256]])[1])
+                  .in_domain for i in range(0, len(items), 256)]
+        return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
 
-    threshold, method = choose_threshold(
-        scores(held_out),
-        scores(held_out_ood) if held_out_ood else None,
-        criterion=intent.threshold,
-        target_ood_recall=intent.target_ood_recall,
-        false_fallback_rate=intent.false_fallback_rate,
-        ood_share=intent.expected_ood_share,
-    )
-    model.threshold = threshold
-    return {
-        "method": method,
-        "threshold": threshold,
-        "held_out_in_domain": len(held_out),
-        "held_out_ood": len(held_out_ood),
-    }
+    return calibrate(run.settings.intent, scores(held_out), scores(held_out_ood) if held_out_ood else None, **how)
 
 
-def train(
-    bot: str | Path | tuple[BotConfig, BotData],
-    *,
-    progress: bool = True,
-    skip_invalid: bool = False,
-    on_epoch: EpochCallback | None = None,
-) -> Model:
-    """Train a model from a bot directory (or an already loaded ``(config, data)`` pair).
+def _fit_extractors(run: _Run, examples: Sequence[Example]) -> dict[str, PartEntry]:
+    """The entity extractors the settings name, each fitted on the examples, by part name."""
+    from malmoi import registry
 
-    Raises ``malmoi.data.DataError`` listing every problem when the data is invalid; with
-    ``skip_invalid``, utterances with errors of their own are left out instead (listed in
-    ``load_bot``'s ``data.left_out``).
-    """
-    from malmoi.data import load_bot
-    from malmoi.model.model import Model
-
-    config, data = load_bot(bot, skip_invalid=skip_invalid) if isinstance(bot, (str, Path)) else bot
-    return Model(config).fit(data.examples, data.ood, progress=progress, on_epoch=on_epoch)
+    parts: dict[str, PartEntry] = {}
+    for settings in run.settings.extractors:
+        entry = registry.extractors.get(settings.type)
+        extractor = entry.factory(settings)
+        if not isinstance(extractor, Extractor):
+            raise TypeError(f"extractor {settings.type!r} built a {type(extractor).__name__}, not a malmoi Extractor")
+        base = entry.name.rsplit(".v", 1)[0]
+        name = f"extractor-{base}"
+        number = 2
+        while name in parts:
+            name, number = f"extractor-{base}-{number}", number + 1
+        parts[name] = ("extractors", entry.name, extractor.fit(examples))
+    return parts

@@ -20,9 +20,10 @@ import numpy as np
 from malmoi._version import __version__
 from malmoi.entity.metrics import span_errors
 from malmoi.evaluate import Evaluation
+from malmoi.outputs import REPORT_DATA_ID
 
 FORMAT, FORMAT_VERSION = "malmoi-report", 1
-DATA_ISLAND_ID = "malmoi-report-data"
+DATA_ISLAND_ID = REPORT_DATA_ID
 # Sentences listed per entity type and kind of error: enough to see a pattern, bounded in size.
 ENTITY_ERROR_EXAMPLES = 30
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from malmoi.outputs import GENERATOR
 from malmoi.report import _figures, _suspects
 from malmoi.report._data import DATA_ISLAND_ID, island_json
 
@@ -191,6 +192,7 @@ def render(data: dict[str, Any]) -> str:
     nav += _suspects.nav_link(data)
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f'<meta name="generator" content="{GENERATOR}">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title><style>{STYLE}</style>",

@@ -8,20 +8,19 @@ written from that log, whole, after each answer:
   each utterance;
 * ``data/ood/reviewed.csv``: ``question`` and the provenance columns, which the loader ignores.
 
-Nothing is edited silently: before writing, each file must be what the log says was written (or
-absent: it is then written again from the log); a file edited by hand is refused, with the fix.
-An answer that would make the bot's data invalid (an utterance already under another intent, an
-unknown entity type) is refused and nothing is written.
+The log and the two files change together, all or none, even if the process is killed halfway
+(:class:`malmoi.data.transaction.FileTransaction`; the next command that reads the bot directory
+finishes or undoes such a change). Nothing is edited silently: before writing, each file must be
+what the log says was written (or absent: it is then written again from the log); a file edited
+by hand is refused, with the fix. An answer that would make the bot's data invalid (an utterance
+already under another intent, an unknown entity type) is refused and nothing is written.
 """
 
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -31,6 +30,7 @@ from typing import Any
 from malmoi.data import validate_bot
 from malmoi.data._inline_yaml import MarkupError, parse_markup
 from malmoi.data._reading import normalize_text
+from malmoi.data.transaction import FileTransaction, TransactionError
 
 __all__ = ["INTENTS_FILE", "LEDGER", "OOD_FILE", "Answer", "ReviewError", "ReviewLedger", "markup_of"]
 
@@ -99,6 +99,7 @@ def markup_of(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
 def check_markup(text: str, markup: str, entity_types: Iterable[str] | None) -> str:
     """The markup, checked: it must mark entities of ``text`` itself, of known types."""
     if "[" in text or "]" in text:
+        # Inline YAML has no escape for a bracket (docs/bot-format.md): any [ or ] marks an entity.
         raise ReviewError(f"{text!r} has a literal [ or ]: inline YAML reads brackets as entities; "
                           "add this utterance to a CSV file in data/intents/ by hand")
     try:
@@ -165,21 +166,6 @@ def render_ood(answers: Sequence[Answer]) -> str | None:
     return buffer.getvalue()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class ReviewLedger:
     """The answers of one bot directory: ``data/review-log.jsonl`` and the files written from it.
 
@@ -217,7 +203,11 @@ class ReviewLedger:
         return {normalize_text(a.text) for a in self.answers()}
 
     def record(self, answers: Sequence[Answer]) -> list[Path]:
-        """Write ``answers`` into the data files and the log; returns the files written.
+        """Write ``answers`` into the data files and the log; returns the data files written.
+
+        The log and the data files change together or not at all (one
+        :class:`malmoi.data.transaction.FileTransaction`, which also keeps other writers out:
+        the server and a ``malmoi review answer``), even if the process is killed.
 
         Raises:
             ReviewError: a file was edited by hand, a text is already reviewed, or the data
@@ -225,20 +215,14 @@ class ReviewLedger:
         """
         if not answers:
             return []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One writer at a time, across processes (the server and a `malmoi review answer`).
-        with open(self.path, "a+", encoding="utf-8") as log:
-            fcntl.flock(log.fileno(), fcntl.LOCK_EX)
-            before = self.answers()
-            self._check_files(before)
-            self._check_new(before, answers)
-            written = self._write_files([*before, *answers], check=True)
-            log.seek(0, os.SEEK_END)
-            for answer in answers:
-                log.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
-            log.flush()
-            os.fsync(log.fileno())
-        return written
+        try:
+            with FileTransaction(self.bot_dir, note="malmoi review") as change:
+                before = self.answers()
+                self._check_files(before)
+                self._check_new(before, answers)
+                return self._write_files(change, before, answers)
+        except TransactionError as exc:
+            raise ReviewError(str(exc), "busy") from None
 
     def _files(self, answers: Sequence[Answer]) -> list[tuple[Path, str | None]]:
         return [(self.bot_dir / INTENTS_FILE, render_intents(answers)), (self.bot_dir / OOD_FILE, render_ood(answers))]
@@ -269,25 +253,25 @@ class ReviewLedger:
                                   f"see {self.path}", "already_reviewed")
             seen.add(key)
 
-    def _write_files(self, answers: Sequence[Answer], *, check: bool) -> list[Path]:
-        files = self._files(answers)
+    def _write_files(self, change: FileTransaction, before: Sequence[Answer], answers: Sequence[Answer]) -> list[Path]:
+        old_log = self.path.read_text("utf-8") if self.path.is_file() else None
+        kept = old_log or ""
+        if kept and not kept.endswith("\n"):
+            kept += "\n"  # a log whose last line has no line break: the next answer starts a line of its own
+        new_log = kept + "".join(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in answers)
+        files = self._files([*before, *answers])
         old = {path: path.read_text("utf-8") if path.is_file() else None for path, _ in files}
-        known = {str(p) for p in validate_bot(self.bot_dir) if p.severity == "error"} if check else set()
-        written = []
-        for path, text in files:
-            if text is not None and text != old[path]:
-                _write_atomic(path, text)
-                written.append(path)
-        if not check or not written:
+        written = [path for path, text in files if text is not None and text != old[path]]
+        known = {str(p) for p in validate_bot(self.bot_dir) if p.severity == "error"} if written else set()
+        change.commit({self.path: new_log, **{path: text for path, text in files if path in written}})
+        if not written:
             return written
         # Errors the answers brought: in the written files, or a copy elsewhere now conflicting.
         problems = [p for p in validate_bot(self.bot_dir) if p.severity == "error" and str(p) not in known]
         if problems:
-            for path, text in old.items():  # put the files back as they were
-                if text is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    _write_atomic(path, text)
+            # Put the log and the files back as they were (a kill before this leaves the answers
+            # written, and `malmoi validate` shows the conflict).
+            change.commit({self.path: old_log, **{path: old[path] for path in written}})
             raise ReviewError("the answer would make the bot's data invalid, so nothing was written: "
                               + "; ".join(str(p) for p in problems[:3]))
         return written

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from malmoi.evaluate import Evaluation, evaluate
+from malmoi.outputs import marked, seal
 from malmoi.review._answers import ReviewError
 
 __all__ = ["Check", "RetrainResult", "regressions", "retrain"]
@@ -134,7 +135,6 @@ def retrain(
     """
     import malmoi
     from malmoi.data import load_bot
-    from malmoi.model.model import Model
     from malmoi.report import compare, format_comparison
 
     bot_dir = Path(bot_dir)
@@ -145,6 +145,9 @@ def retrain(
                           "`min_examples_per_intent: 1`, data/intents/, data/ood/), or give --test DIR")
     _, test = load_bot(test_dir)
     live = registry.live_path(bot)
+    # The live version is loaded before the candidate trains: a registry that cannot give it
+    # fails now, not after minutes of training.
+    live_model = _load_live(registry, bot, live) if live is not None else None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run = Path(run_dir) if run_dir is not None else registry.root / "candidates" / bot / stamp
     run.mkdir(parents=True, exist_ok=True)
@@ -162,8 +165,7 @@ def retrain(
     decision: dict[str, Any] = {"bot": bot, "bot_dir": str(bot_dir), "test_dir": str(test_dir),
                                 "candidate": str(candidate_dir), "live_version": result.live_version,
                                 "tolerance": tolerance, "min_support": min_support, "decided_at": stamp}
-    if live is not None:
-        live_model = Model.load(live[1])
+    if live is not None and live_model is not None:
         old = evaluate(live_model, test.examples, test.ood)
         old_report = _reports(old, live_model, live[1], test_dir)
         _write_report(old_report, run / "live.html")
@@ -180,5 +182,23 @@ def retrain(
         info = registry.publish(candidate_dir, bot=bot, data=bot_dir)
         result.published = info.version
         decision["published"] = info.version
-    (run / "decision.json").write_text(json.dumps(decision, ensure_ascii=False, indent=1), "utf-8")
+    (run / "decision.json").write_text(json.dumps(marked(decision), ensure_ascii=False, indent=1), "utf-8")
+    seal(run, "retrain run")
     return result
+
+
+def _load_live(registry: Any, bot: str, live: tuple[str, Path]) -> Any:
+    """The live version's model, or a ReviewError that says how to repair the registry (never where to train)."""
+    from malmoi.errors import ModelLoadError
+    from malmoi.model.model import Model
+
+    version, folder = live
+    repair = (f"nothing was trained. Make a version that loads live with `malmoi rollback --bot {bot} --to VERSION` "
+              f"(`malmoi versions --bot {bot}` lists them), then run retrain again")
+    if not (folder / "model.json").is_file():
+        raise ReviewError(f"the live version {version} of {bot} is missing from the registry {registry.root} "
+                          f"(no {folder.name}/model.json); {repair}")
+    try:
+        return Model.load(folder)
+    except ModelLoadError as exc:
+        raise ReviewError(f"the live version {version} of {bot} cannot be loaded ({exc}); {repair}") from None

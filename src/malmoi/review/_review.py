@@ -82,10 +82,10 @@ def answers_from_requests(store: Any, model: Any, bot: str, requests: Sequence[d
             raise ReviewError(f"the bot has no intent {intent!r}; its intents are {', '.join(intents)} "
                               "(a new intent needs its own examples in data/intents/ first)")
         markup = text
-        if intent is not None and request.get("markup"):
-            markup = check_markup(text, str(request["markup"]), types)
-        elif "[" in text or "]" in text:
-            check_markup(text, text, types)  # refuses literal brackets with its hint
+        if intent is not None:
+            # Written to inline YAML, where brackets mark entities: check_markup refuses literal
+            # ones. Out-of-domain answers go to a CSV, where a bracket is a character like any other.
+            markup = check_markup(text, str(request.get("markup") or text), types)
         answers.append(Answer(text=text, intent=intent, markup=markup, message_ids=tuple(ids), reviewer=reviewer,
                               reviewed_at=now(), model_version=str(rows[0]["model_version"]), bot=bot))
     return answers

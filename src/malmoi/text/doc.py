@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from malmoi.parts import Part
 from malmoi.text.normalize import NormalizedText, normalize
 from malmoi.text.tokenize import Token, get_tokenizer
 
@@ -73,15 +74,23 @@ def has_word(text: str) -> bool:
     return any(unicodedata.category(ch).startswith("L") for ch in text)
 
 
-class Analyzer:
-    """Text → :class:`Doc`: normalization, then the language's tokenizer (Kiwi for Korean).
+class Analyzer(Part):
+    """``analyzer.v1``: text → :class:`Doc`: normalization, then the language's tokenizer (Kiwi for Korean).
 
-    Stateless apart from the tokenizer, which is shared per language and process.
+    Stateless apart from the tokenizer, which is shared per language and process. As a part of a
+    model it is made from the bot's ``language``; its state says which tokenizer that was.
     """
 
     def __init__(self, language: str):
         self.language = language
         self._tokenizer = get_tokenizer(language)
+
+    def state(self) -> dict[str, Any]:
+        return {"language": self.language, "tokenizer": type(self._tokenizer).__name__}
+
+    @classmethod
+    def load(cls, settings: Any, state: dict[str, Any], arrays: dict[str, Any], context: Any) -> Analyzer:
+        return cls(settings.language)
 
     def __call__(self, text: str) -> Doc:
         normalization = normalize(text)

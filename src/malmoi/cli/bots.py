@@ -1,0 +1,124 @@
+"""Many bots, versioned (docs/bots.md): ``malmoi publish``, ``versions``, ``rollback`` and ``keys
+create | list | revoke``. ``malmoi serve --registry`` serves what these manage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from malmoi.cli._common import EXIT_OK, Commands, UserError, open_registry, registry_option
+
+
+def add_parser(commands: Commands) -> None:
+    p = commands.add_parser("publish", help="check a model completely and store it as the bot's next version")
+    p.add_argument("model_dir")
+    p.add_argument("--bot", required=True, help="the bot's name in the registry (lower-case letters, digits, - _)")
+    p.add_argument("--data", help="the bot directory it was trained from: snapshotted so the version can be rebuilt")
+    p.add_argument("--no-activate", action="store_true", help="store the version without making it live")
+    p.add_argument("--force", action="store_true",
+                   help="publish a model whose files are those of an existing version of the bot as a new version")
+    registry_option(p)
+    p.set_defaults(func=publish)
+
+    p = commands.add_parser("versions", help="list a bot's published versions with their training metrics")
+    p.add_argument("--bot", required=True)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    registry_option(p)
+    p.set_defaults(func=versions)
+
+    p = commands.add_parser("rollback", help="make the bot's previous live version live again")
+    p.add_argument("--bot", required=True)
+    p.add_argument("--to", metavar="VERSION", help="make this version live instead (e.g. v000002)")
+    registry_option(p)
+    p.set_defaults(func=rollback)
+
+    p = commands.add_parser("keys", help="API keys of a registry's server: create | list | revoke")
+    actions = p.add_subparsers(dest="action", required=True)
+    k = actions.add_parser("create", help="a new key for one bot (--bot) or for all and the statistics (--admin)")
+    k.add_argument("--bot")
+    k.add_argument("--admin", action="store_true")
+    registry_option(k)
+    k.set_defaults(func=keys_create)
+    k = actions.add_parser("list", help="the keys (ids and bots, never the keys themselves)")
+    registry_option(k)
+    k.set_defaults(func=keys_list)
+    k = actions.add_parser("revoke", help="delete a key by its id")
+    k.add_argument("key_id")
+    registry_option(k)
+    k.set_defaults(func=keys_revoke)
+
+
+def publish(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    info = registry.publish(args.model_dir, bot=args.bot, data=args.data, activate=not args.no_activate,
+                            allow_identical=args.force)
+    activate = f"malmoi rollback --bot {args.bot} --to {info.version}"
+    state = "live" if info.live else f"stored, not live (make it live: {activate})"
+    print(f"published {args.bot} {info.version} to {registry.root} ({state})")
+    if info.identical_to:
+        print(f"note: {info.version} is the same model as {info.identical_to} (--force)", file=sys.stderr)
+    if info.snapshot is None:
+        print("note: published without --data: this version cannot be rebuilt from the registry", file=sys.stderr)
+    return EXIT_OK
+
+
+def versions(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    published = registry.versions(args.bot)
+    if not published:
+        raise UserError(f"{args.bot} has no versions in {registry.root}; publish one with "
+                        f"`malmoi publish MODEL_DIR --bot {args.bot}`")
+    if args.json:
+        print(json.dumps([{**v.__dict__, "path": str(v.path)} for v in published], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    print(f"{'':2}{'version':<9} {'published':<21} {'intents':>7} {'accuracy':>9} {'entity F1':>9}  data")
+    for v in published:
+        accuracy, f1 = v.metrics.get("intent_accuracy"), v.metrics.get("entity_f1")
+        print(f"{'*' if v.live else ' ':2}{v.version:<9} {v.published_at:<21} {v.intents:>7} "
+              f"{'-' if accuracy is None else f'{accuracy:.4f}':>9} {'-' if f1 is None else f'{f1:.4f}':>9}  "
+              f"{'snapshot ' + v.snapshot[:12] if v.snapshot else 'none'}")
+    print("* live; accuracy and entity F1 on the held-out validation split of training")
+    return EXIT_OK
+
+
+def rollback(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    if args.to is not None:  # also repairs a damaged LIVE, which it does not need to read
+        switch = registry.activate(args.bot, args.to)
+        before, now = switch.was, switch.live
+        if switch.repaired:
+            print(f"note: {args.bot}'s LIVE file was damaged and is replaced; its rollback history is lost",
+                  file=sys.stderr)
+    else:
+        before = registry.live_version(args.bot)
+        now = registry.rollback(args.bot)
+    print(f"{args.bot}: {now} is live (was {before})")
+    return EXIT_OK
+
+
+def keys_create(args: argparse.Namespace) -> int:
+    from malmoi.bots import KeyStore
+
+    key, record = KeyStore(open_registry(args)).create(bot=args.bot, admin=args.admin)
+    what = "every bot and /v1/stats" if record.admin else f"the bot {record.bot}"
+    print(key)
+    print(f"key {record.id} for {what}; shown once, stored only hashed. Clients send: "
+          "Authorization: Bearer <key>", file=sys.stderr)
+    return EXIT_OK
+
+
+def keys_list(args: argparse.Namespace) -> int:
+    from malmoi.bots import KeyStore
+
+    for key in KeyStore(open_registry(args)).list():
+        print(f"{key.id}  {'admin' if key.admin else 'bot ' + str(key.bot)}  created {key.created_at}")
+    return EXIT_OK
+
+
+def keys_revoke(args: argparse.Namespace) -> int:
+    from malmoi.bots import KeyStore
+
+    key = KeyStore(open_registry(args)).revoke(args.key_id)
+    print(f"revoked {key.id} ({'admin' if key.admin else 'bot ' + str(key.bot)})")
+    return EXIT_OK
