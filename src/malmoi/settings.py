@@ -71,6 +71,10 @@ class IntentSettings(_Strict):
     focal_gamma: float = Field(0.0, ge=0.0, le=5.0)  # > 0: focal loss, for imbalanced intents
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)  # > 0: soft targets, for noisy labels
     fallback: bool = True  # False: never answer "fallback"
+    # The linear floor (malmoi.intent.linear): logistic regression on the lexical n-grams beside
+    # the neural head, blended with it by weights learned on the held-out share, so that the
+    # model ranks intents at least as well as a TF-IDF classifier would. Needs a lexical part.
+    floor: bool = True
     # How the fallback threshold is chosen from held-out utterances of the intents and
     # out-of-domain ones (the bot's own, or hidden intents standing in: `hide_intents`):
     # macro_f1 of in- vs out-of-domain; ood_recall: catch `target_ood_recall` of them;

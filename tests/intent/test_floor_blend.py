@@ -1,4 +1,4 @@
-"""The linear floor on lexical n-grams and its stacked blend with the neural head (prototypes)."""
+"""The linear floor on lexical n-grams (linear-floor.v1) and its stacked blend with the neural head."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import pytest
 
 from malmoi.components import NgramSettings
 from malmoi.featurize.lexical import NgramFeaturizer
-from malmoi.intent.blend import Blend, fit_blend, in_domain_scores
-from malmoi.intent.linear import LinearIntents, design_matrix
+from malmoi.intent.blend import Blend, choose_in_domain, fit_blend, in_domain_scores
+from malmoi.intent.linear import LinearFloor, _sparse, design_matrix, fit_linear
+from malmoi.intent.scoring import IntentScores
+from malmoi.settings import IntentSettings
 from malmoi.text import Analyzer
 
 pytest.importorskip("sklearn")
@@ -20,12 +22,12 @@ TEXTS = {
 }
 
 
-def _fitted() -> tuple[NgramFeaturizer, LinearIntents]:
+def _fitted() -> tuple[NgramFeaturizer, LinearFloor]:
     texts = [t for ts in TEXTS.values() for t in ts]
     labels = [k for k, ts in TEXTS.items() for _ in ts]
     featurizer = NgramFeaturizer(NgramSettings())
     features = featurizer.fit_transform(Analyzer("en").many(texts))
-    return featurizer, LinearIntents().fit(features, featurizer.size, labels, len(TEXTS))
+    return featurizer, LinearFloor.fit(IntentSettings(), features, featurizer.size, labels, len(TEXTS))
 
 
 def test_design_matrix_holds_the_featurizer_weights() -> None:
@@ -38,20 +40,36 @@ def test_design_matrix_holds_the_featurizer_weights() -> None:
     assert np.isclose((x[0] ** 2).sum(), 1.0, atol=1e-5)  # TF-IDF rows have unit norm
 
 
-def test_floor_ranks_unseen_paraphrases_and_scores_with_numpy_as_sklearn_does() -> None:
+def test_floor_ranks_unseen_paraphrases() -> None:
     featurizer, floor = _fitted()
     docs = Analyzer("en").many(["a flight to madrid", "is it raining in oslo", "play music by abba"])
-    features = [featurizer.transform(d) for d in docs]
-    assert floor.scores(features).argmax(1).tolist() == [0, 1, 2]
-    p = floor.probabilities(features)
-    assert np.allclose(p.sum(1), 1.0)
+    assert floor.scores([featurizer.transform(d) for d in docs]).argmax(1).tolist() == [0, 1, 2]
+
+
+def test_the_sparse_table_scores_as_the_dense_weights_do() -> None:
+    texts = [t for ts in TEXTS.values() for t in ts]
+    labels = [k for k, ts in TEXTS.items() for _ in ts]
+    featurizer = NgramFeaturizer(NgramSettings())
+    features = featurizer.fit_transform(Analyzer("en").many(texts))
+    weights, bias = fit_linear(features, featurizer.size, labels, 3)
+    floor = LinearFloor.fit(IntentSettings(), features, featurizer.size, labels, 3)  # 16 per row > 3 intents: all kept
+    probe = [featurizer.transform(d) for d in Analyzer("en").many(["play jazz in paris", "weather", "zzz"])]
+    dense = np.stack([bias + w @ weights[rows] if len(rows) else bias for rows, w in probe])
+    assert np.allclose(floor.scores(probe), dense, atol=2e-3)  # the table is float16
+
+
+def test_pruning_keeps_the_largest_weights() -> None:
+    weights = np.array([[0.1, -5.0, 0.0], [2.0, 0.3, -0.2], [0.0, 0.0, 4.0]], np.float32)
+    indptr, intents, values = _sparse(weights, 3)
+    assert indptr.tolist() == [0, 1, 2, 3]  # one entry in each row
+    assert intents.tolist() == [1, 0, 2] and values.tolist() == [-5.0, 2.0, 4.0]
 
 
 def test_two_intents_score_as_opposite_decision_values() -> None:
     texts = TEXTS[0] + TEXTS[2]
     featurizer = NgramFeaturizer(NgramSettings())
     features = featurizer.fit_transform(Analyzer("en").many(texts))
-    floor = LinearIntents().fit(features, featurizer.size, [0] * 4 + [1] * 4, 2)
+    floor = LinearFloor.fit(IntentSettings(), features, featurizer.size, [0] * 4 + [1] * 4, 2)
     scores = floor.scores([featurizer.transform(Analyzer("en")("play jazz"))])
     assert scores[0, 1] > 0 > scores[0, 0] and np.isclose(scores[0, 0], -scores[0, 1])
 
@@ -60,7 +78,32 @@ def test_floor_refuses_an_intent_without_utterances() -> None:
     featurizer = NgramFeaturizer(NgramSettings())
     features = featurizer.fit_transform(Analyzer("en").many(TEXTS[0]))
     with pytest.raises(ValueError, match="no training utterance"):
-        LinearIntents().fit(features, featurizer.size, [0] * 4, 2)
+        fit_linear(features, featurizer.size, [0] * 4, 2)
+
+
+def test_a_blended_floor_ranks_by_the_blend_and_thresholds_the_chosen_score() -> None:
+    featurizer, floor = _fitted()
+    features = [featurizer.transform(Analyzer("en")("play some jazz"))]
+    # A neural head that prefers flights a little: the floor's strong vote for music wins the blend.
+    logits = np.array([[1.0, 0.0, 0.5]])
+    neural = IntentScores(np.exp(logits) / np.exp(logits).sum(), logits.argmax(1), np.array([0.3]), logits)
+    as_neural = floor.with_blend(Blend(1.0, 1.0), "neural", {}).blended(neural, features)
+    assert as_neural.predicted.tolist() == [2] and as_neural.in_domain.tolist() == [0.3]
+    assert np.isclose(as_neural.probabilities.sum(), 1.0)
+    as_logit = floor.with_blend(Blend(1.0, 1.0), "blend_logit", {}).blended(neural, features)
+    assert np.isclose(as_logit.in_domain[0], as_logit.logits.max())
+    alone = floor.with_blend(Blend(1.0, 0.0), "neural", {}).blended(neural, features)
+    assert alone.predicted.tolist() == [0]  # weight 0: the neural head alone
+
+
+def test_the_in_domain_score_that_separates_held_out_data_better_is_chosen() -> None:
+    in_domain, ood = np.array([0.9, 0.8, 0.7]), np.array([0.75, 0.1])
+    better = (np.array([3.0, 2.5, 2.0]), np.array([1.0, 0.0]))
+    choice, areas = choose_in_domain({"neural": (in_domain, ood), "blend_logit": better})
+    assert choice == "blend_logit" and areas["blend_logit"] == 1.0 and areas["neural"] < 1.0
+    assert choose_in_domain({"neural": better, "blend_logit": (in_domain, ood)})[0] == "neural"
+    # Without out-of-domain data nothing tells them apart: the first (the neural head's own) stays.
+    assert choose_in_domain({"neural": (in_domain, np.zeros(0)), "blend_logit": better})[0] == "neural"
 
 
 def test_blend_weights_follow_the_informative_member() -> None:
@@ -98,13 +141,3 @@ def test_in_domain_logit_keeps_absolute_nearness_that_probability_forgets() -> N
     assert np.isclose(in_domain_scores(blend, near, zeros, "blend_probability"),
                       in_domain_scores(blend, far, zeros, "blend_probability"))
     assert in_domain_scores(blend, near, zeros, "blend_logit") > in_domain_scores(blend, far, zeros, "blend_logit")
-
-
-def test_a_pruned_floor_keeps_its_largest_weights_and_still_ranks() -> None:
-    featurizer, floor = _fitted()
-    small = floor.pruned(40)
-    assert np.count_nonzero(small.weights) == 40
-    kept = np.abs(floor.weights)[small.weights != 0]
-    assert kept.min() >= np.abs(floor.weights)[small.weights == 0].max()
-    docs = Analyzer("en").many(["a flight to madrid", "is it raining in oslo", "play music by abba"])
-    assert small.scores([featurizer.transform(d) for d in docs]).argmax(1).tolist() == [0, 1, 2]

@@ -12,10 +12,11 @@ network and by a floor fitted without it. Two weights learned on hundreds of hel
 utterances cannot overfit them, and since ``(a, 0)`` and ``(0, b)`` are among the candidates, the
 blend's held-out log loss is never worse than the better member's at its best scale.
 
-The fallback needs an in-domain score of the blend (:func:`in_domain_scores`): the top blended
-probability, or the top blended logit, which keeps the neural cosine's absolute nearness
-(softmax forgets it: shifting every logit changes no probability).
-Measurement prototype (bench/floor_blend.py); not yet a registered part.
+The fallback needs an in-domain score: the neural head's own (its cosine to the nearest centre),
+or the top blended logit, which keeps the neural cosine's absolute nearness and adds the floor's
+(the top blended *probability* forgets it: shifting every logit changes no probability).
+:func:`choose_in_domain` keeps whichever separates held-out in-domain from out-of-domain
+utterances better (CLINC150: the blended logit; the Kochat demo: the neural cosine).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Blend", "InDomainScore", "fit_blend", "in_domain_scores"]
+__all__ = ["IN_DOMAIN_SCORES", "Blend", "InDomainScore", "choose_in_domain", "fit_blend", "in_domain_scores"]
 
 InDomainScore = Literal["blend_probability", "blend_logit"]
+# The in-domain scores a model's fallback may threshold: the neural head's own, or the blend's top logit.
+IN_DOMAIN_SCORES = ("neural", "blend_logit")
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -90,3 +93,19 @@ def in_domain_scores(blend: Blend, neural: np.ndarray, linear: np.ndarray, kind:
     if kind == "blend_probability":
         return np.exp(_log_softmax(z)).max(1)
     raise ValueError(f"unknown in-domain score {kind!r}")
+
+
+def choose_in_domain(candidates: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[str, dict[str, float]]:
+    """The candidate whose held-out ``(in-domain, out-of-domain)`` scores separate best (the area
+    under the ROC curve), and every candidate's area. The first candidate wins ties and is kept
+    when there are no out-of-domain scores to compare on."""
+    from sklearn.metrics import roc_auc_score
+
+    first = next(iter(candidates))
+    if not all(len(in_domain) and len(out_of_domain) for in_domain, out_of_domain in candidates.values()):
+        return first, {}
+    areas: dict[str, float] = {}
+    for name, (in_domain, out_of_domain) in candidates.items():
+        truth = np.concatenate([np.ones(len(in_domain)), np.zeros(len(out_of_domain))])
+        areas[name] = float(roc_auc_score(truth, np.concatenate([in_domain, out_of_domain])))
+    return max(areas, key=lambda name: (areas[name], name == first)), areas
