@@ -148,6 +148,7 @@ def main() -> None:
     p.add_argument("--limit", type=up.limit_type, help="smoke test: N training utterances per intent, N test")
     p.add_argument("--intents", type=int, help="smoke test: only the first N intents (clinc150, parakqc)")
     p.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the sklearn floor")
+    p.add_argument("--model", type=Path, help="measure this trained model (e.g. the check's) instead of training one")
     args = p.parse_args()
     out = args.out or up.RESULTS / f"floor_blend_{args.data}_default.json"
 
@@ -155,15 +156,22 @@ def main() -> None:
 
     data = load(args.data, args.limit, args.intents)
     loadavg = [os.getloadavg()]
-    work = up.workdir(f"floor-blend-{args.data}")
-    up.write_bot_csv(work / "bot", data["train"], data["ood"], language=data["language"], name=args.data, settings={})
-    config, bot_data, dropped = load_examples(work / "bot")
-    examples, ood = list(bot_data.examples), list(bot_data.ood)
-    print(f"{args.data}: {len(examples)} training utterances, {len(ood)} out-of-domain; test {len(data['test'])} "
-          f"+ {len(data['ood_test'])} out-of-domain; {len(dropped)} rows dropped", flush=True)
-    started = time.perf_counter()
-    model = Model(config).fit(examples, ood)
-    print(f"trained in {time.perf_counter() - started:.1f} s", flush=True)
+    examples: list[Any] = []
+    ood: list[Any] = []
+    dropped: list[str] = []
+    if args.model:
+        model = Model.load(args.model)
+    else:
+        work = up.workdir(f"floor-blend-{args.data}")
+        up.write_bot_csv(work / "bot", data["train"], data["ood"], language=data["language"], name=args.data,
+                         settings={})
+        config, bot_data, dropped = load_examples(work / "bot")
+        examples, ood = list(bot_data.examples), list(bot_data.ood)
+        print(f"{args.data}: {len(examples)} training utterances, {len(ood)} out-of-domain; test "
+              f"{len(data['test'])} + {len(data['ood_test'])} out-of-domain; {len(dropped)} rows dropped", flush=True)
+        started = time.perf_counter()
+        model = Model(config).fit(examples, ood)
+        print(f"trained in {time.perf_counter() - started:.1f} s", flush=True)
     docs = {"test": model.analyze([t for t, _, _ in data["test"]]), "ood_test": model.analyze(data["ood_test"])}
     rows = measure(model, data, docs)
     loadavg.append(os.getloadavg())
@@ -177,6 +185,7 @@ def main() -> None:
         "benchmark": f"floor-blend-{args.data}-default",
         "protocol": __doc__.split("Run:")[0].strip() if __doc__ else "",
         "command": up.command_line(),
+        "model": str(args.model) if args.model else None,
         "machine": up.machine(),
         "load_average": loadavg,
         "limit": args.limit,
