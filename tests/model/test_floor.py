@@ -41,3 +41,14 @@ def test_floor_false_trains_the_neural_head_alone(make_tiny_bot):
     docs = model.analyze(["내일 서울 날씨 알려줘"])
     _, sentences = model.sentences(docs)
     assert np.allclose(model.intent_scores(["내일 서울 날씨 알려줘"]), model.scorer.scores(sentences).probabilities)
+
+
+def test_malmoi_train_says_what_each_member_got_on_the_held_out_share(make_tiny_bot, tmp_path, capsys):
+    from malmoi.cli import main
+
+    bot = make_tiny_bot(training="{epochs: 3, patience: 3, batch_size: 64}")
+    assert main(["train", str(bot), "--out", str(tmp_path / "model"), "--quiet"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Linear floor:"))
+    floor = malmoi.load(tmp_path / "model").report["floor"]
+    assert f"blend {floor['held_out']['top1']['blend']:.4f}" in line
+    assert line.endswith(f"thresholds the {floor['in_domain'].replace('_', ' ')} score.")
