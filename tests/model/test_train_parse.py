@@ -111,6 +111,7 @@ def test_calibrate_chooses_the_threshold_on_held_out_utterances(tiny_model_dir):
     id_scores, ood_scores = model.parse_with_scores(texts)[1], model.parse_with_scores(ood)[1]
     assert model.calibrate(texts, ood) == macro_f1_threshold(id_scores, ood_scores) == model.threshold
     assert model.report["calibration"]["held_out_ood"] == 2
+    assert model.report["calibration"]["score"] == model.floor.in_domain  # the score the threshold applies to
     # Without out-of-domain utterances, the bot's false-fallback rate decides.
     assert model.calibrate(texts) == quantile_threshold(id_scores, model.settings.intent.false_fallback_rate)
 

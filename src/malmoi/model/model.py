@@ -219,7 +219,7 @@ class Model:
             self.settings.intent,
             self.in_domain_scores(texts, batch_size=batch_size),
             self.in_domain_scores(ood_texts, batch_size=batch_size) if ood_texts else None,
-            source="Model.calibrate",
+            source="Model.calibrate", score=self.floor.in_domain if self.floor is not None else "neural",
         )
         self.parts["fallback"] = fallback
         self.part_types["fallback"] = ("fallbacks", "fallback.v1")
