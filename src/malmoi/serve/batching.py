@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class ParseBatcher:
 
     def __init__(self, max_batch: int = 32, thread_name: str = "malmoi-parse") -> None:
         self.max_batch = max_batch
+        # Called with the bot's name and each result parsed for it (the server's metrics).
+        self.observe: Callable[[str, ParseResult], None] | None = None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
@@ -49,8 +51,12 @@ class ParseBatcher:
         self._queue.put((model, text, future))
         return future
 
-    async def parse(self, model: Parser, text: str) -> ParseResult:
-        return await asyncio.wrap_future(self.submit(model, text))
+    async def parse(self, model: Parser, text: str, bot: str = "") -> ParseResult:
+        """``text`` parsed by ``model``, in the next batch; ``bot`` names it to :attr:`observe`."""
+        result = await asyncio.wrap_future(self.submit(model, text))
+        if self.observe is not None and bot:
+            self.observe(bot, result)
+        return result
 
     def _run(self) -> None:
         while True:
