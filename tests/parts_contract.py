@@ -40,6 +40,14 @@ def probe(kind: str, part: Any) -> Any:
         return [v.tolist() for v in part.vectors(docs)]
     if kind == "lexical":
         return [[a.tolist() for a in part.transform(doc)] for doc in docs]
+    if kind == "intent_heads" and hasattr(part, "blended"):  # the linear floor: n-grams in, blended scores out
+        from malmoi.intent.scoring import IntentScores
+
+        features = [(np.sort(rng.choice(part.rows, min(5, part.rows), replace=False)), rng.random(min(5, part.rows)))
+                    for _ in range(4)]
+        logits = rng.normal(size=(4, part.num_intents))
+        blended = part.blended(IntentScores(logits, logits.argmax(1), logits.max(1), logits), features)
+        return [part.scores(features).tolist(), blended.probabilities.tolist(), blended.in_domain.tolist()]
     if kind == "intent_heads":
         width = part.project_weight.shape[1] // 2
         sentences = np.stack([part.sentence(rng.normal(size=(3, width)).astype(np.float32), None) for _ in range(4)])

@@ -69,6 +69,7 @@ EXAMPLES: dict[str, Callable[[Any, Path], tuple[Part, Any, bool]]] = {
     "kiwi-vectors.v1": lambda model, tmp: _folder_encoder("kiwi", KiwiVectorsSettings()),
     "ngrams.v1": lambda model, tmp: (model.lexical, model.settings.lexical, True),
     "intent-head.v1": lambda model, tmp: (model.scorer, model.settings.intent, True),
+    "linear-floor.v1": lambda model, tmp: (model.floor, model.settings.intent, True),
     "fallback.v1": lambda model, tmp: (model.fallback, model.settings.intent, True),
     "crf.v1": lambda model, tmp: (model.tagger, model.settings.entity, True),
 }

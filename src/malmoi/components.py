@@ -269,6 +269,9 @@ def register_builtins() -> None:
     registry.intent_heads.add(
         "intent-head.v1", "malmoi.intent.scoring:IntentScorer", settings="malmoi.settings:IntentSettings"
     )
+    registry.intent_heads.add(
+        "linear-floor.v1", "malmoi.intent.linear:LinearFloor", settings="malmoi.settings:IntentSettings"
+    )
     registry.fallbacks.add("fallback.v1", "malmoi.intent.fallback:Fallback", settings="malmoi.settings:IntentSettings")
     registry.taggers.add("crf.v1", "malmoi.entity.tagger:EntityTagger", settings="malmoi.settings:EntitySettings")
     registry.checkers.add(

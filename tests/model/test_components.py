@@ -96,6 +96,29 @@ def test_the_parsing_encoder_gives_the_training_encoder_s_vectors(kind):
         assert np.allclose(got, expected, atol=1e-4), i
 
 
+def test_parsing_reads_training_morphemes_from_the_model_not_from_kiwi(monkeypatch):
+    """Recovering a morpheme's vector costs 320 calls into Kiwi; the model keeps training's."""
+    from malmoi.encode.runtime import artifact_encoder, encoder_files
+    from malmoi.text import morpheme_vectors
+
+    config = BotConfig.model_validate({"language": "ko", "settings": {"encoder": {"dim": 16, "layers": 1}}})
+    encoder = registry.encoders.get("cnn").factory(config.settings.encoder)
+    seen, unseen = Analyzer("ko").many(["내일 서울 날씨 알려줘", "모레 광주 맛집"])
+    encoder.initialize([seen])
+    state, arrays = encoder.export()
+    meta, _ = encoder_files(name="t", type_="cnn.v1", settings=config.settings.encoder.model_dump(mode="json"),
+                            state=state, arrays=arrays, output_dim=encoder.output_dim)
+    runtime = artifact_encoder(meta, arrays, path="")
+    recovered: list[int] = []
+    table = morpheme_vectors.morpheme_vectors()
+    original = table.vector
+    monkeypatch.setattr(table, "vector", lambda m: recovered.append(m) or original(m))
+    runtime.vectors([seen])
+    assert recovered == []
+    runtime.vectors([unseen])
+    assert recovered and set(recovered) <= {m for t in unseen.tokens for m in t.morphemes}
+
+
 @pytest.mark.slow
 def test_two_bots_on_one_shared_encoder_hold_one_copy_of_it(make_tiny_bot, tmp_path):
     # An encoder of the default width, so that a second copy would stand out from the heads.

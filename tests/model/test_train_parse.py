@@ -111,6 +111,7 @@ def test_calibrate_chooses_the_threshold_on_held_out_utterances(tiny_model_dir):
     id_scores, ood_scores = model.parse_with_scores(texts)[1], model.parse_with_scores(ood)[1]
     assert model.calibrate(texts, ood) == macro_f1_threshold(id_scores, ood_scores) == model.threshold
     assert model.report["calibration"]["held_out_ood"] == 2
+    assert model.report["calibration"]["score"] == model.floor.in_domain  # the score the threshold applies to
     # Without out-of-domain utterances, the bot's false-fallback rate decides.
     assert model.calibrate(texts) == quantile_threshold(id_scores, model.settings.intent.false_fallback_rate)
 
@@ -137,3 +138,16 @@ def test_early_stopping_waits_a_minimum_of_steps_on_a_tiny_bot(make_tiny_bot):
     waited = math.ceil(PATIENCE_MIN_STEPS / steps_per_epoch)
     assert 1 < waited < 20  # the rule, not the epoch limit, is what this bot meets
     assert report["epochs_run"] >= min(20, waited + 1)
+
+
+def test_a_short_training_keeps_a_high_learning_rate_to_its_last_epoch(make_tiny_bot):
+    """The cosine decay spans at least DECAY_MIN_EPOCHS: `epochs: auto` gives a large bot a dozen
+    epochs, and decaying within them annealed SNIPS's tagger before it had learned (issue 24)."""
+    from malmoi.model.training import DECAY_MIN_EPOCHS
+
+    bot = make_tiny_bot(training="{epochs: 3, patience: 3, batch_size: 64, learning_rate: 0.01}")
+    history = malmoi.train(bot, progress=False).report["history"]
+    assert len(history) == 3 < DECAY_MIN_EPOCHS
+    rates = [h["learning_rate"] for h in history]
+    assert rates == sorted(rates, reverse=True)
+    assert rates[-1] > 0.9 * 0.01  # 3 of 30 epochs into the cosine: 0.98 of the peak (3 of 3: 0.05)

@@ -34,8 +34,8 @@ def test_report_is_one_offline_file_with_every_section(tiny_report):
     assert markup.count("<script") == 4  # plotly.js, the data, the figures, the page's own code
     assert "default-src 'none'" in page
     assert "Plotly.newPlot" in page and "plotly.js" in page.lower()
-    for section in ("summary", "model", "intents", "confusion", "fallback-histogram", "roc", "projection",
-                    "entities", "training-curves", "errors"):
+    for section in ("summary", "model", "intents", "confusion", "fallback-histogram", "roc", "threshold-tradeoff",
+                    "projection", "entities", "training-curves", "errors"):
         assert f'id="{section}"' in page, section
 
 
@@ -173,3 +173,25 @@ def test_report_embeds_the_cartesian_bundle_only_for_its_own_plotly_version(monk
     assert _html._plotly_js() == cartesian
     monkeypatch.setattr(plotly.offline, "get_plotlyjs", lambda: "/**\n* plotly.js v4.2.0\n*/ full")
     assert _html._plotly_js().endswith("full")
+
+
+def test_the_threshold_trade_off_marks_the_model_s_threshold_and_counts_each_row():
+    from malmoi.report._figures import threshold_tradeoff
+
+    def record(score: float, right: bool = True) -> dict:
+        return {"in_domain_score": score, "gold_intent": "a", "predicted_intent": "a" if right else "b"}
+
+    data = {"records": [record(0.9), record(0.8), record(0.7, right=False), record(0.3)],
+            "ood_records": [record(0.2), record(0.5), record(0.75)], "figures": {"threshold": 0.6}}
+    rows = threshold_tradeoff(data)
+    assert [r["threshold"] for r in rows] == sorted(r["threshold"] for r in rows)
+    chosen = [r for r in rows if r["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["threshold"] == 0.6
+    # At 0.6: 0.9 and 0.8 answered right, 0.7 answered wrong, 0.3 refused; 0.2 and 0.5 caught, 0.75 not.
+    assert chosen[0]["in_scope_accuracy"] == 0.5 and chosen[0]["false_fallbacks"] == 1
+    assert chosen[0]["ood_recall"] == 2 / 3 and chosen[0]["false_fallback_rate"] == 0.25
+    lowest = rows[0]
+    # Just below the lowest in-domain score: no request refused, the one lower out-of-domain score caught.
+    assert lowest["false_fallbacks"] == 0 and lowest["ood_recall"] == 1 / 3
+    assert max(r["ood_recall"] for r in rows) == 1.0
+    assert threshold_tradeoff({**data, "ood_records": []})[0]["ood_recall"] is None

@@ -87,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
         f"(validation: intent accuracy {valid.get('intent_accuracy', float('nan')):.4f}, "
         f"entity F1 {valid.get('entity_f1', float('nan')):.4f}; fallback threshold {model.threshold:.4f})."
     )
+    floor = report.get("floor")
+    if floor and floor.get("held_out", {}).get("top1"):
+        top1 = floor["held_out"]["top1"]
+        print(f"Linear floor: held-out top-1 {top1['floor']:.4f}, neural head {top1['neural']:.4f}, blend "
+              f"{top1['blend']:.4f}; the fallback thresholds the {floor['in_domain'].replace('_', ' ')} score.")
     return EXIT_OK
 
 

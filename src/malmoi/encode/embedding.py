@@ -97,6 +97,9 @@ class TokenEmbedding(nn.Module):
     def initialize(self, docs: Sequence[Doc]) -> None:
         korean = self.want_morphemes and any(t.morphemes for d in docs for t in d.tokens)
         self.set_vocabulary([PAD, UNKNOWN, *sorted({t.pos for d in docs for t in d.tokens})], korean)
+        # The morphemes training saw: their projected vectors are saved, so that parsing reads them
+        # instead of recovering each from Kiwi on first sight (encode.inference.EmbeddingInference).
+        self.morpheme_ids = sorted({m for d in docs for t in d.tokens for m in t.morphemes}) if korean else []
 
     def forward(self, batch: TokenBatch) -> torch.Tensor:
         batch_size, length = batch.mask.shape
@@ -119,6 +122,7 @@ class TokenEmbedding(nn.Module):
         }
         if self.morphemes is not None:
             arrays[f"{prefix}morphemes"] = self.morphemes.weight.detach().numpy()  # (dim, DIM)
+            arrays.update(_seen_morphemes(prefix, getattr(self, "morpheme_ids", []), arrays[f"{prefix}morphemes"]))
         state = {
             "pos_tags": self.featurizer.pos_tags,
             "buckets": self.buckets,
@@ -137,3 +141,22 @@ class TokenEmbedding(nn.Module):
             if self.morphemes is not None:
                 self.morphemes.weight.copy_(torch.from_numpy(np.array(arrays[f"{prefix}morphemes"])))
 
+
+
+def _seen_morphemes(prefix: str, ids: Sequence[int], projection: np.ndarray) -> dict[str, np.ndarray]:
+    """Each training morpheme's vector times the learned projection, ``(morphemes, dim)`` float32.
+
+    Recovering a morpheme's vector costs 320 calls into Kiwi (about 0.1 ms); a parse of the Kochat
+    demo met one for most utterances, and this table, 0.8 MB there, answers nearly all of them.
+    Float, not int8: the parsing side must give the training side's token vectors.
+    """
+    if not ids:
+        return {}
+    from malmoi.text.morpheme_vectors import morpheme_vectors
+
+    table = morpheme_vectors()
+    vectors = np.stack([table.vector(i) for i in ids]).astype(np.float32)  # (morphemes, DIM)
+    return {
+        f"{prefix}morpheme_keys": np.asarray(ids, np.int64),
+        f"{prefix}morpheme_rows": (vectors @ projection.T).astype(np.float32),
+    }

@@ -122,10 +122,20 @@ class EmbeddingInference:
                 f"part-of-speech table {self.pos.shape} does not match {len(pos_tags)} tags of dim {self.table.dim}"
             )
         self.morphemes = None
+        # Training's morphemes, already projected: (sorted ids, (ids, dim) rows).
+        self.seen_morphemes: tuple[np.ndarray, np.ndarray] | None = None
         if trained_with is not None:
             self.morphemes = np.ascontiguousarray(np.asarray(arrays[f"{prefix}morphemes"], np.float32).T)  # (DIM, dim)
             if self.morphemes.shape != (MORPHEME_DIM, self.table.dim):
                 raise ValueError(f"morpheme projection {self.morphemes.shape} does not fit dim {self.table.dim}")
+            if f"{prefix}morpheme_keys" in arrays:
+                keys = np.asarray(arrays[f"{prefix}morpheme_keys"], np.int64)
+                rows = np.asarray(arrays[f"{prefix}morpheme_rows"], np.float32)
+                if keys.ndim != 1 or rows.shape != (len(keys), self.table.dim) or np.any(keys[1:] <= keys[:-1]):
+                    raise ValueError(
+                        f"morpheme rows {rows.shape} do not fit {keys.shape} sorted ids of dim {self.table.dim}"
+                    )
+                self.seen_morphemes = (keys, rows)
         # A token's input vector depends on the token alone: chat traffic repeats tokens, so
         # keep the vectors of the ones seen (bounded, like the piece ids).
         self._vectors: dict[tuple[str, str, str], np.ndarray] = {}
@@ -140,23 +150,42 @@ class EmbeddingInference:
         if missing:
             # The tokens not seen before, in one pass: numpy's cost is per call, not per row.
             tokens = [doc.tokens[i] for i in missing]
-            morphemes = (
-                np.stack([morpheme_vectors().token_vector(token.morphemes) for token in tokens])
-                if self.morphemes is not None
-                else None
-            )
             computed = self._compute(
                 TokenInputs(
                     [self.featurizer.piece_ids(token) for token in tokens],
                     [self.featurizer.pos_id(token.pos) for token in tokens],
-                    morphemes,
                 )
             )
+            if self.morphemes is not None:
+                computed += self._morpheme_part(tokens)
             for row, i in enumerate(missing):
                 vectors[i] = computed[row]
                 if len(cache) < _CACHE_LIMIT:
                     cache[keys[i]] = computed[row]
         return np.stack(vectors)  # type: ignore[arg-type]
+
+    def _morpheme_part(self, tokens: list[Token]) -> np.ndarray:
+        """``(tokens, dim)``: the projected mean vector of each token's morphemes, from the training
+        morphemes' rows when it has only those, else recovered from Kiwi (slow the first time)."""
+        assert self.morphemes is not None
+        out = np.zeros((len(tokens), self.morphemes.shape[1]), np.float32)
+        others = []
+        for row, token in enumerate(tokens):
+            if not token.morphemes:
+                continue
+            if self.seen_morphemes is not None:
+                keys, rows = self.seen_morphemes
+                ids = np.asarray(token.morphemes, np.int64)
+                where = np.minimum(np.searchsorted(keys, ids), len(keys) - 1)
+                if np.all(keys[where] == ids):
+                    out[row] = rows[where].mean(0)
+                    continue
+            others.append(row)
+        if others:
+            table = morpheme_vectors()
+            vectors = np.stack([table.token_vector(tokens[row].morphemes) for row in others]).astype(np.float32)
+            out[others] = vectors @ self.morphemes
+        return out
 
     def _compute(self, inputs: TokenInputs) -> np.ndarray:
         lengths = [len(ids) for ids in inputs.piece_ids]

@@ -37,6 +37,7 @@ class IntentScores:
     probabilities: np.ndarray  # (batch, classes) softmax of the loss's logits, for ranking
     predicted: np.ndarray  # (batch,) index of the nearest centre
     in_domain: np.ndarray  # (batch,) higher = more in domain; compared with the threshold
+    logits: np.ndarray  # (batch, classes) scale × similarity, what a blend with the linear floor reads
 
 
 class IntentScorer(Part):
@@ -107,8 +108,7 @@ class IntentScorer(Part):
     def scores(self, sentences: np.ndarray) -> IntentScores:
         similarities = self.similarities(sentences)
         logits = self.scale * similarities
-        logits = logits - logits.max(1, keepdims=True)
-        probabilities = np.exp(logits)
+        probabilities = np.exp(logits - logits.max(1, keepdims=True))
         probabilities /= probabilities.sum(1, keepdims=True)
         predicted = similarities.argmax(1)
         if self.metric == "linear" and self.num_intents == 1:
@@ -117,18 +117,22 @@ class IntentScorer(Part):
             in_domain = probabilities.max(1)
         else:
             in_domain = similarities[np.arange(len(similarities)), predicted]
-        return IntentScores(probabilities, predicted, in_domain)
+        return IntentScores(probabilities, predicted, in_domain, logits)
 
 
-def sentence_vectors(encoder: Any, lexical: Any, scorer: IntentScorer,
-                     docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray]:
+def sentence_vectors(encoder: Any, lexical: Any, scorer: IntentScorer, docs: Sequence[Doc],
+                     features: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+                     ) -> tuple[list[np.ndarray], np.ndarray]:
     """Each utterance's token vectors (``encoder.vectors``) and the ``(len(docs), dim)`` sentence
-    vectors of the intent head, with the lexical part's n-grams (None: without them).
+    vectors of the intent head, with the lexical part's n-grams (None: without them; ``features``:
+    the n-grams already computed, one per doc).
 
     The one computation behind parsing, calibration at the end of training and ``Model.calibrate``.
     """
     vectors = encoder.vectors(docs)
+    if features is None and lexical is not None:
+        features = [lexical.transform(d) for d in docs]
     sentences = [
-        scorer.sentence(v, lexical.transform(d) if lexical is not None else None) for v, d in zip(vectors, docs)
+        scorer.sentence(v, features[i] if features is not None else None) for i, v in enumerate(vectors)
     ]
     return vectors, np.stack(sentences) if sentences else np.zeros((0, 1), np.float32)

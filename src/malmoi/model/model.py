@@ -9,7 +9,8 @@
 A model is a set of named parts (:mod:`malmoi.parts`), each registered by type in the registry of
 its kind: ``analyzer`` (text → :class:`~malmoi.text.Doc`), ``encoder`` (token vectors, shared
 between bots on one encoder), ``lexical`` (TF-IDF n-grams), ``intent`` (sentence vectors and
-intent scores), ``fallback`` (the threshold), ``entity`` (the CRF tagger) and ``extractor.<type>``
+intent scores), ``floor`` (the linear floor on the n-grams, blended with ``intent``),
+``fallback`` (the threshold), ``entity`` (the CRF tagger) and ``extractor.<type>``
 parts (entities found without the tagger). Parsing runs without torch: training
 (:mod:`malmoi.model.training`) exports into exactly these parts, so a model parses the same
 before and after a reload.
@@ -60,7 +61,8 @@ if TYPE_CHECKING:
     from malmoi.encode.runtime import EncoderRuntime
     from malmoi.entity.tagger import EntityTagger
     from malmoi.featurize.lexical import LexicalFeaturizer
-    from malmoi.intent.scoring import IntentScorer
+    from malmoi.intent.linear import LinearFloor
+    from malmoi.intent.scoring import IntentScorer, IntentScores
 
 __all__ = ["FORMAT_VERSION", "Model", "NotFittedError", "load", "load_part", "save_part", "train"]
 
@@ -120,6 +122,14 @@ class Model:
     @property
     def scorer(self) -> IntentScorer | None:
         return self.parts.get("intent")  # type: ignore[return-value]
+
+    @property
+    def floor(self) -> LinearFloor | None:
+        """The linear floor blended with the neural intent head (None: ``intent: {floor: false}``)."""
+        from malmoi.intent.linear import LinearFloor
+
+        found = self.parts.get("floor")
+        return found if isinstance(found, LinearFloor) else None
 
     @property
     def tagger(self) -> EntityTagger | None:
@@ -211,7 +221,7 @@ class Model:
             self.settings.intent,
             self.in_domain_scores(texts, batch_size=batch_size),
             self.in_domain_scores(ood_texts, batch_size=batch_size) if ood_texts else None,
-            source="Model.calibrate",
+            source="Model.calibrate", score=self.floor.in_domain if self.floor is not None else "neural",
         )
         self.parts["fallback"] = fallback
         self.part_types["fallback"] = ("fallbacks", "fallback.v1")
@@ -241,24 +251,21 @@ class Model:
 
     def intent_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """``(len(texts), len(intents))`` probabilities over intents, columns in ``intents`` order."""
-        _, scorer = self._require_fitted()
-        parts = [
-            scorer.scores(self.sentences(self.analyze(texts[i : i + batch_size]))[1]).probabilities
-            for i in range(0, len(texts), batch_size)
-        ]
+        self._require_fitted()
+        parts = [self.scores(self.analyze(texts[i : i + batch_size]))[2].probabilities
+                 for i in range(0, len(texts), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.intents)))
 
     def in_domain_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
-        """``(len(texts),)`` in-domain scores (nearness to the nearest intent's centre)."""
+        """``(len(texts),)`` in-domain scores (what the fallback threshold applies to)."""
         return self.in_domain_scores_of(
             [doc for i in range(0, len(texts), batch_size) for doc in self.analyze(texts[i : i + batch_size])]
         )
 
     def in_domain_scores_of(self, docs: Sequence[Doc], *, batch_size: int = 256) -> np.ndarray:
         """In-domain scores of analysed utterances, scored exactly as parsing scores them."""
-        _, scorer = self._require_fitted()
-        parts = [scorer.scores(self.sentences(docs[i : i + batch_size])[1]).in_domain
-                 for i in range(0, len(docs), batch_size)]
+        self._require_fitted()
+        parts = [self.scores(docs[i : i + batch_size])[2].in_domain for i in range(0, len(docs), batch_size)]
         return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
 
     def sentences(self, docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -266,13 +273,23 @@ class Model:
         encoder, scorer = self._require_fitted()
         return sentence_vectors(encoder, self.lexical, scorer, docs)
 
+    def scores(self, docs: Sequence[Doc]) -> tuple[list[np.ndarray], np.ndarray, IntentScores]:
+        """Token vectors, sentence vectors and the intent scores of analysed utterances: the neural
+        head's, blended with the linear floor's when the model has one."""
+        encoder, scorer = self._require_fitted()
+        lexical, floor = self.lexical, self.floor
+        features = [lexical.transform(d) for d in docs] if lexical is not None else None
+        vectors, sentences = sentence_vectors(encoder, lexical, scorer, docs, features)
+        scores = scorer.scores(sentences)
+        if floor is not None and features is not None:
+            scores = floor.blended(scores, features)
+        return vectors, sentences, scores
+
     def parse_docs(self, docs: Sequence[Doc], *, now: datetime | None = None) -> list[ParseResult]:
         """Parse analysed utterances; each result keeps its :class:`Doc` (``result.doc``)."""
         if not docs:
             return []
-        _, scorer = self._require_fitted()
-        vectors, sentences = self.sentences(docs)
-        scores = scorer.scores(sentences)
+        vectors, sentences, scores = self.scores(docs)
         fallback = self.fallback
         extractors = self.extractors
         when = (now or datetime.now().astimezone()) if extractors else None
@@ -413,6 +430,10 @@ class Model:
         lexical_size = self.lexical.size if self.lexical is not None else 0
         if lexical_rows != lexical_size:
             raise ValueError(f"{lexical_rows} lexical rows for {lexical_size} n-grams")
+        floor = self.floor
+        if floor is not None and (floor.num_intents != len(self.intents) or floor.rows != lexical_size):
+            raise ValueError(f"the linear floor has {floor.num_intents} intents and {floor.rows} n-gram rows, "
+                             f"for {len(self.intents)} intents and {lexical_size} n-grams")
         tagger = self.tagger
         if tagger is not None and tagger.num_tags != len(self.tags):
             raise ValueError(f"the entity tagger has {tagger.num_tags} tags for {len(self.tags)}")

@@ -110,6 +110,40 @@ def roc_points(in_domain: np.ndarray, ood: np.ndarray) -> tuple[np.ndarray, np.n
     return fpr, tpr
 
 
+# Rows of the threshold trade-off table: thresholds refusing these shares of the in-domain test
+# utterances, and catching these shares of the out-of-domain ones, beside the model's own.
+FALSE_FALLBACK_STEPS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+OOD_RECALL_STEPS = (0.5, 0.75, 0.9, 0.95, 0.99)
+
+
+def threshold_tradeoff(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """What other thresholds would give on the test data: in-scope accuracy (right intent, answered),
+    out-of-domain recall (None without out-of-domain utterances) and false fallbacks (in-domain
+    utterances refused), one row per threshold, ascending; the model's own is marked ``chosen``."""
+    records = data["records"]
+    if not records:
+        return []
+    scores = np.array([r["in_domain_score"] for r in records], dtype=np.float64)
+    right = np.array([r["predicted_intent"] == r["gold_intent"] for r in records])
+    ood = np.array([r["in_domain_score"] for r in data["ood_records"]], dtype=np.float64)
+    chosen = float(data["figures"]["threshold"])
+    # Just above the k-th lowest score refuses it: the thresholds sit between scores, like the model's.
+    candidates = {round(float(np.quantile(scores, q, method="lower")) + (1e-4 if q else -1e-4), 4)
+                  for q in FALSE_FALLBACK_STEPS}
+    if len(ood):  # at or above the share asked for: the score that many out-of-domain ones reach
+        candidates |= {round(float(np.quantile(ood, q, method="higher")) + 1e-4, 4) for q in OOD_RECALL_STEPS}
+    rows = []
+    for threshold in sorted(candidates | {chosen}):
+        kept = scores >= threshold
+        rows.append({
+            "threshold": threshold, "chosen": threshold == chosen,
+            "in_scope_accuracy": float((right & kept).mean()),
+            "ood_recall": float((ood < threshold).mean()) if len(ood) else None,
+            "false_fallbacks": int((~kept).sum()), "false_fallback_rate": float((~kept).mean()),
+        })
+    return rows
+
+
 def roc(data: dict[str, Any]) -> Any | None:
     if not data["ood_records"]:
         return None

@@ -176,7 +176,7 @@ def render(data: dict[str, Any]) -> str:
         _model_card(data),
         _per_intent(data),
         _plot_section("confusion", "Confusion matrix", figures, extra='<div id="cell-examples" class="scroll"></div>'),
-        _fallback(figures),
+        _fallback(figures, data),
         _plot_section("projection", "Sentence vectors", figures,
                       note="Each dot is an utterance of the test data; black diamonds are the class centres "
                       "the model compares with. Hover for the utterance; drag to zoom."),
@@ -316,12 +316,33 @@ def _plot_section(name: str, heading: str, figures: dict[str, Any], *, note: str
     return f'<section id="{name}-section"><h2>{heading}</h2>{note_html}<div id="{name}"></div>{extra}</section>'
 
 
-def _fallback(figures: dict[str, Any]) -> str:
+def _fallback(figures: dict[str, Any], data: dict[str, Any]) -> str:
     roc = '<div id="roc"></div>' if "roc" in figures else (
         '<p class="muted">No ROC curve: the test data has no out-of-domain utterances (data/ood/).</p>')
     return ('<section id="fallback"><h2>Fallback</h2><div style="display:grid;grid-template-columns:'
             'repeat(auto-fit,minmax(480px,1fr));gap:10px"><div id="fallback-histogram"></div>'
-            f"{roc}</div></section>")
+            f"{roc}</div>{_tradeoff(data)}</section>")
+
+
+def _tradeoff(data: dict[str, Any]) -> str:
+    """The threshold trade-off on the test data, the model's own threshold marked."""
+    rows = _figures.threshold_tradeoff(data)
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr{" class=chosen" if r["chosen"] else ""}><td class="n">{r["threshold"]:.4f}</td>'
+        f'<td class="n">{_pct(r["in_scope_accuracy"])}</td><td class="n">{_pct(r["ood_recall"])}</td>'
+        f'<td class="n">{r["false_fallbacks"]:,} ({_pct(r["false_fallback_rate"])})</td>'
+        f'<td>{"◀ the model&#39;s threshold" if r["chosen"] else ""}</td></tr>'
+        for r in rows
+    )
+    return ('<h3>Threshold trade-off</h3><p class="muted">What other thresholds would give on this test data: '
+            "a higher threshold catches more out-of-domain utterances and refuses more real requests. Set "
+            "<code>intent: {threshold: false_fallback_rate, false_fallback_rate: 0.02}</code> or "
+            "<code>{threshold: ood_recall, target_ood_recall: 0.9}</code> in bot.yaml to choose by either.</p>"
+            '<table id="threshold-tradeoff"><thead><tr><th>threshold</th><th>in-scope accuracy</th>'
+            "<th>out-of-domain recall</th><th>false fallbacks</th><th></th></tr></thead><tbody>"
+            f"{body}</tbody></table>")
 
 
 def _marked(text: str, spans: list[tuple[int, int, str, str]]) -> str:
