@@ -151,3 +151,42 @@ def test_a_short_training_keeps_a_high_learning_rate_to_its_last_epoch(make_tiny
     rates = [h["learning_rate"] for h in history]
     assert rates == sorted(rates, reverse=True)
     assert rates[-1] > 0.9 * 0.01  # 3 of 30 epochs into the cosine: 0.98 of the peak (3 of 3: 0.05)
+
+
+def test_without_out_of_domain_data_the_threshold_stays_below_the_training_sentences():
+    """A handful of held-out scores cannot place a 1 % quantile: the training utterances bound it."""
+    import numpy as np
+
+    from malmoi.intent.fallback import calibrate
+    from malmoi.settings import IntentSettings
+
+    held_out = np.array([0.41, 0.5, 0.6, 0.7, 0.8, 0.9])  # six held out: their minimum stands in
+    seen = np.array([0.226, *np.linspace(0.5, 0.95, 57)])  # a short training sentence scores low
+    settings = IntentSettings()
+    assert calibrate(settings, held_out).threshold > 0.4
+    lowered = calibrate(settings, held_out, seen=seen)
+    assert lowered.threshold == pytest.approx(0.226)  # at most 1 % of 58 sentences below: none
+    assert "training utterances" in lowered.how["method"]
+    assert calibrate(settings, held_out, np.array([0.1, 0.2]), seen=seen).threshold > 0.226  # OOD data decides
+
+
+@pytest.mark.slow
+def test_a_small_bot_without_out_of_domain_data_answers_its_own_sentences(tmp_path):
+    """Two intents of 32 utterances, default settings: the short requests among them are answered."""
+    bot = tmp_path / "bot"
+    (bot / "data" / "intents").mkdir(parents=True)
+    (bot / "bot.yaml").write_text("name: small\nlanguage: ko\n", "utf-8")
+    cities = ["서울", "부산", "대구", "광주", "대전", "울산", "수원", "전주", "강릉", "제주"]
+    weather = [f"{c} 날씨 알려줘" for c in cities] + [f"내일 {c} 비 와" for c in cities] + [
+        "날씨 알려줘", "오늘 날씨 어때", "날씨 어때", "날씨 좀 알려줘", "지금 날씨 알려줘", "내일 날씨 알려줘",
+        "날씨 궁금해", "날씨 좀 봐줘", "오늘 비 와", "내일 비 와", "날씨 어떤지 알려줘", "주말 날씨 알려줘"]
+    food = [f"{c} 맛집 추천해줘" for c in cities] + [f"{c} 근처 식당 알려줘" for c in cities] + [
+        "맛집 추천해줘", "식당 알려줘", "맛집 알려줘", "밥 먹을 곳 추천해줘", "근처 식당 알려줘", "맛있는 집 추천해줘",
+        "점심 먹을 곳 알려줘", "저녁 먹을 데 추천해줘", "식당 추천 좀 해줘", "맛집 좀 찾아줘", "밥집 알려줘", "회식 장소 추천해줘"]
+    for name, rows in (("weather", weather), ("food", food)):
+        (bot / "data" / "intents" / f"{name}.csv").write_text("question\n" + "\n".join(rows) + "\n", "utf-8")
+    model = malmoi.train(bot, progress=False)
+    results = model.parse_batch(weather + food)
+    answered = [r.intent.name for r in results if not r.fallback]
+    assert len(answered) >= 0.97 * len(results), model.report["calibration"]
+    assert model.parse("날씨 알려줘").intent.name == "weather"

@@ -158,12 +158,16 @@ class Fallback(Part):
         return cls(settings, float(threshold), {k: v for k, v in state.items() if k != "threshold"})
 
 
-def calibrate(settings: Any, in_domain: np.ndarray, out_of_domain: np.ndarray | None = None,
-              **how: Any) -> Fallback:
+def calibrate(settings: Any, in_domain: np.ndarray, out_of_domain: np.ndarray | None = None, *,
+              seen: np.ndarray | None = None, **how: Any) -> Fallback:
     """The fallback part for held-out scores, chosen by the bot's ``settings`` (IntentSettings).
 
     Training calls it on its validation split, ``Model.calibrate`` on data the caller gives;
-    ``how`` adds to the record (``source=...``).
+    ``how`` adds to the record (``source=...``). ``seen``: in-domain scores of the utterances the
+    model trained on. Without out-of-domain scores the threshold is then never above their
+    ``false_fallback_rate`` quantile either: a small bot holds out a handful of utterances, too few
+    to place a 1 % quantile (their minimum stands in for it), and a threshold above the scores of
+    its own training sentences makes the bot refuse what it was taught.
     """
     threshold, method = choose_threshold(
         in_domain,
@@ -174,5 +178,13 @@ def calibrate(settings: Any, in_domain: np.ndarray, out_of_domain: np.ndarray | 
         ood_share=settings.expected_ood_share,
     )
     held_out_ood = 0 if out_of_domain is None else len(out_of_domain)
+    if not held_out_ood and seen is not None and len(seen):
+        # The lower order statistic: at most that share of the training sentences falls back
+        # (interpolating would refuse the lowest one of a few dozen).
+        ceiling = float(np.quantile(seen, settings.false_fallback_rate, method="lower"))
+        if ceiling < threshold:
+            threshold = ceiling
+            method += (f", lowered to the same quantile of the {len(seen)} training utterances' scores "
+                       "(the held-out ones were too few to place it)")
     return Fallback(settings, threshold, {"method": method, "held_out_in_domain": len(in_domain),
                                           "held_out_ood": held_out_ood, **how})

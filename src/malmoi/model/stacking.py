@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from malmoi.intent.blend import choose_in_domain, fit_blend
+from malmoi.intent.fallback import Fallback, calibrate
 from malmoi.intent.linear import LinearFloor
 from malmoi.intent.scoring import IntentScorer, IntentScores, sentence_vectors
 from malmoi.text.doc import Doc
 
-__all__ = ["fit_floor", "refit_floor", "scored", "stack"]
+__all__ = ["fallback_and_blend", "fit_floor", "in_domain_of", "refit_floor", "scored", "stack"]
 
 Features = tuple[np.ndarray, np.ndarray]
 
@@ -83,3 +84,35 @@ def stack(floor: LinearFloor, held_out: tuple[IntentScores, Sequence[Features]],
 
 def _top1(scores: np.ndarray, gold: np.ndarray) -> float:
     return round(float((scores.argmax(1) == gold).mean()), 6) if len(gold) else 0.0
+
+
+def in_domain_of(encoder: Any, lexical: Any, scorer: IntentScorer, docs: Sequence[Doc],
+                 floor: LinearFloor | None) -> np.ndarray:
+    """The in-domain scores of ``docs`` that the fallback compares with its threshold: the blend's
+    when the model has a floor, else the neural head's."""
+    neural = scored(encoder, lexical, scorer, docs)
+    if floor is not None and neural[1] is not None:
+        return np.asarray(floor.blended(*neural).in_domain, np.float64)  # type: ignore[arg-type]
+    return np.asarray(neural[0].in_domain, np.float64)
+
+
+def fallback_and_blend(settings: Any, encoder: Any, lexical: Any, scorer: IntentScorer, floor: LinearFloor | None,
+                       held_out: Sequence[Doc], held_out_intents: Sequence[int], held_out_ood: Sequence[Doc],
+                       seen: Sequence[Doc], **how: Any) -> tuple[Fallback, LinearFloor | None]:
+    """The fallback part, chosen on held-out utterances scored the way parsing scores them, and
+    the floor with its blend learned on the same utterances (:func:`stack`). Without out-of-domain
+    utterances, the training ones (``seen``) bound the threshold too (:func:`calibrate`)."""
+    neural = scored(encoder, lexical, scorer, held_out)
+    neural_ood = scored(encoder, lexical, scorer, held_out_ood) if held_out_ood else None
+    in_domain = neural[0].in_domain
+    in_domain_ood = neural_ood[0].in_domain if neural_ood is not None else None
+    if floor is not None and neural[1] is not None:
+        ood = (neural_ood[0], neural_ood[1]) if neural_ood is not None and neural_ood[1] is not None else None
+        floor = stack(floor, (neural[0], neural[1]), list(held_out_intents), ood)
+        in_domain = floor.blended(*neural).in_domain  # type: ignore[arg-type]
+        in_domain_ood = floor.blended(*ood).in_domain if ood is not None else None
+    seen_in_domain = in_domain_of(encoder, lexical, scorer, seen, floor) if not held_out_ood and seen else None
+    fallback = calibrate(settings, in_domain.astype(np.float64),
+                         in_domain_ood.astype(np.float64) if in_domain_ood is not None else None,
+                         seen=seen_in_domain, score=floor.in_domain if floor is not None else "neural", **how)
+    return fallback, floor

@@ -39,12 +39,12 @@ from malmoi.entity.decode import viterbi
 from malmoi.entity.head import EntityHead
 from malmoi.entity.metrics import span_scores
 from malmoi.entity.tagger import EntityTagger
-from malmoi.intent.fallback import Fallback, calibrate
+from malmoi.intent.fallback import Fallback
 from malmoi.intent.head import IntentHead, collate_lexical
 from malmoi.intent.linear import LinearFloor
 from malmoi.intent.scoring import IntentScorer
 from malmoi.model.network import Batch, Network
-from malmoi.model.stacking import fit_floor, refit_floor, scored, stack
+from malmoi.model.stacking import fallback_and_blend, fit_floor, refit_floor
 from malmoi.parts import Extractor, Part
 from malmoi.settings import BotConfig, Settings
 from malmoi.text import entities_to_tags, entity_boundaries, tags_to_entities
@@ -248,7 +248,7 @@ def fit(
     # The floor's blend is learned on the held-out share: without one there is nothing to learn it on.
     floor = _fit_floor(run, parts, first_train, len(first_intents)) if first_valid else None
     floored = time.perf_counter()
-    fallback, floor = _calibrate(run, parts, first_valid or first_train, stand_ins, floor, **how)
+    fallback, floor = _calibrate(run, parts, first_valid or first_train, stand_ins, floor, first_train, **how)
     calibrated = time.perf_counter()
 
     refit = bool(hidden) or (_should_refit(training.refit, [*train_items, *valid_items]) and bool(valid_items))
@@ -568,25 +568,13 @@ def _fit_floor(run: _Run, parts: dict[str, PartEntry], items: list[_Item], num_i
 
 
 def _calibrate(run: _Run, parts: dict[str, PartEntry], held_out: list[_Item], held_out_ood: list[_Item],
-               floor: LinearFloor | None = None, **how: Any) -> tuple[Fallback, LinearFloor | None]:
-    """The fallback part, chosen on held-out utterances scored the way parsing scores them, and
-    the floor with its blend learned on the same utterances (:func:`malmoi.model.stacking.stack`)."""
-    encoder, scorer = parts["encoder"][2], parts["intent"][2]
+               floor: LinearFloor | None, seen: list[_Item], **how: Any) -> tuple[Fallback, LinearFloor | None]:
+    """The fallback part and the floor's blend, from the first model's parts (:func:`fallback_and_blend`)."""
     lexical = parts["lexical"][2] if "lexical" in parts else None
-    assert isinstance(scorer, IntentScorer)
-    neural = scored(encoder, lexical, scorer, [it.doc for it in held_out])
-    neural_ood = scored(encoder, lexical, scorer, [it.doc for it in held_out_ood]) if held_out_ood else None
-    in_domain = neural[0].in_domain
-    in_domain_ood = neural_ood[0].in_domain if neural_ood is not None else None
-    if floor is not None and neural[1] is not None:
-        ood = (neural_ood[0], neural_ood[1]) if neural_ood is not None and neural_ood[1] is not None else None
-        floor = stack(floor, (neural[0], neural[1]), [it.intent for it in held_out], ood)
-        in_domain = floor.blended(*neural).in_domain  # type: ignore[arg-type]
-        in_domain_ood = floor.blended(*ood).in_domain if ood is not None else None
-    fallback = calibrate(run.settings.intent, in_domain.astype(np.float64),
-                         in_domain_ood.astype(np.float64) if in_domain_ood is not None else None,
-                         score=floor.in_domain if floor is not None else "neural", **how)
-    return fallback, floor
+    return fallback_and_blend(
+        run.settings.intent, parts["encoder"][2], lexical, parts["intent"][2], floor,  # type: ignore[arg-type]
+        [it.doc for it in held_out], [it.intent for it in held_out], [it.doc for it in held_out_ood],
+        [it.doc for it in seen], **how)
 
 
 def _fit_extractors(run: _Run, examples: Sequence[Example]) -> dict[str, PartEntry]:
