@@ -86,6 +86,9 @@ class Dialogue:
         scenarios: scenarios and actions declared in Python, added to those of ``bot.yaml``.
         model_version: recorded with every logged message.
         clock: seconds since the epoch (tests pass a fake one for expiry).
+        config: what the bot says (scenarios, answers, fallbacks, webhooks, timeouts); default
+            the model's, the ``bot.yaml`` dialogue as it was at training. A server reads a bot
+            directory's with :func:`malmoi.dialogue.bot_file.dialogue_config`.
 
     Example:
         >>> bot = Dialogue(malmoi.load("models/demo"))          # doctest: +SKIP
@@ -104,9 +107,10 @@ class Dialogue:
         model_version: str = "unknown",
         clock: Callable[[], float] = time.time,
         environ: Mapping[str, str] | None = None,
+        config: BotConfig | None = None,
     ) -> None:
         self.model = model
-        self.config = model.config
+        self.config = model.config if config is None else config
         self.bot = self.config.name
         self.scenarios = resolve_scenarios(self.config, model.intents, tag_types(model.tags), scenarios)
         # Webhook credentials are `${NAME}` references, resolved once, here, from the server's

@@ -32,7 +32,9 @@ from malmoi.bots.cache import BotCache, model_bytes
 from malmoi.bots.errors import LiveFileError
 from malmoi.bots.keys import ApiKey, KeyStore
 from malmoi.bots.registry import Registry, RegistryError, check_bot_name
+from malmoi.dialogue.bot_file import dialogue_config
 from malmoi.dialogue.engine import Dialogue
+from malmoi.dialogue.scenarios import ScenarioError
 from malmoi.dialogue.store import StateStore
 from malmoi.errors import ModelLoadError
 from malmoi.serve.batching import ParseBatcher
@@ -116,7 +118,11 @@ class RegistryBots:
         bot, version = str(key[0]), str(key[1])
         folder = self.registry.version_dir(bot, version)
         model = malmoi.load(folder)
-        dialogue = Dialogue(model, store=self.store, model_version=f"{bot}@{version}")
+        try:  # the dialogue published with the version (checked against the model then), else the model's
+            config = dialogue_config(model.config, self.registry.dialogue_path(bot, version))
+            dialogue = Dialogue(model, store=self.store, model_version=f"{bot}@{version}", config=config)
+        except ScenarioError as exc:
+            raise ModelLoadError(f"{folder}: its dialogue does not fit its model ({exc})") from None
         dialogue.bot = bot  # conversations are the registry bot's, whatever its bot.yaml is named
         return ServedBot(name=bot, model=model, dialogue=dialogue, model_version=f"{bot}@{version}",
                          version=version, nbytes=model_bytes(model, folder))

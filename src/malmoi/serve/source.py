@@ -28,6 +28,7 @@ import malmoi
 from malmoi import Model
 from malmoi._version import __version__
 from malmoi.bots.keys import ApiKey
+from malmoi.dialogue.bot_file import dialogue_config
 from malmoi.dialogue.engine import Dialogue
 from malmoi.dialogue.scenarios import Scenarios
 from malmoi.dialogue.store import StateStore, is_unavailable
@@ -144,11 +145,14 @@ class OneBot:
     """One model folder (``malmoi serve MODEL_DIR``), loaded at start; no API keys.
 
     Args:
-        settings: ``model_dir`` is the model; ``database_url`` the store; ``scenarios`` a module.
+        settings: ``model_dir`` is the model; ``database_url`` the store; ``scenarios`` a module;
+            ``bot_dir`` the bot directory whose ``bot.yaml`` says what the bot says (default: the
+            copy saved with the model).
         scenarios: scenarios and actions declared in Python; default: ``settings.scenarios``'s.
 
     Raises:
         ModelLoadError: the model cannot be loaded, in one line.
+        ScenarioError: the dialogue does not fit the model, in one line.
     """
 
     api_prefix = "/v1"
@@ -170,7 +174,8 @@ class OneBot:
         version = model_version(settings.model_dir)
         self.store = StateStore(settings.database_url)
         try:
-            dialogue = Dialogue(model, store=self.store, scenarios=scenarios, model_version=version)
+            config = dialogue_config(model.config, settings.bot_dir)
+            dialogue = Dialogue(model, store=self.store, scenarios=scenarios, model_version=version, config=config)
         except Exception:
             self.store.close()
             raise
