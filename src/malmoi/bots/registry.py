@@ -1,25 +1,28 @@
-"""A registry of immutable bot versions in a folder: publish, list, switch the live one, roll back.
+"""A registry of immutable bot versions in a folder: publish, list, point environments at them, roll back.
 
-Layout (plain files, written once and never changed, except each bot's ``LIVE`` pointer)::
+Layout (plain files, written once and never changed, except each bot's environment pointers)::
 
     REGISTRY/
       bots/<bot>/versions/v000001/   model.json, <part>.safetensors, manifest.json[, encoder/], PUBLISHED.json
-      bots/<bot>/LIVE                {"version": "v000002", "history": ["v000001"]}
-      bots/<bot>/LIVE.lock           held while LIVE is switched (empty)
+                                     [, bot.yaml: what the bot says, published with --data or --config-only]
+      bots/<bot>/LIVE                production: {"version": "v000002", "history": ["v000001"]}
+      bots/<bot>/envs/<env>.json     beta and the other environments, alike; SPLIT: a traffic split
+      bots/<bot>/LIVE.lock           held while a pointer is switched (empty)
       encoders/<sha256>/             a shared encoder, stored once however many bots use it
       snapshots/<sha256>.tar         a bot directory (bot.yaml + data/) as published, stored once
       keys/<sha256 of the key>.json  API keys, hashed (:mod:`malmoi.bots.keys`)
 
 A version folder is staged under a temporary name and renamed into place, so readers see a whole
 version or none; two publishers racing for one number cannot both win the rename (the loser takes
-the next number). The live version is switched by writing ``LIVE`` to a temporary file and
+the next number). An environment is switched by writing its pointer to a temporary file and
 renaming it over the old one, which is atomic on POSIX file systems and NFS; readers (the server)
-read ``LIVE`` on each request, so a switch needs no restart. Every switch (publish, activate,
-rollback) reads ``LIVE`` and writes it back holding the bot's lock (:mod:`malmoi.bots.lock`), so
-concurrent switches from threads, processes or machines sharing the folder take turns and none is
-lost. Paths inside a version are relative (a shared encoder is found at
-``../../../../encoders/<sha256>``), so the folder can be moved, mounted on a shared file system,
-or synced to an object store and back unchanged.
+read it on each request, so a switch needs no restart. Every switch (publish, activate, promote,
+rollback) reads the pointer and writes it back holding the bot's lock (:mod:`malmoi.bots.lock`),
+so concurrent switches from threads, processes or machines sharing the folder take turns and none
+is lost (:mod:`malmoi.bots.environments`). Paths inside a version are relative (a shared encoder is
+found at ``../../../../encoders/<sha256>``), so the folder can be moved, mounted on a shared file
+system, or synced to an object store and back unchanged. A dialogue-only version's model files are
+hard links to its model's version (:mod:`malmoi.bots.config_only`).
 
 Publishing checks the model completely before it becomes a version: its schema, the checksum of
 every weights file, that it loads, and that the stored copy parses a set of probe utterances
@@ -40,7 +43,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from malmoi.bots.config_only import BOT_FILE, check_dialogue, link_model_files
+from malmoi.bots.config_only import (
+    BOT_FILE,
+    PUBLISHED_FILE,
+    check_dialogue,
+    link_model_files,
+    stored_bot_file,
+    stored_dialogue_hash,
+)
 from malmoi.bots.environments import (
     BETA,
     PRODUCTION,
@@ -92,7 +102,6 @@ logger = logging.getLogger("malmoi.bots")
 # Default folder of `malmoi publish|versions|rollback|keys|serve --registry` when none is given.
 DEFAULT_REGISTRY = "registry"
 REGISTRY_VARIABLE = "MALMOI_REGISTRY"
-PUBLISHED_FILE = "PUBLISHED.json"
 
 # What a model folder may hold; anything else (a stray checkpoint, an editor's backup) is not copied.
 _MODEL_FILE = "model.json"
@@ -266,10 +275,10 @@ class Registry:
             LiveFileError: the environment's pointer is damaged: repair it first (nothing is written).
         """
         check_bot_name(bot)
-        self._live(bot, check_environment(environment))  # a damaged pointer refuses the publish at once
+        self._live(bot), self._live(bot, check_environment(environment))  # a damaged pointer refuses it at once
         model_dir = Path(model_dir)
         model, before = self._check_model(model_dir, probe_texts)
-        dialogue = None if data is None else check_dialogue(Path(data), model.config, model.intents, model.tags)
+        dialogue, said = check_dialogue(None if data is None else Path(data), model.config, model.intents, model.tags)
         snapshot = self._snapshot(Path(data)) if data is not None else None
         staging = self._staging(bot)
         try:
@@ -288,7 +297,8 @@ class Registry:
                 "source": str(model_dir.resolve()),
                 "model_sha256": sha256_file(staging / "model.json"),
                 "files_sha256": files_hash(staging),
-                "dialogue_sha256": None if dialogue is None else hashlib.sha256(dialogue).hexdigest(),
+                "dialogue_sha256": said,
+                "bot_yaml_sha256": None if dialogue is None else hashlib.sha256(dialogue).hexdigest(),
                 "intents": len(model.intents),
                 "metrics": training_metrics(model.report),
                 "snapshot": None if snapshot is None else hashlib.sha256(snapshot).hexdigest(),
@@ -325,7 +335,7 @@ class Registry:
         base_dir = self.version_dir(bot, base)
         info = json.loads((base_dir / PUBLISHED_FILE).read_bytes())
         model, before = self._check_model(base_dir, PROBE_TEXTS)
-        dialogue = check_dialogue(Path(data), model.config, model.intents, model.tags)
+        dialogue, said = check_dialogue(Path(data), model.config, model.intents, model.tags)
         if dialogue is None:
             raise PublishError(f"{data}: no bot.yaml; --config-only publishes a bot directory's bot.yaml")
         snapshot = self._snapshot(Path(data))
@@ -341,7 +351,7 @@ class Registry:
                 "bot": bot, "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "source": f"{Path(data).resolve()} (dialogue only; the model of {base})",
                 "model_from": info.get("model_from") or base,
-                "dialogue_sha256": hashlib.sha256(dialogue).hexdigest(),
+                "dialogue_sha256": said, "bot_yaml_sha256": hashlib.sha256(dialogue).hexdigest(),
                 "snapshot": hashlib.sha256(snapshot).hexdigest(),
                 "probe": {"texts": list(PROBE_TEXTS), "answers_sha256": answers_hash(before)},
             }
@@ -353,23 +363,9 @@ class Registry:
         return next(v for v in self.versions(bot) if v.version == version)
 
     def dialogue_path(self, bot: str, version: str) -> Path | None:
-        """The version's stored ``bot.yaml`` (None: it answers with the dialogue saved in its model).
-
-        Raises:
-            ModelLoadError: the file was changed since it was published (its SHA-256 differs).
-        """
-        folder = self.version_dir(bot, version)
-        try:
-            expected = json.loads((folder / PUBLISHED_FILE).read_bytes()).get("dialogue_sha256")
-        except (OSError, ValueError):
-            expected = None
-        path = folder / BOT_FILE
-        if expected is None:
-            return None
-        if not path.is_file() or sha256_file(path) != expected:
-            raise ModelLoadError(f"{path}: changed or missing since {bot} {version} was published (its SHA-256 differs "
-                                 f"from {PUBLISHED_FILE}'s); publish the bot directory again with --config-only")
-        return path
+        """The version's stored ``bot.yaml`` (None: it answers with the dialogue saved in its model);
+        ModelLoadError if the file was changed since it was published."""
+        return stored_bot_file(self.version_dir(bot, version), f"{bot} {version}")
 
     def _staging(self, bot: str) -> Path:
         (self.bot_dir(bot) / "versions").mkdir(parents=True, exist_ok=True)
@@ -381,6 +377,7 @@ class Registry:
         # Under the bot's lock: the check for an identical version, the new number and the switch
         # see every publish that finished before, so none is lost and no twin slips in beside one.
         with switch_lock(self.bot_dir(bot)):
+            production = self._live(bot)  # a damaged production pointer refuses every publish: repair it first
             if environment is not None:
                 self._live(bot, environment)
             identical = self._identical_version(bot, record)
@@ -397,7 +394,7 @@ class Registry:
             version = self._claim_version(bot, staging)
             if environment is not None:
                 self._switch(bot, version, environment)
-                if environment != PRODUCTION and self._live(bot) is None:  # a new bot answers at once
+                if environment != PRODUCTION and production is None:  # a new bot answers at once
                     self._switch(bot, version, PRODUCTION)
         return version
 
@@ -408,9 +405,10 @@ class Registry:
                 info = json.loads((self.version_dir(bot, version) / PUBLISHED_FILE).read_bytes())
             except (OSError, ValueError):
                 continue
-            fields = ("model_sha256", "files_sha256", "dialogue_sha256")
-            if all(info.get(k) == record.get(k) for k in fields):
-                return version
+            if all(info.get(k) == record.get(k) for k in ("model_sha256", "files_sha256")):
+                said = info.get("dialogue_sha256") or stored_dialogue_hash(self.version_dir(bot, version))
+                if said == record.get("dialogue_sha256"):
+                    return version
         return None
 
     def _check_model(self, model_dir: Path, probe_texts: Sequence[str]) -> tuple[Any, list[dict[str, Any]]]:
@@ -547,8 +545,8 @@ class Registry:
             while history and history[-1] == live["version"]:
                 history.pop()
             if not history:
-                raise RegistryError(f"{bot} has no earlier live version{where} to roll back to (live: {live['version']}); "
-                                    "name one with --to VERSION")
+                raise RegistryError(f"{bot} has no earlier live version{where} to roll back to "
+                                    f"(live: {live['version']}); name one with --to VERSION")
             previous = history.pop()
             if not (self.version_dir(bot, previous) / PUBLISHED_FILE).is_file():
                 raise RegistryError(f"{bot}'s previous version {previous} is missing from {self.root}")

@@ -24,12 +24,14 @@ BOT_FILE = "bot.yaml"
 
 
 def read_bot_file(folder: str | Path) -> BotConfig:
-    """The ``bot.yaml`` of ``folder`` (a bot directory, or a registry version), validated.
+    """The ``bot.yaml`` of ``folder`` (a bot directory, or a registry version; or the file itself), validated.
 
     Raises:
         ScenarioError: the file is missing or wrong, in one line naming the file, the line and the fix.
     """
     folder = Path(folder)
+    if folder.name == BOT_FILE and folder.is_file():
+        folder = folder.parent
     problems: list[Problem] = []
     config, _ = read_config(folder, problems)
     errors = [problem for problem in problems if problem.severity == "error"]
@@ -40,8 +42,8 @@ def read_bot_file(folder: str | Path) -> BotConfig:
 
 
 def dialogue_config(model_config: BotConfig, folder: str | Path | None) -> BotConfig:
-    """``model_config`` answering with the dialogue of ``folder``'s ``bot.yaml``; unchanged when
-    ``folder`` is None (the dialogue saved with the model at training)."""
+    """``model_config`` answering with the dialogue of ``folder``'s ``bot.yaml`` (or of that file);
+    unchanged when ``folder`` is None (the dialogue saved with the model at training)."""
     if folder is None:
         return model_config
     return model_config.with_dialogue_of(read_bot_file(folder))

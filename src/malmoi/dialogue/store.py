@@ -75,8 +75,14 @@ messages = sa.Table(
     sa.Column("model_version", sa.String(100), nullable=False),
     sa.Column("status", sa.String(200)),
     sa.Column("answer", sa.Text),
+    # Which registry version and environment answered (None for a model folder): A/B comparisons.
+    # Added after the first release: _add_missing_columns adds them to an older database.
+    sa.Column("bot_version", sa.String(20)),
+    sa.Column("environment", sa.String(32)),
     sa.Index("ix_malmoi_messages_user", "bot", "user_id", "id"),
 )
+# Columns added to a table after it was first released: (table, column), added when missing.
+_ADDED_COLUMNS = [(messages, messages.c.bot_version), (messages, messages.c.environment)]
 
 # Built once: SQLAlchemy then reuses their compiled SQL, where building a statement per call
 # with literal values cost more CPU than the database work itself.
@@ -245,9 +251,26 @@ class StateStore:
             try:
                 with self._writing():
                     _metadata.create_all(self.engine)
+                    self._add_missing_columns()
                 return
             except sa.exc.DBAPIError:
                 if attempt == 2:
+                    raise
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database made by an older malmoi up to date: ``ALTER TABLE ... ADD COLUMN`` for each
+        nullable column added since (old rows read None there). Another worker may add it first."""
+        for table, column in _ADDED_COLUMNS:
+            present = {c["name"] for c in sa.inspect(self.engine).get_columns(table.name)}
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}')
+            except sa.exc.DBAPIError:
+                present = {c["name"] for c in sa.inspect(self.engine).get_columns(table.name)}
+                if column.name not in present:
                     raise
 
     def _check_file(self) -> None:
@@ -441,6 +464,8 @@ def _message_row(message: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "model_version": message["model_version"],
         "status": message.get("status"),
         "answer": message.get("answer"),
+        "bot_version": message.get("bot_version"),
+        "environment": message.get("environment"),
     }
 
 

@@ -51,6 +51,7 @@ class BotRef:
 
     name: str
     key: ApiKey | None = None
+    environment: str | None = None  # the environment the request names (?env=, X-Malmoi-Env); None: production
 
 
 @dataclass
@@ -62,6 +63,7 @@ class ServedBot:
     dialogue: Dialogue
     model_version: str  # recorded with every logged message
     version: str | None = None  # the registry's version name; None for one model folder
+    environment: str | None = None  # the registry environment that answers this request (production, beta...)
     nbytes: int = 0  # what the bot cache charges it
     headers: dict[str, str] = field(default_factory=dict)  # sent with parse and chat answers
 
@@ -109,6 +111,7 @@ def log_parse(store: StateStore, bot: ServedBot, result: ParseResult, source: st
         "bot": bot.name, "source": source, "text": result.text, "intent": result.intent.name,
         "confidence": result.intent.confidence, "fallback": result.fallback,
         "entities": [e.model_dump() for e in result.entities], "model_version": bot.model_version,
+        "bot_version": bot.version, "environment": bot.environment,
     })
 
 
