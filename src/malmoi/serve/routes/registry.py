@@ -99,9 +99,9 @@ def add_registry_routes(app: FastAPI, source: RegistryBots) -> None:
 
     @app.get("/v1/bots/{bot}", responses=responses, tags=["bots"])
     async def describe(ref: Ref) -> dict[str, Any]:
-        """The bot's live version and its intents."""
+        """The bot's version in the environment (`?env=`, default production) and its intents."""
         bot = await source.get(ref)
-        return {"bot": ref.name, "version": bot.version, "intents": bot.model.intents}
+        return {"bot": ref.name, "version": bot.version, "environment": bot.environment, "intents": bot.model.intents}
 
     def publish_upload(bot: str, body: bytes, activate: bool, allow_identical: bool) -> VersionInfo:
         registry.live_version(check_bot_name(bot))  # a damaged LIVE refuses the upload before it is unpacked
