@@ -1,6 +1,12 @@
 """Bot configuration (``bot.yaml``) and training settings: one validated object each.
 
-A trained model stores the resolved settings next to its weights, so it describes itself.
+A ``bot.yaml`` holds two kinds of settings. What the model learns from (``settings``,
+``entities``, ``language``...) is fixed when it is trained, and a trained model stores it next to
+its weights, so it describes itself. What the bot says and calls (:data:`DIALOGUE_FIELDS`:
+``scenarios`` and ``dialogue``: answers, fallback texts, webhooks, timeouts, cancel words) is read
+by the server: from a bot directory when it is given one (``malmoi serve MODEL --bot-dir BOT_DIR``,
+a registry version's stored ``bot.yaml``), else the copy saved with the model at training
+(:meth:`BotConfig.with_dialogue_of`). Changing an answer therefore needs no retraining.
 """
 
 from __future__ import annotations
@@ -17,14 +23,17 @@ from malmoi.labels import is_entity_type
 from malmoi.templates import template_fields
 
 __all__ = [
-    "STORED", "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings", "IntentSettings",
-    "ScenarioSettings", "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
+    "DIALOGUE_FIELDS", "STORED", "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings",
+    "IntentSettings", "ScenarioSettings", "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
 ]
 
 
 # Validation context for settings read back from a saved model rather than from a bot directory:
 # rules added after a model was saved (no literal webhook credentials) do not stop it loading.
 STORED = {"stored": True}
+
+# The fields of BotConfig that say what the bot says and calls, read at serve time: never learned.
+DIALOGUE_FIELDS = ("scenarios", "dialogue")
 
 
 def _component(registry_name: str, default: str) -> Any:
@@ -302,3 +311,8 @@ class BotConfig(_Strict):
     # Intent name → scenario. Intents without one get dialogue.answers or a fallback answer.
     scenarios: dict[str, ScenarioSettings] = {}
     dialogue: DialogueSettings = DialogueSettings()
+
+    def with_dialogue_of(self, other: BotConfig) -> BotConfig:
+        """This configuration (what the model learned with) answering with ``other``'s dialogue
+        (:data:`DIALOGUE_FIELDS`): how a server uses a bot directory's ``bot.yaml`` with a model."""
+        return self.model_copy(update={name: getattr(other, name) for name in DIALOGUE_FIELDS})

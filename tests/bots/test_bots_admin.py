@@ -71,7 +71,7 @@ def test_upload_publishes_a_version_that_answers_as_its_folder(client: testclien
     assert version == "v000002" and parsed == malmoi.load(variant_dirs[2]).parse(TEXT).model_dump(mode="json")
 
     rolled = client.post("/v1/bots/alpha/rollback", headers=admin).json()
-    assert rolled == {"bot": "alpha", "live": "v000001", "was": "v000002"}
+    assert rolled == {"bot": "alpha", "live": "v000001", "was": "v000002", "environment": "production"}
     assert parse(client, admin) == before
     switched = client.put("/v1/bots/alpha/live", json={"version": "v000002"}, headers=admin)
     assert switched.status_code == 200 and parse(client, admin)[0] == "v000002"

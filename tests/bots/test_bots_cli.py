@@ -15,7 +15,7 @@ def test_publish_versions_rollback_keys(tmp_path: Path, variant_dirs: list[Path]
                                         capsys: pytest.CaptureFixture[str]) -> None:
     reg = str(tmp_path / "reg")
     assert main(["publish", str(variant_dirs[0]), "--bot", "shop", "--registry", reg, "--data", str(tiny_bot)]) == 0
-    assert main(["publish", str(variant_dirs[1]), "--bot", "shop", "--registry", reg]) == 0
+    assert main(["publish", str(variant_dirs[1]), "--bot", "shop", "--registry", reg, "--env", "production"]) == 0
     out = capsys.readouterr()
     assert "published shop v000002" in out.out and "cannot be rebuilt" in out.err
     assert main(["versions", "--bot", "shop", "--registry", reg, "--json"]) == 0

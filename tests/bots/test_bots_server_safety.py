@@ -59,7 +59,7 @@ def test_a_damaged_live_file_is_503_for_that_bot_and_put_live_repairs_it(client:
     assert error(client.post("/v1/bots/alpha/rollback", headers=admin)) == (409, "live_damaged")
     answer = client.put("/v1/bots/alpha/live", json={"version": "v000001"}, headers=admin)
     assert answer.status_code == 200 and answer.json() == {"bot": "alpha", "live": "v000001", "was": None,
-                                                           "repaired": True}
+                                                           "repaired": True, "environment": "production"}
     assert client.post("/v1/bots/alpha/parse", json=TEXT, headers=admin).status_code == 200
 
 

@@ -198,3 +198,24 @@ def test_store_concurrent_messages_of_one_user_never_lose_a_slot(tmp_path: Path)
         assert state.status == "SUCCESS", state
         assert state.slots == {"LOCATION": "부산", "DATE": "내일", "RESTAURANT": "국밥"}
         assert len(store.messages(user_id=user)) == 4
+
+
+def test_a_database_of_an_older_malmoi_gets_the_new_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    """The message log's bot_version and environment columns came later: an older database is migrated."""
+    path = tmp_path / "old.sqlite3"
+    StateStore(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as old:  # as an older malmoi made it: without the two columns
+        old.execute("DROP TABLE malmoi_messages")
+        old.execute("CREATE TABLE malmoi_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at DATETIME NOT NULL, "
+                    "bot VARCHAR(100) NOT NULL, user_id VARCHAR(200), source VARCHAR(20) NOT NULL, text TEXT NOT NULL, "
+                    "intent VARCHAR(200) NOT NULL, confidence FLOAT NOT NULL, fallback BOOLEAN NOT NULL, "
+                    "entities JSON NOT NULL, model_version VARCHAR(100) NOT NULL, status VARCHAR(200), answer TEXT)")
+        old.execute("INSERT INTO malmoi_messages (created_at, bot, source, text, intent, confidence, fallback, "
+                    "entities, model_version) VALUES ('2026-01-01 00:00:00', 'b', 'parse', 'old', 'greeting', 0.9, 0, "
+                    "'[]', 'm1')")
+    store = StateStore(f"sqlite:///{path}")
+    store.log({**MESSAGE, "text": "new", "bot_version": "v000002", "environment": "beta"})
+    store.close()
+    rows = StateStore(f"sqlite:///{path}").messages()
+    assert [(r["text"], r["bot_version"], r["environment"]) for r in rows] == [
+        ("old", None, None), ("new", "v000002", "beta")]

@@ -182,7 +182,8 @@ def test_a_small_bot_without_out_of_domain_data_answers_its_own_sentences(tmp_pa
         "날씨 궁금해", "날씨 좀 봐줘", "오늘 비 와", "내일 비 와", "날씨 어떤지 알려줘", "주말 날씨 알려줘"]
     food = [f"{c} 맛집 추천해줘" for c in cities] + [f"{c} 근처 식당 알려줘" for c in cities] + [
         "맛집 추천해줘", "식당 알려줘", "맛집 알려줘", "밥 먹을 곳 추천해줘", "근처 식당 알려줘", "맛있는 집 추천해줘",
-        "점심 먹을 곳 알려줘", "저녁 먹을 데 추천해줘", "식당 추천 좀 해줘", "맛집 좀 찾아줘", "밥집 알려줘", "회식 장소 추천해줘"]
+        "점심 먹을 곳 알려줘", "저녁 먹을 데 추천해줘", "식당 추천 좀 해줘", "맛집 좀 찾아줘", "밥집 알려줘",
+        "회식 장소 추천해줘"]
     for name, rows in (("weather", weather), ("food", food)):
         (bot / "data" / "intents" / f"{name}.csv").write_text("question\n" + "\n".join(rows) + "\n", "utf-8")
     model = malmoi.train(bot, progress=False)

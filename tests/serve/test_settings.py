@@ -63,6 +63,7 @@ def test_each_option_is_checked_in_every_mode(mode: str, option: str, value: Any
         ({"registry": "r", "review_data": "."}, "--review-data does not go with --registry: use --review-dir"),
         ({"registry": "r", "workers": 2}, "--registry serves from one process"),
         ({"registry": "r", "scenarios": "mybot.actions"}, "--scenarios goes with one model, not with --registry"),
+        ({"registry": "r", "bot_dir": "."}, "--bot-dir goes with one model, not with --registry"),
         ({"registry": "r", "replicas": 2}, "--replicas and --ray-address are options of --ray: add --ray"),
         ({"registry": "r", "ray_address": "auto"}, "--replicas and --ray-address are options of --ray"),
         ({"registry": "r", "ray": True, "replicas": 0}, "--replicas must be at least 1, not 0"),
@@ -86,6 +87,14 @@ def test_review_folders_are_checked(tmp_path: Path) -> None:
     assert "no such folder" in problem(registry="r", review_dir=tmp_path / "none")
     (tmp_path / "bot.yaml").write_text("name: x\n", "utf-8")
     assert ServeSettings(model_dir="m", review_data=str(tmp_path)).review_data == tmp_path
+
+
+def test_the_bot_directory_is_checked(tmp_path: Path) -> None:
+    missing = tmp_path / "none"
+    assert problem(model_dir="m", bot_dir=missing).startswith(f"--bot-dir {missing}: no such folder")
+    assert "not a bot directory (no bot.yaml)" in problem(model_dir="m", bot_dir=tmp_path)
+    (tmp_path / "bot.yaml").write_text("name: x\n", "utf-8")
+    assert ServeSettings(model_dir="m", bot_dir=str(tmp_path)).bot_dir == tmp_path
 
 
 def test_allowed_hosts_default_to_the_loopback_names_and_the_host() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["IdenticalModelError", "LiveFileError", "PublishError", "RegistryError"]
+__all__ = ["IdenticalModelError", "LiveFileError", "PromotionRefused", "PublishError", "RegistryError"]
 
 
 class RegistryError(Exception):
@@ -25,3 +25,11 @@ class IdenticalModelError(PublishError):
 class LiveFileError(RegistryError):
     """A bot's ``LIVE`` file cannot be read or is not a live-version pointer: nothing answers for the bot
     until ``malmoi rollback --bot BOT --to VERSION`` (or ``PUT /v1/bots/{bot}/live``) writes it again."""
+
+
+class PromotionRefused(RegistryError):
+    """``malmoi promote``: the version's checks (:func:`malmoi.bots.gate.gate`) failed; ``failures`` names them."""
+
+    def __init__(self, message: str, failures: list[str]) -> None:
+        super().__init__(message)
+        self.failures = failures

@@ -1,5 +1,5 @@
 """The ``malmoi`` command line: validate | import | split | train | parse | test | compare | shell | serve |
-stats | publish | versions | rollback | keys | review | retrain | clean.
+stats | publish | versions | rollback | promote | split-traffic | keys | review | retrain | clean.
 
 One module per command (or close family of commands), each with ``add_parser(commands)`` and its
 handlers; what they share (exit codes, :class:`UserError`, shared options and checks, the error
@@ -17,6 +17,7 @@ from malmoi.cli import (
     bots,
     clean,
     compare,
+    environments,
     importing,
     parse,
     retrain,
@@ -42,8 +43,8 @@ from malmoi.cli._common import (
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "UserError", "build_parser", "main"]
 
 # In the order `malmoi --help` lists them.
-COMMANDS = (validate, importing, split, train, parse, test, compare, shell, serve, stats, bots, review, retrain,
-            clean)
+COMMANDS = (validate, importing, split, train, parse, test, compare, shell, serve, stats, bots, environments, review,
+            retrain, clean)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,6 +62,11 @@ def registry_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registry", help="the registry folder (default: $MALMOI_REGISTRY, else ./registry)")
 
 
+def environment_option(parser: argparse.ArgumentParser, help: str, default: str | None = None) -> None:
+    """``--env NAME``: a registry bot's environment (production, beta, or another by name; docs/bots.md)."""
+    parser.add_argument("--env", metavar="NAME", default=default, help=help)
+
+
 def database_url_option(parser: argparse.ArgumentParser, help: str) -> None:
     """``--database-url``: the state store; a URL that does not work is named by :func:`run`."""
     parser.add_argument("--database-url", help=help)

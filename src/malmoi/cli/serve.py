@@ -52,6 +52,8 @@ def add_parser(commands: Commands) -> None:
     # The review page (docs/review.md).
     p.add_argument("--review-data", metavar="BOT_DIR", help="serve the review page at /review (to this machine "
                    "only), writing answers into this bot directory, the one the model was trained from")
+    p.add_argument("--bot-dir", metavar="BOT_DIR", help="answer with this bot directory's bot.yaml (scenarios, "
+                   "answers, fallbacks, webhooks) instead of the copy saved in the model: no retraining")
     p.add_argument("--review-dir", metavar="DIR", help="with --registry: serve /review/{bot} to admin keys, "
                    "writing answers into DIR/<bot>")
     # Channels and operations (docs/channels.md, docs/serving.md "Metrics").
@@ -73,7 +75,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         name: getattr(args, name)
         for name in ("model_dir", "registry", "host", "port", "database_url", "workers", "scenarios", "access_log",
                      "read_timeout", "keep_alive_timeout", "forwarded_allow_ips", "cache_mb", "ray", "replicas",
-                     "ray_address", "review_data", "review_dir", "channel_deadline", "metrics")
+                     "ray_address", "review_data", "review_dir", "channel_deadline", "metrics", "bot_dir")
     }
     if args.allowed_host is not None:  # added to the defaults
         given["allowed_hosts"] = [*default_allowed_hosts(args.host or "127.0.0.1"), *args.allowed_host]

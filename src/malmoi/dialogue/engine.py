@@ -85,7 +85,11 @@ class Dialogue:
         store: where states and the message log go; default: in memory.
         scenarios: scenarios and actions declared in Python, added to those of ``bot.yaml``.
         model_version: recorded with every logged message.
+        bot_version: the registry version this dialogue answers for (logged; None for a model folder).
         clock: seconds since the epoch (tests pass a fake one for expiry).
+        config: what the bot says (scenarios, answers, fallbacks, webhooks, timeouts); default
+            the model's, the ``bot.yaml`` dialogue as it was at training. A server reads a bot
+            directory's with :func:`malmoi.dialogue.bot_file.dialogue_config`.
 
     Example:
         >>> bot = Dialogue(malmoi.load("models/demo"))          # doctest: +SKIP
@@ -104,9 +108,11 @@ class Dialogue:
         model_version: str = "unknown",
         clock: Callable[[], float] = time.time,
         environ: Mapping[str, str] | None = None,
+        config: BotConfig | None = None,
+        bot_version: str | None = None,
     ) -> None:
         self.model = model
-        self.config = model.config
+        self.config = model.config if config is None else config
         self.bot = self.config.name
         self.scenarios = resolve_scenarios(self.config, model.intents, tag_types(model.tags), scenarios)
         # Webhook credentials are `${NAME}` references, resolved once, here, from the server's
@@ -118,6 +124,7 @@ class Dialogue:
             store = StateStore("sqlite://")
         self.store = store
         self.model_version = model_version
+        self.bot_version = bot_version
         self._clock = clock
         self._http: Any = None
         self._analyzer: Any = None  # only for results that come without their analysis
@@ -125,17 +132,22 @@ class Dialogue:
 
     # -- public ----------------------------------------------------------------------------
 
-    def chat(self, user_id: str, text: str, *, fill_only: bool = False, source: str = "chat") -> Reply:
+    def chat(self, user_id: str, text: str, *, fill_only: bool = False, source: str = "chat",
+             environment: str | None = None) -> Reply:
         """Answer one message of ``user_id``.
 
         Args:
             fill_only: the message only fills the slot being asked for and never changes the
                 topic (Kochat's ``fill_slot``).
             source: recorded in the message log.
+            environment: the registry environment that answers (production, beta...): logged, so
+                that two versions can be compared on live traffic.
         """
-        return self.respond(user_id, self.model.parse(text), fill_only=fill_only, source=source)
+        return self.respond(user_id, self.model.parse(text), fill_only=fill_only, source=source,
+                            environment=environment)
 
-    def respond(self, user_id: str, parse: ParseResult, *, fill_only: bool = False, source: str = "chat") -> Reply:
+    def respond(self, user_id: str, parse: ParseResult, *, fill_only: bool = False, source: str = "chat",
+                environment: str | None = None) -> Reply:
         """Like :meth:`chat`, for a message already parsed."""
         from malmoi.dialogue.store import Conflict
 
@@ -146,7 +158,7 @@ class Dialogue:
             step = self._step(previous, parse, fill_only)
             step.state.turn = previous.turn + 1
             step.state.updated_at = now
-            message = self._message(parse, user_id, source, step)
+            message = self._message(parse, user_id, source, step, environment)
             try:
                 message_id = self.store.save(
                     self.bot, user_id, step.state.model_dump(mode="json"),
@@ -370,12 +382,14 @@ class Dialogue:
         with contextlib.suppress(Conflict):
             self.store.save(self.bot, user_id, state.model_dump(mode="json"), expected_version=version)
 
-    def _message(self, parse: ParseResult, user_id: str, source: str, step: _Step) -> dict[str, Any]:
+    def _message(self, parse: ParseResult, user_id: str, source: str, step: _Step,
+                 environment: str | None) -> dict[str, Any]:
         return {
             "bot": self.bot, "user_id": user_id, "source": source, "text": parse.text,
             "intent": parse.intent.name, "confidence": parse.intent.confidence,
             "fallback": parse.fallback, "entities": [e.model_dump() for e in parse.entities],
             "model_version": self.model_version, "status": step.state.status, "answer": step.answer,
+            "bot_version": self.bot_version, "environment": environment,
         }
 
 

@@ -75,6 +75,10 @@ messages = sa.Table(
     sa.Column("model_version", sa.String(100), nullable=False),
     sa.Column("status", sa.String(200)),
     sa.Column("answer", sa.Text),
+    # Which registry version and environment answered (None for a model folder): A/B comparisons.
+    # Added after the first release: _add_missing_columns adds them to an older database.
+    sa.Column("bot_version", sa.String(20)),
+    sa.Column("environment", sa.String(32)),
     sa.Index("ix_malmoi_messages_user", "bot", "user_id", "id"),
     # For statistics over a time range (malmoi stats, /analytics) and for pruning old messages. The
     # bot's index covers every column the statistics group or count by, so a month of one bot is
@@ -83,6 +87,8 @@ messages = sa.Table(
              "user_id", "status"),
     sa.Index("ix_malmoi_messages_time", "created_at"),
 )
+# Columns added to a table after it was first released: (table, column), added when missing.
+_ADDED_COLUMNS = [(messages, messages.c.bot_version), (messages, messages.c.environment)]
 
 # Built once: SQLAlchemy then reuses their compiled SQL, where building a statement per call
 # with literal values cost more CPU than the database work itself.
@@ -251,14 +257,31 @@ class StateStore:
             try:
                 with self._writing():
                     _metadata.create_all(self.engine)
-                    # create_all adds missing tables only: indexes added since a database was made
-                    # are created here, so an existing database gets them on its next start.
+                    # create_all adds missing tables only: indexes and columns added since a database
+                    # was made are created here, so an existing database gets them on its next start.
+                    self._add_missing_columns()
                     with self.engine.begin() as conn:
                         for index in messages.indexes:
                             index.create(conn, checkfirst=True)
                 return
             except sa.exc.DBAPIError:
                 if attempt == 2:
+                    raise
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database made by an older malmoi up to date: ``ALTER TABLE ... ADD COLUMN`` for each
+        nullable column added since (old rows read None there). Another worker may add it first."""
+        for table, column in _ADDED_COLUMNS:
+            present = {c["name"] for c in sa.inspect(self.engine).get_columns(table.name)}
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}')
+            except sa.exc.DBAPIError:
+                present = {c["name"] for c in sa.inspect(self.engine).get_columns(table.name)}
+                if column.name not in present:
                     raise
 
     def _check_file(self) -> None:
@@ -456,6 +479,8 @@ def _message_row(message: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "model_version": message["model_version"],
         "status": message.get("status"),
         "answer": message.get("answer"),
+        "bot_version": message.get("bot_version"),
+        "environment": message.get("environment"),
     }
 
 

@@ -86,8 +86,11 @@ def check_model_loads(model_dir: str | Path) -> None:
         raise ModelLoadError(problem)
 
 
-def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url: str | None) -> str:
-    """Cheap checks before starting workers, so that mistakes read as one message: the bot name."""
+def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url: str | None,
+                bot_dir: str | Path | None = None) -> str:
+    """Cheap checks before starting workers, so that mistakes read as one message: the bot name.
+    ``bot_dir``: the bot directory whose dialogue the bot answers with (checked against the model)."""
+    from malmoi.dialogue.bot_file import dialogue_config
     from malmoi.dialogue.scenarios import resolve_scenarios, resolve_webhooks
     from malmoi.dialogue.store import StateStore
     from malmoi.errors import ModelLoadError
@@ -107,6 +110,7 @@ def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url
         intents: Sequence[str] = meta["intents"]
     except Exception as exc:
         raise ModelLoadError(f"{meta_path} cannot be read ({exc}); retrain the model.") from exc
+    config = dialogue_config(config, bot_dir)
     # A webhook's ${NAME} references must be set now, not discovered at a user's first message.
     resolve_webhooks(resolve_scenarios(config, intents, tag_types(tags), scenarios).values(), os.environ)
     StateStore(database_url).close()  # creates the tables once, before workers race to
@@ -132,9 +136,11 @@ def check(settings: ServeSettings) -> str:
     from malmoi.dialogue.scenarios import ScenarioError
 
     try:
-        bot = check_model(settings.model_dir, load_scenarios(settings.scenarios), settings.database_url)
+        bot = check_model(settings.model_dir, load_scenarios(settings.scenarios), settings.database_url,
+                          settings.bot_dir)
     except ScenarioError as exc:
-        raise StartError(f"{settings.model_dir}: {exc}") from exc
+        where = settings.model_dir if settings.bot_dir is None else f"{settings.bot_dir} with {settings.model_dir}"
+        raise StartError(f"{where}: {exc}") from exc
     except (ImportError, ValueError) as exc:  # the --scenarios module
         raise StartError(str(exc)) from exc
     ready = (f"Serving '{bot}' on http://{settings.shown_host}:{settings.port}/ (API docs: /docs). Ctrl-C stops "

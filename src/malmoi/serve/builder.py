@@ -123,6 +123,7 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     read_timeout: float | None = DEFAULT_READ_TIMEOUT,
     review_data: str | Path | None = None,
+    bot_dir: str | Path | None = None,
 ) -> FastAPI:
     """The server for one trained model.
 
@@ -139,6 +140,8 @@ def create_app(
         read_timeout: seconds a request body may take to arrive (408 after); ``None``: no limit.
         review_data: the bot directory the model was trained from: serves the review page
             (``/review``, :mod:`malmoi.serve.routes.review`) to this machine, which writes answers there.
+        bot_dir: a bot directory whose ``bot.yaml`` says what the bot says (scenarios, answers,
+            fallbacks, webhooks) instead of the copy saved in the model (docs/dialogue.md).
 
     Raises:
         ModelLoadError: the model cannot be loaded, in one line.
@@ -150,7 +153,7 @@ def create_app(
     """
     settings = ServeSettings.model_validate({
         "model_dir": model_dir, "database_url": database_url, "log_parses": log_parses, "allowed_hosts": allowed_hosts,
-        "read_timeout": read_timeout, "review_data": review_data,
+        "read_timeout": read_timeout, "review_data": review_data, "bot_dir": bot_dir,
     })
     return build_app(OneBot(settings, scenarios=scenarios), settings)
 

@@ -11,6 +11,13 @@ a key of another bot (whether or not that bot exists, so a key cannot probe for 
 key is checked by a dependency (:attr:`RegistryBots.bot_ref`), before the request's body is read
 as fields: a client learns nothing about another bot's routes from their validation errors.
 Conversation state and the message log go to one store, keyed by the registry's bot name.
+
+Each bot has environments (:mod:`malmoi.bots.environments`): a request names one with
+``?env=beta`` or the header ``X-Malmoi-Env: beta``, else production answers, less the share of
+requests a traffic split sends elsewhere (``malmoi split-traffic --bot B beta=10``; drawn per
+request). A key scoped to an environment opens that one only: 403 elsewhere. The answer says
+which version and environment answered (``X-Malmoi-Version``, ``X-Malmoi-Env``), and the
+message log records both.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the annotations of the key dependencies,
@@ -18,10 +25,12 @@ Conversation state and the message log go to one store, keyed by the registry's 
 
 import dataclasses
 import logging
+import random
+import re
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Annotated, Any, ClassVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -29,10 +38,13 @@ from pydantic import BaseModel, Field
 import malmoi
 from malmoi._version import __version__
 from malmoi.bots.cache import BotCache, model_bytes
+from malmoi.bots.environments import ENVIRONMENT_PATTERN, PRODUCTION
 from malmoi.bots.errors import LiveFileError
 from malmoi.bots.keys import ApiKey, KeyStore
 from malmoi.bots.registry import Registry, RegistryError, check_bot_name
+from malmoi.dialogue.bot_file import dialogue_config
 from malmoi.dialogue.engine import Dialogue
+from malmoi.dialogue.scenarios import ScenarioError
 from malmoi.dialogue.store import StateStore
 from malmoi.errors import ModelLoadError
 from malmoi.serve.batching import ParseBatcher
@@ -45,11 +57,12 @@ from malmoi.serve.source import BotRef, ServedBot
 __all__ = ["AUTH_RESPONSES", "RegistryBots", "RegistryHealth"]
 
 logger = logging.getLogger("malmoi.serve")
+_ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     401: {"model": ErrorResponse, "description": "no API key, or not a key of this registry"},
-    403: {"model": ErrorResponse, "description": "the key is for another bot"},
+    403: {"model": ErrorResponse, "description": "the key is for another bot, or another environment"},
     404: {"model": ErrorResponse, "description": "no such bot in the registry"},
 }
 
@@ -117,7 +130,12 @@ class RegistryBots:
         bot, version = str(key[0]), str(key[1])
         folder = self.registry.version_dir(bot, version)
         model = malmoi.load(folder)
-        dialogue = Dialogue(model, store=self.store, model_version=f"{bot}@{version}")
+        try:  # the dialogue published with the version (checked against the model then), else the model's
+            config = dialogue_config(model.config, self.registry.dialogue_path(bot, version))
+            dialogue = Dialogue(model, store=self.store, model_version=f"{bot}@{version}", config=config,
+                                bot_version=version)
+        except ScenarioError as exc:
+            raise ModelLoadError(f"{folder}: its dialogue does not fit its model ({exc})") from None
         dialogue.bot = bot  # conversations are the registry bot's, whatever its bot.yaml is named
         return ServedBot(name=bot, model=model, dialogue=dialogue, model_version=f"{bot}@{version}",
                          version=version, nbytes=model_bytes(model, folder))
@@ -152,10 +170,17 @@ class RegistryBots:
         return encoders
 
     def live_key(self, ref: BotRef) -> tuple[str, str]:
-        """``(bot, live version)``; 404 for a bot that is not published, 503 for a damaged LIVE."""
+        """``(bot, version)`` of the environment that answers ``ref``; 404 for a bot (or an environment) with
+        no version, 503 for a damaged pointer."""
+        return self._environment_version(ref)[:2]
+
+    def _environment_version(self, ref: BotRef) -> tuple[str, str, str]:
+        """``(bot, version, environment)``: the environment ``ref`` names, else production or, for the
+        share of requests a traffic split sends elsewhere, that environment."""
         bot = ref.name
         try:
-            live = self.registry.live_version(check_bot_name(bot))
+            environment = ref.environment or self._draw_environment(check_bot_name(bot))
+            live = self.registry.live_version(check_bot_name(bot), environment)
         except LiveFileError as exc:  # the operator's to repair; the other bots keep answering
             logger.error("%s", exc)
             raise ApiError(503, "bot_unavailable", f"the bot {bot!r} is unavailable: its live-version pointer in "
@@ -166,15 +191,32 @@ class RegistryBots:
                 raise ApiError(404, "unknown_bot", f"no bot {bot!r}: {exc}") from None
             raise
         if live is None:
+            if environment != PRODUCTION and self.registry.live_version(bot) is not None:
+                raise ApiError(404, "unknown_environment", f"the bot {bot!r} has no version in {environment!r}")
             raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
-        return bot, live
+        return bot, live, environment
+
+    def _draw_environment(self, bot: str) -> str:
+        """Production, or another environment for its share of the requests that name none."""
+        split = self.registry.traffic_split(bot)
+        if split:
+            draw = random.uniform(0.0, 100.0)
+            for environment, share in split.items():
+                if draw < share:
+                    return environment
+                draw -= share
+        return PRODUCTION
 
     async def get(self, ref: BotRef) -> ServedBot:
-        """The bot's live version (or the one ``choose_version`` picks), cached or loaded now."""
-        key = self.live_key(ref)
+        """The environment's version (or the one ``choose_version`` picks), cached or loaded now."""
+        bot, version, environment = self._environment_version(ref)
+        key = (bot, version)
         try:
             if self._choose_version is not None:
-                key = (ref.name, await self._choose_version(*key))
+                key = (ref.name, await self._choose_version(bot, version))
+                if key[1] != version and ref.key is not None and ref.key.environment is not None:
+                    raise ApiError(403, "forbidden", f"this API key is for {bot!r} in {ref.key.environment} only, "
+                                   f"whose version is {version}, not {key[1]}")
             served, cache = self.cache.get_cached(key), "hit"
             if served is None:
                 # A load reads the disk for some milliseconds: off the event loop, in the thread pool.
@@ -183,9 +225,11 @@ class RegistryBots:
             logger.error("bot %s %s cannot be loaded: %s", ref.name, key[1], exc)
             raise ApiError(503, "bot_unavailable",
                            f"the bot {ref.name!r} cannot be loaded on this server: {exc}") from None
-        # A newer version is live: older ones of this bot will not be asked for again.
-        self.cache.discard(lambda k: k[0] == ref.name and k[1] != served.version)  # type: ignore[index]
-        return dataclasses.replace(served, headers={"X-Malmoi-Version": served.version or "", "X-Malmoi-Cache": cache})
+        if cache == "load":  # versions no environment points at any more will not be asked for again
+            wanted = set(self.registry.environments(bot).values()) | {served.version}
+            self.cache.discard(lambda k: k[0] == ref.name and k[1] not in wanted)  # type: ignore[index]
+        headers = {"X-Malmoi-Version": served.version or "", "X-Malmoi-Env": environment, "X-Malmoi-Cache": cache}
+        return dataclasses.replace(served, environment=environment, headers=headers)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -207,12 +251,22 @@ class RegistryBots:
                 raise ApiError(401, "invalid_key", "the API key is not one of this server's (revoked, or mistyped)")
             return found
 
-        def bot_ref(bot: str, key: Annotated[ApiKey | None, Depends(caller)]) -> BotRef:
-            """403 for another bot's key. A dependency, so that it runs before the body is validated
-            (a 422 would tell a stranger what the route expects)."""
+        def bot_ref(bot: str, key: Annotated[ApiKey | None, Depends(caller)],
+                    env: Annotated[str | None, Query(description="the environment to answer from (default "
+                                                     "production)", max_length=32)] = None,
+                    x_malmoi_env: Annotated[str | None, Header(max_length=32)] = None) -> BotRef:
+            """403 for another bot's key, or another environment's. A dependency, so that it runs before the
+            body is validated (a 422 would tell a stranger what the route expects)."""
             if key is not None and not key.allows(bot):
                 raise ApiError(403, "forbidden", f"this API key is for another bot; it cannot use {bot!r}")
-            return BotRef(bot, key)
+            environment = env or x_malmoi_env
+            if environment is not None and not _ENVIRONMENT.fullmatch(environment):
+                raise ApiError(400, "invalid_environment", f"{environment[:40]!r} is not an environment name, like "
+                               "production or beta")
+            if key is not None and not key.allows(bot, environment or PRODUCTION):
+                raise ApiError(403, "forbidden", f"this API key is for {bot!r} in {key.environment} only; send "
+                               f"?env={key.environment} (or X-Malmoi-Env: {key.environment})")
+            return BotRef(bot, key, environment)
 
         def page_bot(bot: str) -> str:
             try:

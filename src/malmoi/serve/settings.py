@@ -43,7 +43,7 @@ DEFAULT_MODELS_PER_REPLICA = 4096
 ENV_SETTINGS = "MALMOI_SERVE_SETTINGS"
 
 # Options of the one-model server only, of a registry only, and of Ray only (with a registry).
-ONE_MODEL_OPTIONS = ("workers", "scenarios", "review_data")
+ONE_MODEL_OPTIONS = ("workers", "scenarios", "review_data", "bot_dir")
 REGISTRY_OPTIONS = ("cache_mb", "require_keys", "review_dir", "ray")
 RAY_OPTIONS = ("ray_address", "replicas", "cpus_per_replica", "models_per_replica")
 NOT_ON_RAY = {
@@ -132,6 +132,10 @@ class ServeSettings(BaseModel):
     """``module`` or ``module:name`` holding a :class:`malmoi.dialogue.Scenarios`."""
     review_data: Folder | None = None
     """the bot directory the model was trained from: the review page, for this machine."""
+    bot_dir: Folder | None = None
+    """a bot directory whose ``bot.yaml`` says what the bot says (scenarios, answers, fallbacks,
+    webhooks, timeouts) instead of the copy saved with the model at training; checked against the
+    model at start. A registry's versions carry their own (``malmoi publish --config-only``)."""
     # A registry.
     cache_mb: float = DEFAULT_CACHE_MB
     require_keys: bool = True
@@ -268,6 +272,10 @@ class ServeSettings(BaseModel):
         else:
             if self.review_data is not None:
                 raise ValueError("--review-data does not go with --registry: use --review-dir DIR (DIR/<bot> per bot)")
+            if self.bot_dir is not None:
+                raise ValueError("--bot-dir goes with one model, not with --registry: a registry's versions answer "
+                                 "with the bot.yaml published with them (`malmoi publish --config-only --bot B "
+                                 "--data BOT_DIR`)")
             if self.workers != 1:
                 raise ValueError("--registry serves from one process (its bot cache is per process); drop --workers "
                                  "(or serve on Ray: --ray --replicas N)")
@@ -284,6 +292,10 @@ class ServeSettings(BaseModel):
         return self
 
     def _check_folders(self) -> None:
+        if self.bot_dir is not None and not (self.bot_dir / "bot.yaml").is_file():
+            what = "no such folder" if not self.bot_dir.is_dir() else "not a bot directory (no bot.yaml)"
+            raise ValueError(f"--bot-dir {self.bot_dir}: {what}; give the bot directory whose bot.yaml the bot "
+                             "answers with")
         folder = self.review_data if self.review_data is not None else self.review_dir
         if folder is None:
             return

@@ -28,6 +28,7 @@ import malmoi
 from malmoi import Model
 from malmoi._version import __version__
 from malmoi.bots.keys import ApiKey
+from malmoi.dialogue.bot_file import dialogue_config
 from malmoi.dialogue.engine import Dialogue
 from malmoi.dialogue.scenarios import Scenarios
 from malmoi.dialogue.store import StateStore, is_unavailable
@@ -50,6 +51,7 @@ class BotRef:
 
     name: str
     key: ApiKey | None = None
+    environment: str | None = None  # the environment the request names (?env=, X-Malmoi-Env); None: production
 
 
 @dataclass
@@ -61,6 +63,7 @@ class ServedBot:
     dialogue: Dialogue
     model_version: str  # recorded with every logged message
     version: str | None = None  # the registry's version name; None for one model folder
+    environment: str | None = None  # the registry environment that answers this request (production, beta...)
     nbytes: int = 0  # what the bot cache charges it
     headers: dict[str, str] = field(default_factory=dict)  # sent with parse and chat answers
 
@@ -113,6 +116,7 @@ def log_parse(store: StateStore, bot: ServedBot, result: ParseResult, source: st
         "bot": bot.name, "source": source, "text": result.text, "intent": result.intent.name,
         "confidence": result.intent.confidence, "fallback": result.fallback,
         "entities": [e.model_dump() for e in result.entities], "model_version": bot.model_version,
+        "bot_version": bot.version, "environment": bot.environment,
     })
 
 
@@ -149,11 +153,14 @@ class OneBot:
     """One model folder (``malmoi serve MODEL_DIR``), loaded at start; no API keys.
 
     Args:
-        settings: ``model_dir`` is the model; ``database_url`` the store; ``scenarios`` a module.
+        settings: ``model_dir`` is the model; ``database_url`` the store; ``scenarios`` a module;
+            ``bot_dir`` the bot directory whose ``bot.yaml`` says what the bot says (default: the
+            copy saved with the model).
         scenarios: scenarios and actions declared in Python; default: ``settings.scenarios``'s.
 
     Raises:
         ModelLoadError: the model cannot be loaded, in one line.
+        ScenarioError: the dialogue does not fit the model, in one line.
     """
 
     api_prefix = "/v1"
@@ -175,7 +182,8 @@ class OneBot:
         version = model_version(settings.model_dir)
         self.store = StateStore(settings.database_url)
         try:
-            dialogue = Dialogue(model, store=self.store, scenarios=scenarios, model_version=version)
+            config = dialogue_config(model.config, settings.bot_dir)
+            dialogue = Dialogue(model, store=self.store, scenarios=scenarios, model_version=version, config=config)
         except Exception:
             self.store.close()
             raise

@@ -45,7 +45,7 @@ def add_api_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> 
         """
         bot = await source.get(ref)
         parsed = await source.batcher.parse(bot.model, request.text, bot.name)
-        reply = await run_in_threadpool(bot.dialogue.respond, request.user_id, parsed)
+        reply = await run_in_threadpool(bot.dialogue.respond, request.user_id, parsed, environment=bot.environment)
         return Response(reply.model_dump_json(), media_type="application/json", headers=bot.headers)
 
     @app.get(prefix + "/conversations/{user_id}", response_model=Conversation, responses=responses, tags=[tag])

@@ -139,7 +139,8 @@ def add_kochat_routes(app: FastAPI, source: BotSource, settings: ServeSettings) 
         uid, text = split_raw_path(request, route, uid, text)
         uid, text = check_path_text(uid, "uid", MAX_USER_ID_CHARS), check_path_text(text, "text")
         parsed = await source.batcher.parse(bot.model, text, bot.name)
-        reply = await run_in_threadpool(bot.dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat")
+        reply = await run_in_threadpool(bot.dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat",
+                                        environment=bot.environment)
         return _chat_response(reply)
 
     async def parse(ref: BotRef, text: str) -> ParseResult:

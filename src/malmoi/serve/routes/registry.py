@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from malmoi.bots.environments import ENVIRONMENT_PATTERN, PRODUCTION
 from malmoi.bots.errors import IdenticalModelError, LiveFileError
 from malmoi.bots.keys import ApiKey
 from malmoi.bots.registry import VERSION_PATTERN, PublishError, RegistryError, VersionInfo, check_bot_name
@@ -38,6 +39,7 @@ _VERSIONS_PATH = re.compile(r"/v1/bots/[^/]+/versions/?")  # matched whole
 
 class LiveRequest(BaseModel):
     version: str = Field(pattern=f"^{VERSION_PATTERN}$", max_length=13, examples=["v000002"])
+    environment: str = Field(PRODUCTION, pattern=f"^{ENVIRONMENT_PATTERN}$", max_length=32, examples=["beta"])
 
 
 def upload_limit(scope: Any) -> int | None:
@@ -50,7 +52,8 @@ def upload_limit(scope: Any) -> int | None:
 def _version_json(info: VersionInfo) -> dict[str, Any]:
     return {"bot": info.bot, "version": info.version, "live": info.live, "published_at": info.published_at,
             "intents": info.intents, "metrics": info.metrics, "model_sha256": info.model_sha256,
-            "snapshot": info.snapshot, "identical_to": info.identical_to}
+            "snapshot": info.snapshot, "identical_to": info.identical_to, "model_from": info.model_from,
+            "environments": list(info.environments)}
 
 
 def _admin_only(key: ApiKey | None, what: str) -> None:
@@ -110,9 +113,9 @@ def add_registry_routes(app: FastAPI, source: RegistryBots) -> None:
 
     @app.get("/v1/bots/{bot}", responses=responses, tags=["bots"])
     async def describe(ref: Ref) -> dict[str, Any]:
-        """The bot's live version and its intents."""
+        """The bot's version in the environment (`?env=`, default production) and its intents."""
         bot = await source.get(ref)
-        return {"bot": ref.name, "version": bot.version, "intents": bot.model.intents}
+        return {"bot": ref.name, "version": bot.version, "environment": bot.environment, "intents": bot.model.intents}
 
     def publish_upload(bot: str, body: bytes, activate: bool, allow_identical: bool) -> VersionInfo:
         registry.live_version(check_bot_name(bot))  # a damaged LIVE refuses the upload before it is unpacked
@@ -165,14 +168,18 @@ def add_registry_routes(app: FastAPI, source: RegistryBots) -> None:
         """Make a published version live (`malmoi rollback --to VERSION`); this also repairs a damaged
         live-version pointer (`"repaired": true`: the bot's rollback history was lost). Admin key."""
         _admin_only(key, "switching the live version")
-        switch = _registry_call(registry.activate, bot, request.version)
-        return {"bot": bot, "live": switch.live, "was": switch.was, "repaired": switch.repaired}
+        switch = _registry_call(registry.activate, bot, request.version, request.environment)
+        return {"bot": bot, "live": switch.live, "was": switch.was, "repaired": switch.repaired,
+                "environment": switch.environment}
 
     @app.post("/v1/bots/{bot}/rollback", responses=responses, tags=["admin"])
-    def rollback(bot: str, key: Caller) -> dict[str, Any]:
-        """Make the previous live version live again (`malmoi rollback`). Admin key."""
+    def rollback(bot: str, key: Caller, env: Annotated[str, Query(pattern=f"^{ENVIRONMENT_PATTERN}$",
+                                                                  max_length=32)] = PRODUCTION) -> dict[str, Any]:
+        """Point the environment (`?env=`, default production) at its previous version again
+        (`malmoi rollback --env`); the other environments do not move. Admin key."""
         _admin_only(key, "rolling back")
-        before = _registry_call(registry.live_version, bot)
+        before = _registry_call(registry.live_version, bot, env)
         if before is None:
-            raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published on this server")
-        return {"bot": bot, "live": _registry_call(registry.rollback, bot), "was": before}
+            raise ApiError(404, "unknown_bot", f"no bot {bot!r} is published in {env} on this server")
+        live = _registry_call(registry.rollback, bot, None, env)
+        return {"bot": bot, "live": live, "was": before, "environment": env}
