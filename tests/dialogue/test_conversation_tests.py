@@ -162,7 +162,7 @@ def test_each_conversation_starts_fresh(tmp_path: Path) -> None:
     steps:
       - user: 부산
         intent: restaurant
-        bot: 무슨 음식이요?
+        bot: 모르겠어요.
 """)
     report = run_conversation_tests(FakeModel(CONFIG), tmp_path)
     assert report.ok, report.failure_lines()

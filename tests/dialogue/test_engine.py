@@ -163,7 +163,8 @@ def test_chat_conversation_expires_after_idle_timeout() -> None:
     assert bot.state("u1").active
     now[0] += 2
     assert bot.state("u1").status == "NEW"
-    assert bot.chat("u1", "부산").state.intent == "restaurant"  # not the expired weather question
+    after = bot.chat("u1", "부산").state  # not the answer to the expired weather question
+    assert after.intent != "weather" and after.status == "FALLBACK"  # a bare place starts nothing either
 
 
 def test_chat_users_are_independent(fake_model: FakeModel) -> None:
@@ -195,3 +196,14 @@ def test_chat_logs_every_message_with_its_parse(fake_model: FakeModel) -> None:
     assert {r["model_version"] for r in rows} == {"abc123"}
     assert {r["bot"] for r in rows} == {"fake"} and {r["source"] for r in rows} == {"chat"}
     assert all(r["created_at"] is not None and 0 <= r["confidence"] <= 1 for r in rows)
+
+
+@pytest.mark.parametrize("text", ["부산", "부산이요"])
+def test_a_bare_entity_with_no_question_open_starts_no_scenario(fake_model: FakeModel, text: str) -> None:
+    """"부산" from a new user names a place, not a request: the bot asks instead of guessing one."""
+    bot = Dialogue(fake_model)
+    reply = bot.chat("new-user", text)
+    assert reply.state.status == "FALLBACK" and not reply.state.active
+    assert reply.answer in CONFIG["dialogue"]["fallback_answers"]
+    # ... and the same words answer the question once it is asked
+    assert talk(bot, "날씨 알려줘", text, user="new-user") == ["어느 지역이요?", "오늘 부산 맑음"]

@@ -232,6 +232,10 @@ class Dialogue:
             return self._fallback(previous)
         scenario = self.scenarios.get(parse.intent.name)
         if scenario is not None:
+            if not fill_only and self._is_bare_reply(scenario, parse):
+                # Only an entity ("부산") with no question open says where or when, not what the user
+                # wants: the classifier's guess between intents that all take it is no answer.
+                return self._fallback(previous)
             return self._advance(user_id, scenario, self._found(scenario, parse))
         answer = settings.answers.get(parse.intent.name)
         if answer is not None:
