@@ -19,7 +19,7 @@ from fastapi import testclient
 
 import malmoi
 from malmoi.bots import KeyStore, Registry
-from malmoi.serve.bots_app import create_bots_app
+from malmoi.serve.builder import create_bots_app
 
 TEXT = "부산 국밥 맛집 추천해줘"
 

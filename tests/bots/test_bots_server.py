@@ -16,7 +16,7 @@ from fastapi import testclient  # noqa: E402
 import malmoi  # noqa: E402
 from malmoi.bots import KeyStore, Registry  # noqa: E402
 from malmoi.bots.cache import model_bytes  # noqa: E402
-from malmoi.serve.bots_app import create_bots_app  # noqa: E402
+from malmoi.serve.builder import create_bots_app  # noqa: E402
 
 
 def make_client(registry: Registry, tmp_path: Path, **options) -> testclient.TestClient:
@@ -102,11 +102,9 @@ def test_burst_of_first_requests_through_the_server_loads_once(registry: Registr
 
     try:
         assert asyncio.run(burst()) == [200] * 12
-        stats = app.state.cache.stats()
+        stats = app.state.source.cache.stats()
     finally:  # no lifespan here (ASGITransport): close what it would have closed
-        app.state.batcher.close()
-        app.state.cache.clear()
-        app.state.store.close()
+        app.state.source.close()
     assert stats.misses == 1 and stats.entries == 1 and stats.hits + stats.waits == 11
 
 
@@ -117,6 +115,10 @@ def test_bad_bot_names_and_bodies_are_4xx_json(client: testclient.TestClient, re
     headers = {**bearer(key), "content-type": "application/json"}
     answer = client.post("/v1/bots/alpha/parse", content=b"{", headers=headers)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_json"
+    # Read by malmoi's JSON reader, as on the one-model server: what is wrong, and where.
+    answer = client.post("/v1/bots/alpha/parse", content='{"text": "caf\xe9"}'.encode("latin-1"), headers=headers)
+    assert answer.status_code == 400
+    assert "at character 13: byte 0xe9 is not UTF-8 text" in answer.json()["error"]["message"]
     answer = client.post("/v1/bots/alpha/parse", json={"text": ""}, headers=bearer(key))
     assert answer.status_code == 422
 

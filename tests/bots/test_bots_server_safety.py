@@ -17,7 +17,7 @@ from fastapi import testclient
 
 from malmoi.bots import KeyStore, Registry
 from malmoi.bots.upload import UploadError, unpack_model
-from malmoi.serve.bots_app import create_bots_app
+from malmoi.serve.builder import create_bots_app
 
 TEXT = {"text": "내일 서울 날씨 알려줘", "user_id": "u1"}
 

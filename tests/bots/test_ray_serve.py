@@ -21,6 +21,7 @@ import malmoi  # noqa: E402
 from malmoi.bots import KeyStore, Registry  # noqa: E402
 from malmoi.dialogue.store import StateStore  # noqa: E402
 from malmoi.serve.ray_app import MODEL_ID_HEADER, bots_application, start_local_ray  # noqa: E402
+from malmoi.serve.settings import ServeSettings  # noqa: E402
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -70,9 +71,9 @@ def ray_url(ray_registry: Registry) -> Iterator[str]:
     assert temp_dir.is_dir() and ray.get_runtime_context().gcs_address != "127.0.0.1:1"
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(bots_application(ray_registry.root, replicas=2, cpus_per_replica=0.5,
-                                   database_url=f"sqlite:///{ray_registry.root.parent / 'state.sqlite3'}"),
-                  name="malmoi", route_prefix="/")
+        settings = ServeSettings(registry=ray_registry.root, ray=True, replicas=2, cpus_per_replica=0.5,
+                                 database_url=f"sqlite:///{ray_registry.root.parent / 'state.sqlite3'}")
+        serve.run(bots_application(settings), name="malmoi", route_prefix="/")
         yield f"http://127.0.0.1:{port}"
     finally:
         serve.shutdown()
@@ -162,13 +163,15 @@ def test_app_builder_reads_a_config_files_args(tmp_path: Path) -> None:
     app = app_builder({"registry": str(tmp_path), "replicas": 2, "cache_mb": 64, "database_url": "sqlite:///s.db"})
     deployment = app._bound_deployment  # what KubeRay's RayService would deploy
     assert deployment.num_replicas == 2
-    registry_dir, options, _ = deployment.init_args
-    assert registry_dir == str(tmp_path.resolve())
-    assert options["cache_bytes"] == 64 * 2**20 and options["database_url"] == "sqlite:///s.db"
+    (settings,) = deployment.init_args
+    assert settings.registry == tmp_path.resolve() and settings.ray
+    assert settings.cache_bytes == 64 * 2**20 and settings.database_url == "sqlite:///s.db"
     with pytest.raises(ValidationError, match="registyr"):
         app_builder({"registyr": str(tmp_path)})  # a misspelt key is named, not ignored
     with pytest.raises(ValidationError, match="replicas"):
         app_builder({"registry": str(tmp_path), "replicas": 0})
+    with pytest.raises(ValidationError, match="port"):  # Ray's proxy decides the port: not a config-file key
+        app_builder({"registry": str(tmp_path), "port": 8001})
 
 
 @pytest.fixture
@@ -192,7 +195,7 @@ def test_without_an_address_malmoi_starts_a_private_ray_and_stops_it(ray_calls: 
                                                                      tmp_path: Path) -> None:
     from malmoi.serve.ray_app import run_ray
 
-    run_ray(tmp_path)
+    run_ray(ServeSettings(registry=tmp_path, ray=True))
     init = dict(ray_calls[0][1])
     assert ray_calls[0][0] == "ray.init" and init["address"] == "local"  # never an instance that runs already
     temp_dir = Path(init["_temp_dir"])
@@ -205,7 +208,7 @@ def test_on_a_cluster_malmoi_removes_only_its_own_application(ray_calls: list[tu
                                                               tmp_path: Path) -> None:
     from malmoi.serve.ray_app import run_ray
 
-    run_ray(tmp_path, address="ray://head:10001")
+    run_ray(ServeSettings(registry=tmp_path, ray=True, ray_address="ray://head:10001"))
     assert ray_calls[0] == ("ray.init", {"address": "ray://head:10001", "log_to_driver": False})
     assert [name for name, _ in ray_calls[1:]] == ["serve.start", "serve.run", "stopped", "serve.delete",
                                                    "ray.shutdown"]

@@ -16,6 +16,6 @@ def test_dialogue_public_surface_is_pinned() -> None:
 
 def test_serve_public_surface_is_pinned() -> None:
     pytest.importorskip("fastapi")
-    assert sorted(malmoi.serve.__all__) == ["create_app", "run"]
+    assert sorted(malmoi.serve.__all__) == ["ServeSettings", "create_app", "run"]
     for name in malmoi.serve.__all__:
         assert callable(getattr(malmoi.serve, name))

@@ -7,13 +7,13 @@ import pytest
 
 from malmoi.evaluate import Candidate, Evaluation, Record
 from malmoi.review import regressions
-from malmoi.review._queue import Guess, Pending, ReviewItem, group_items, text_similarities
+from malmoi.review._queue import Pending, ReviewItem, group_items, text_similarities
 
 
 def item(text: str, count: int = 1, guess: str = "weather") -> ReviewItem:
     pending = Pending(text=text, message_ids=tuple(range(count)), last_seen="t", logged_intent="fallback",
                       logged_confidence=0.3, fallback=True, model_version="v")
-    return ReviewItem(pending=pending, guesses=(Guess(guess, 0.6), Guess("greeting", 0.3)), markup=text)
+    return ReviewItem(pending=pending, guesses=(Candidate(guess, 0.6), Candidate("greeting", 0.3)), markup=text)
 
 
 def test_groups_follow_the_similarities_most_messages_first() -> None:

@@ -67,6 +67,18 @@ def test_chat_asks_for_city_then_answers(client) -> None:
     assert second["state"]["status"] == "SUCCESS"
 
 
+def test_a_conversation_can_be_forgotten(client, app) -> None:
+    """DELETE /v1/conversations/{user_id}, as a registry's bots have it: the next message starts anew."""
+    asked = client.post("/v1/chat", json={"user_id": "forget-1", "text": "내일 날씨 알려줘"}).json()
+    assert asked["state"]["status"] == "REQUIRE_LOCATION"
+    assert app.state.store.load("tiny", "forget-1")[0] is not None
+    assert client.delete("/v1/conversations/forget-1").status_code == 204
+    assert app.state.store.load("tiny", "forget-1") == (None, 0)
+    again = client.post("/v1/chat", json={"user_id": "forget-1", "text": "부산"}).json()
+    assert again["state"]["turn"] == 1 and again["state"]["slots"].get("DATE") != "내일"  # nothing kept
+    assert client.delete("/v1/conversations/nobody").status_code == 204  # nothing to forget is no error
+
+
 def test_kochat_request_chat_then_fill_slot(client) -> None:
     first = client.get("/request_chat/kochat-1/맛집 추천해줘").json()
     assert first == {

@@ -141,8 +141,8 @@ def test_real_server_checks_host_and_sends_security_headers(server) -> None:
 @pytest.mark.parametrize(
     ("options", "says"),
     [
-        (["--read-timeout", "0"], "--read-timeout and --keep-alive-timeout must be positive"),
-        (["--keep-alive-timeout", "0"], "--read-timeout and --keep-alive-timeout must be positive"),
+        (["--read-timeout", "0"], "--read-timeout must be a positive number of seconds"),
+        (["--keep-alive-timeout", "0"], "--keep-alive-timeout must be a positive number of seconds"),
         (["--allowed-host", "evil example"], "--allowed-host takes a host name"),
         (["--allowed-host", "http://example.com"], "--allowed-host takes a host name"),
     ],

@@ -13,6 +13,7 @@ from fastapi import testclient
 from malmoi.cli import main
 from malmoi.serve import create_app
 from malmoi.serve.proxies import trust_proxies
+from malmoi.serve.settings import ENV_SETTINGS
 
 LOOPBACK = ("127.0.0.1", 50000)
 
@@ -59,10 +60,8 @@ def test_serve_trusts_no_proxy_headers_unless_told(tiny_model_dir: Path, tiny_bo
 
     started: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append((app, options)))
-    for name in ("MALMOI_SERVE_MODEL_DIR", "MALMOI_SERVE_REVIEW_DATA", "MALMOI_SERVE_FORWARDED_ALLOW_IPS",
-                 "MALMOI_SERVE_DATABASE_URL", "MALMOI_SERVE_ALLOWED_HOSTS", "MALMOI_SERVE_READ_TIMEOUT"):
-        monkeypatch.setenv(name, "")  # run() passes its settings to its workers in the environment:
-        monkeypatch.delenv(name)  # unset here, and unset again after the test
+    monkeypatch.setenv(ENV_SETTINGS, "")  # run() passes its settings to its workers in the environment:
+    monkeypatch.delenv(ENV_SETTINGS)  # unset here, and unset again after the test
     serve = ["serve", str(tiny_model_dir), "--review-data", str(tiny_bot),
              "--database-url", f"sqlite:///{tmp_path / 's.sqlite3'}"]
     assert main(serve) == 0

@@ -106,17 +106,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nTry your own: malmoi shell {args.model}   or serve it: malmoi serve {args.model}")
         return 0
 
+    from pydantic import ValidationError
+
+    from malmoi.errors import ModelLoadError
+    from malmoi.serve.settings import ServeSettings, settings_problem
+
+    database_url = args.database_url or f"sqlite:///{args.model.parent / (args.model.name + '-state.sqlite3')}"
     try:
-        from malmoi.serve._server import run
+        from malmoi.serve._server import StartError, run
+
+        settings = ServeSettings(model_dir=args.model, host=args.host, port=args.port, database_url=database_url,
+                                 workers=args.workers)
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    database_url = args.database_url or f"sqlite:///{args.model.parent / (args.model.name + '-state.sqlite3')}"
-    url = f"http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{args.port}/"
+    except ValidationError as exc:
+        print(f"error: {settings_problem(exc)}", file=sys.stderr)
+        return 2
+    url = f"http://{settings.shown_host}:{settings.port}/"
     print(f"\nThe demo bot is running. Open {url} in your browser to chat with it "
           f"(API docs: {url}docs). Ctrl-C stops it.\n", flush=True)
     del model  # each server worker loads its own
-    run(args.model, host=args.host, port=args.port, database_url=database_url, workers=args.workers)
+    try:
+        run(settings)
+    except (StartError, ModelLoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -472,11 +472,24 @@ def load_part(context: LoadContext, record: PartRecord, arrays: dict[str, np.nda
         part: Part = entry.part_class.load(settings, record.state, arrays, context)
     except ModelLoadError:
         raise
+    except ValidationError as exc:  # a part's saved state checked by pydantic: its first fault, on one line
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "its state"
+        raise ModelLoadError(
+            f"{model_dir / MODEL_FILE}: the saved state of part {name!r} is damaged (`{field}`: "
+            f"{first['msg'].lower()}); train the model again"
+        ) from None
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         raise ModelLoadError(
-            f"{model_dir}: the part {name!r} does not fit its saved state ({exc}); train the model again"
+            f"{model_dir}: the part {name!r} does not fit its saved state ({_first_line(exc)}); train the model again"
         ) from None
     return part
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line: errors print as one line."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def load(model_dir: str | Path) -> Model:

@@ -11,7 +11,7 @@ uses :func:`malmoi.review.retrain`.
 """
 
 from malmoi.review._answers import INTENTS_FILE, LEDGER, OOD_FILE, Answer, ReviewError, ReviewLedger, markup_of
-from malmoi.review._queue import DEFAULT_BELOW, DEFAULT_SIMILARITY, Guess, ReviewGroup, ReviewItem
+from malmoi.review._queue import DEFAULT_BELOW, DEFAULT_SIMILARITY, ReviewGroup, ReviewItem
 from malmoi.review._retrain import Check, RetrainResult, regressions, retrain
 from malmoi.review._review import (
     answers_from_requests,
@@ -28,7 +28,6 @@ __all__ = [
     "OOD_FILE",
     "Answer",
     "Check",
-    "Guess",
     "RetrainResult",
     "ReviewError",
     "ReviewGroup",

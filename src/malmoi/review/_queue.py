@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from malmoi.data._reading import normalize_text
+from malmoi.evaluate import Candidate
 from malmoi.review._answers import markup_of
 
-__all__ = ["DEFAULT_BELOW", "DEFAULT_SIMILARITY", "Guess", "ReviewGroup", "ReviewItem", "group_items",
+__all__ = ["DEFAULT_BELOW", "DEFAULT_SIMILARITY", "ReviewGroup", "ReviewItem", "group_items",
            "pending_messages", "review_items", "text_similarities"]
 
 # A message answered with less confidence than this is listed even when it did not fall back:
@@ -37,12 +38,6 @@ DEFAULT_BELOW = 0.5
 # requests 0.18-0.48.
 DEFAULT_SIMILARITY = 0.6
 TOP_GUESSES = 3
-
-
-@dataclass(frozen=True)
-class Guess:
-    intent: str
-    confidence: float
 
 
 @dataclass(frozen=True)
@@ -63,7 +58,7 @@ class ReviewItem:
     """A pending text with what the current model makes of it."""
 
     pending: Pending
-    guesses: tuple[Guess, ...]
+    guesses: tuple[Candidate, ...]
     markup: str  # the text with the model's entities as [value](TYPE)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,14 +80,14 @@ class ReviewGroup:
         return sum(len(i.pending.message_ids) for i in self.items)
 
     @property
-    def guesses(self) -> tuple[Guess, ...]:
+    def guesses(self) -> tuple[Candidate, ...]:
         """The group's intents by mean confidence over its items."""
         totals: dict[str, float] = {}
         for item in self.items:
             for g in item.guesses:
                 totals[g.intent] = totals.get(g.intent, 0.0) + g.confidence
         ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:TOP_GUESSES]
-        return tuple(Guess(name, total / len(self.items)) for name, total in ranked)
+        return tuple(Candidate(name, total / len(self.items)) for name, total in ranked)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "messages": self.messages, "items": [i.to_dict() for i in self.items],
@@ -127,7 +122,7 @@ def review_items(pending: Sequence[Pending], results: Sequence[Any]) -> list[Rev
     return [
         ReviewItem(
             pending=p,
-            guesses=tuple(Guess(s.name, float(s.confidence)) for s in r.intent_ranking[:TOP_GUESSES]),
+            guesses=tuple(Candidate(s.name, float(s.confidence)) for s in r.intent_ranking[:TOP_GUESSES]),
             markup=markup_of(p.text, [(e.start, e.end, e.entity) for e in r.entities]) if r.text == p.text else p.text,
         )
         for p, r in zip(pending, results)

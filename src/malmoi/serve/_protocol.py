@@ -3,10 +3,10 @@
 uvicorn closes an idle keep-alive connection after ``timeout_keep_alive``, but it has no deadline
 for a request's headers: a client that connects and sends nothing, or sends its headers a byte at
 a time (slowloris), holds the connection and its buffers for as long as it likes. Here each
-request's headers must arrive within ``MALMOI_SERVE_READ_TIMEOUT`` seconds (set by ``malmoi
-serve --read-timeout``) of the connection opening or of their first byte; otherwise the connection
-is closed. The body has the same deadline, kept by the app (:class:`malmoi.serve.app._BodyLimit`)
-so that it answers 408.
+request's headers must arrive within ``read_timeout`` seconds (``malmoi serve --read-timeout``,
+from the settings the runner puts in the environment) of the connection opening or of their first
+byte; otherwise the connection is closed. The body has the same deadline, kept by the app
+(:class:`malmoi.serve.middleware.BodyLimit`) so that it answers 408.
 
 uvicorn loads this class by import string (``http="malmoi.serve._protocol:..."``), in each worker.
 """
@@ -14,21 +14,27 @@ uvicorn loads this class by import string (``http="malmoi.serve._protocol:..."``
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["ENV_READ_TIMEOUT", "HttpToolsWithHeaderTimeout"]
+from malmoi.serve.settings import ENV_SETTINGS, ServeSettings
 
-ENV_READ_TIMEOUT = "MALMOI_SERVE_READ_TIMEOUT"
+__all__ = ["HttpToolsWithHeaderTimeout"]
+
+
+@functools.cache
+def _header_timeout(settings_json: str | None) -> float | None:
+    """The settings' ``read_timeout``, read once per process (each connection makes a protocol)."""
+    return ServeSettings.model_validate_json(settings_json).read_timeout if settings_json else None
 
 
 class HttpToolsWithHeaderTimeout(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        value = float(os.environ.get(ENV_READ_TIMEOUT) or 0)
-        self._header_timeout = value if value > 0 else None
+        self._header_timeout = _header_timeout(os.environ.get(ENV_SETTINGS))
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

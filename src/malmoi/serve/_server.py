@@ -1,15 +1,19 @@
-"""Running the server: checks before start, worker processes, the app factory they call.
+"""Running the server from its :class:`~malmoi.serve.settings.ServeSettings`: checks before start,
+worker processes, the app factory they call.
 
-Kept apart from :mod:`malmoi.serve.app` so that the supervising process of ``malmoi serve
---workers N`` never imports torch or holds a model: only its workers do. Before it binds the
-port it has the model loaded once in a short-lived child process (:func:`check_model_loads`):
-a model that cannot load must stop the command with one line, not leave a supervisor holding
-the port while its workers crash and restart forever. With one worker the app is made in the
-command's own process before the port is bound, and uvicorn is handed that app.
+Kept apart from :mod:`malmoi.serve.builder` so that the supervising process of ``malmoi serve
+--workers N`` never imports torch or holds a model: only its workers do. :func:`check` does the
+cheap checks and says what will be served; :func:`run` then loads and listens. Before it binds
+the port the model is loaded once: with one worker the app is made in this process and uvicorn
+is handed that app; with more, in a short-lived child process (:func:`check_model_loads`), since
+a model that cannot load must stop the command with one line, not leave a supervisor holding the
+port while its workers crash and restart forever. The workers, started by uvicorn from an import
+string, read the settings from one environment variable (:meth:`ServeSettings.to_environment`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import logging
@@ -22,86 +26,38 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from malmoi.dialogue.scenarios import Scenarios
-
-# From malmoi.serve.limits, not malmoi.serve.app, which imports torch: the command and uvicorn's
-# supervisor don't.
-from malmoi.serve.limits import DEFAULT_ALLOWED_HOSTS, DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_READ_TIMEOUT
+from malmoi.serve.settings import ServeSettings, default_allowed_hosts, load_scenarios
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = [
-    "DEFAULT_ALLOWED_HOSTS", "DEFAULT_READ_TIMEOUT", "app_from_env", "check_model", "check_model_loads",
-    "default_allowed_hosts", "load_scenarios", "run", "run_bots",
-]
+    from malmoi.dialogue.scenarios import Scenarios
+
+__all__ = ["StartError", "app_from_env", "check", "check_model", "check_model_loads", "load_scenarios", "run"]
 
 logger = logging.getLogger("malmoi.serve")
 
-# How `malmoi serve` tells its worker processes what to load (uvicorn starts them by import string).
-_ENV_MODEL = "MALMOI_SERVE_MODEL_DIR"
-_ENV_DATABASE = "MALMOI_SERVE_DATABASE_URL"
-_ENV_SCENARIOS = "MALMOI_SERVE_SCENARIOS"
-_ENV_ALLOWED_HOSTS = "MALMOI_SERVE_ALLOWED_HOSTS"  # a JSON list
-_ENV_READ_TIMEOUT = "MALMOI_SERVE_READ_TIMEOUT"  # also read by malmoi.serve._protocol
-_ENV_REVIEW_DATA = "MALMOI_SERVE_REVIEW_DATA"
-_ENV_FORWARDED_ALLOW_IPS = "MALMOI_SERVE_FORWARDED_ALLOW_IPS"
 
-
-def load_scenarios(spec: str | None) -> Scenarios | None:
-    """Import ``module`` or ``module:attribute`` holding a :class:`Scenarios` (``--scenarios``)."""
-    if not spec:
-        return None
-    import importlib
-
-    module_name, _, attribute = spec.partition(":")
-    module = importlib.import_module(module_name)
-    if attribute:
-        found = getattr(module, attribute)
-    else:
-        candidates = [v for v in vars(module).values() if isinstance(v, Scenarios)]
-        if len(candidates) != 1:
-            raise ValueError(
-                f"{module_name} has {len(candidates)} Scenarios objects; name one as {module_name}:NAME"
-            )
-        found = candidates[0]
-    if not isinstance(found, Scenarios):
-        raise ValueError(f"{spec} is a {type(found).__name__}, not a malmoi.dialogue.Scenarios")
-    return found
+class StartError(Exception):
+    """The server cannot start as asked: one line that says why and what to do."""
 
 
 def app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory`` and for each worker of ``malmoi serve``."""
     import torch
 
-    from malmoi.serve.app import create_app
-    from malmoi.serve.proxies import trust_proxies
+    from malmoi.serve.builder import build_app, source_for
 
     # Requests run in parallel threads and processes; torch's own threads would only compete.
     torch.set_num_threads(1)
-    hosts = os.environ.get(_ENV_ALLOWED_HOSTS)
-    timeout = float(os.environ.get(_ENV_READ_TIMEOUT) or 0)
-    app = create_app(
-        os.environ[_ENV_MODEL],
-        database_url=os.environ.get(_ENV_DATABASE) or None,
-        scenarios=load_scenarios(os.environ.get(_ENV_SCENARIOS)),
-        allowed_hosts=json.loads(hosts) if hosts else None,
-        read_timeout=timeout if timeout > 0 else None,
-        review_data=os.environ.get(_ENV_REVIEW_DATA) or None,
-    )
-    trust_proxies(app, os.environ.get(_ENV_FORWARDED_ALLOW_IPS))
-    return app
-
-
-def default_allowed_hosts(host: str) -> list[str]:
-    """The Host headers answered by default: this machine's loopback names and ``--host``."""
-    return list(dict.fromkeys([*DEFAULT_ALLOWED_HOSTS, host]))
+    settings = ServeSettings.from_environment()
+    return build_app(source_for(settings), settings)
 
 
 def _try_load(model_dir: str) -> str | None:
     """In a child process: load the model as a worker would; the problem in one line, or None."""
     from malmoi.errors import ModelLoadError
-    from malmoi.serve.app import load_model
+    from malmoi.serve.source import load_model
 
     try:
         load_model(model_dir)
@@ -155,9 +111,69 @@ def check_model(model_dir: str | Path, scenarios: Scenarios | None, database_url
     return config.name
 
 
+def check(settings: ServeSettings) -> str:
+    """What can be checked before anything loads or listens; the line to print once it is ready.
+
+    Raises:
+        StartError: the server cannot start as asked (a missing extra, bad scenarios, an empty
+            registry or one without keys), in one line.
+        ModelLoadError: the model folder is not a model, in one line.
+        sqlalchemy.exc.SQLAlchemyError: the database cannot be used.
+    """
+    needed = ("ray", "malmoi[ray]") if settings.ray else ("fastapi", "malmoi[serve]")
+    for module, extra in (needed, ("uvicorn", "malmoi[serve]")):
+        if importlib.util.find_spec(module) is None:
+            raise StartError(f"this server needs {module}, which is not installed: pip install '{extra}'")
+    if settings.registry is not None:
+        return _check_registry(settings)
+    assert settings.model_dir is not None
+    from malmoi.dialogue.scenarios import ScenarioError
+
+    try:
+        bot = check_model(settings.model_dir, load_scenarios(settings.scenarios), settings.database_url)
+    except ScenarioError as exc:
+        raise StartError(f"{settings.model_dir}: {exc}") from exc
+    except (ImportError, ValueError) as exc:  # the --scenarios module
+        raise StartError(str(exc)) from exc
+    ready = (f"Serving '{bot}' on http://{settings.shown_host}:{settings.port}/ (API docs: /docs). Ctrl-C stops "
+             "it. No API keys: any client that reaches the port can use the bot and its conversations.")
+    if settings.host in ("0.0.0.0", "::") and settings.allowed_hosts == default_allowed_hosts(settings.host):
+        ready += (" Listening on every interface, but only requests addressed to localhost are answered: "
+                  "add --allowed-host NAME for each name or address that clients use.")
+    return ready
+
+
+def _check_registry(settings: ServeSettings) -> str:
+    from malmoi.bots import KeyStore, Registry, RegistryError
+
+    assert settings.registry is not None
+    try:
+        registry = Registry(settings.registry)
+        bots = registry.bots()
+        has_keys = KeyStore(registry).any()
+    except RegistryError as exc:
+        raise StartError(str(exc)) from exc
+    if not bots:
+        raise StartError(f"{settings.registry} has no published bots; publish one with "
+                         f"`malmoi publish MODEL_DIR --bot NAME --registry {settings.registry}`")
+    if settings.require_keys and not has_keys:
+        raise StartError(f"{settings.registry} has no API keys: create one with `malmoi keys create --bot NAME "
+                         f"--registry {settings.registry}`, or serve without keys with --no-keys")
+    access = ("API keys required (Authorization: Bearer <key>)" if settings.require_keys else
+              "no API keys (--no-keys): any client that reaches the port can use every bot")
+    ready = (f"Serving {len(bots)} bots of {settings.registry} on http://{settings.shown_host}:{settings.port}"
+             f"/v1/bots/{{bot}}/parse and /chat; {access}; cache {settings.cache_mb:g} MB. Ctrl-C stops it.")
+    if settings.ray:
+        where = (f"the Ray cluster at {settings.ray_address}" if settings.ray_address
+                 else "a Ray instance started on this machine")
+        ready += f" On Ray Serve: {settings.replicas} replica(s) on {where}; the cache is per replica."
+    return ready
+
+
 def _header_deadline() -> dict[str, Any]:
     """uvicorn's ``http`` option for the protocol that closes connections whose headers stall
-    (its deadline comes from the environment), or nothing, with a warning, without httptools."""
+    (its deadline comes from the settings in the environment), or nothing, with a warning,
+    without httptools."""
     try:
         import malmoi.serve._protocol  # noqa: F401  (needs httptools: uvicorn[standard])
     except ImportError as exc:
@@ -166,110 +182,48 @@ def _header_deadline() -> dict[str, Any]:
     return {"http": "malmoi.serve._protocol:HttpToolsWithHeaderTimeout"}
 
 
-def run(
-    model_dir: str | Path,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    database_url: str | None = None,
-    workers: int = 1,
-    scenarios: str | None = None,
-    access_log: bool = False,
-    allowed_hosts: Sequence[str] | None = None,
-    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
-    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
-    ready_message: str | None = None,
-    review_data: str | Path | None = None,
-    forwarded_allow_ips: str | None = None,
-) -> None:
-    """Serve a model with uvicorn until interrupted (``malmoi serve``).
+def run(settings: ServeSettings) -> None:
+    """Serve until interrupted (``malmoi serve``): one model, a registry, or a registry on Ray Serve.
 
-    The model is loaded before the port is bound: a model that cannot load raises
-    :class:`~malmoi.errors.ModelLoadError` (one line) and nothing listens.
-
-    Args:
-        allowed_hosts: Host headers answered (``--allowed-host``); default
-            :func:`default_allowed_hosts` of ``host``; ``["*"]`` for any.
-        read_timeout: seconds for a request's headers, and again for its body, to arrive; a
-            connection that stalls is closed (408 for a body). ``None``: no limit.
-        keep_alive_timeout: seconds an idle keep-alive connection is kept open.
-        ready_message: printed to standard error once the model has loaded, before uvicorn starts.
-        forwarded_allow_ips: proxies whose ``X-Forwarded-For`` names the client (uvicorn's
-            ``--forwarded-allow-ips``: addresses or networks, comma-separated); by default no
-            proxy header is trusted (:mod:`malmoi.serve.proxies`).
+    :func:`check` first (:class:`StartError`, in one line, if the server cannot start as asked);
+    then the model (or the registry's shared parts) is loaded before the port is bound: a model
+    that cannot load raises :class:`~malmoi.errors.ModelLoadError` (one line) and nothing
+    listens. Once loaded, :func:`check`'s line is printed to standard error.
     """
+    ready = check(settings)
+    if settings.ray:
+        from malmoi.serve.ray_app import run_ray
+
+        run_ray(settings, ready_message=ready)
+        return
+    _run_uvicorn(settings, ready)
+
+
+def _run_uvicorn(settings: ServeSettings, ready_message: str) -> None:
     import uvicorn
 
-    os.environ[_ENV_MODEL] = str(model_dir)
-    if database_url:
-        os.environ[_ENV_DATABASE] = database_url
-    if scenarios:
-        os.environ[_ENV_SCENARIOS] = scenarios
-    hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
-    os.environ[_ENV_ALLOWED_HOSTS] = json.dumps(hosts)
-    os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
-    if review_data:
-        os.environ[_ENV_REVIEW_DATA] = str(review_data)
-    if forwarded_allow_ips:
-        os.environ[_ENV_FORWARDED_ALLOW_IPS] = forwarded_allow_ips
+    settings.to_environment()  # for the workers, and for the header deadline of the protocol
     options: dict[str, Any] = {}
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
         # A worker answers the supervisor's pings only once torch and the model are loaded,
         # which can take longer than uvicorn's 5 s on a busy machine; it would be killed.
         options["timeout_worker_healthcheck"] = 120
     options.update(_header_deadline())
-    if workers == 1:
+    if settings.workers == 1:
         app: Any = app_from_env()  # in this process, before the port is bound; ModelLoadError if not
     else:
-        check_model_loads(model_dir)
+        assert settings.model_dir is not None, "a registry is served by one process"
+        check_model_loads(settings.model_dir)
         app, options["factory"] = "malmoi.serve._server:app_from_env", True
-    if ready_message:
-        print(ready_message, file=sys.stderr, flush=True)
+    print(ready_message, file=sys.stderr, flush=True)
     uvicorn.run(
         app,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=settings.access_log,
         log_level="info",
-        timeout_keep_alive=keep_alive_timeout,
+        timeout_keep_alive=settings.keep_alive_timeout,
         proxy_headers=False,  # the app reads them, from listed proxies only (malmoi.serve.proxies)
         **options,
     )
-
-
-def run_bots(
-    registry_dir: str | Path,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    database_url: str | None = None,
-    cache_bytes: int,
-    require_keys: bool = True,
-    access_log: bool = False,
-    allowed_hosts: Sequence[str] | None = None,
-    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
-    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT,
-    ready_message: str | None = None,
-    review_dir: str | Path | None = None,
-    forwarded_allow_ips: str | None = None,
-) -> None:
-    """Serve every bot of a registry (``malmoi serve --registry DIR``) in this process."""
-    import torch
-    import uvicorn
-
-    from malmoi.serve.bots_app import create_bots_app
-    from malmoi.serve.proxies import trust_proxies
-
-    torch.set_num_threads(1)
-    hosts = default_allowed_hosts(host) if allowed_hosts is None else list(allowed_hosts)
-    app = create_bots_app(registry_dir, database_url=database_url, cache_bytes=cache_bytes,
-                          require_keys=require_keys, allowed_hosts=hosts, read_timeout=read_timeout,
-                          review_dir=review_dir)
-    trust_proxies(app, forwarded_allow_ips)
-    os.environ[_ENV_READ_TIMEOUT] = str(read_timeout or 0)
-    options = _header_deadline()
-    if ready_message:
-        print(ready_message, file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info",
-                timeout_keep_alive=keep_alive_timeout, proxy_headers=False, **options)

@@ -1,8 +1,10 @@
 """Every bot of a registry on Ray Serve: the many-bots server as a deployment, multiplexed by bot version.
 
-Each replica runs the app of ``malmoi serve --registry`` itself (:func:`~malmoi.serve.bots_app.create_bots_app`,
-built inside the replica by ``__serve_build_asgi_app__`` and handed to ``@serve.ingress``): the
-routes, API keys, JSON errors and middleware are that module's, not copies. What Ray adds:
+Each replica runs the app of ``malmoi serve --registry`` itself (:func:`~malmoi.serve.builder.build_app`
+over :class:`~malmoi.serve.registry_source.RegistryBots`, built inside the replica by
+``__serve_build_asgi_app__`` and handed to ``@serve.ingress``) from the same
+:class:`~malmoi.serve.settings.ServeSettings`: the routes, API keys, JSON errors and middleware
+are the server's, not copies. What Ray adds:
 
 * **Model multiplexing** (``@serve.multiplexed``). A client that sends the header
   ``serve_multiplexed_model_id: BOT@VERSION`` is answered by that version of the bot, and Ray's
@@ -31,7 +33,6 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,29 +42,32 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("serving on Ray Serve needs Ray: pip install 'malmoi[ray]'") from exc
 
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError
 
 import malmoi
 from malmoi.bots.registry import PUBLISHED_FILE, Registry, RegistryError
-from malmoi.serve.bots_app import DEFAULT_CACHE_BYTES, create_bots_app
-from malmoi.serve.limits import DEFAULT_READ_TIMEOUT
+from malmoi.serve.builder import build_app
+from malmoi.serve.registry_source import RegistryBots
 from malmoi.serve.schema import ApiError
+from malmoi.serve.settings import ServeSettings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from ray.serve.deployment import Application
 
 __all__ = [
-    "DEFAULT_MODELS_PER_REPLICA", "MODEL_ID_HEADER", "AppArgs", "BotsDeployment", "app_builder", "bots_application",
-    "run_ray", "start_local_ray",
+    "CONFIG_FILE_KEYS", "MODEL_ID_HEADER", "BotsDeployment", "app_builder", "bots_application", "run_ray",
+    "start_local_ray",
 ]
 
 MODEL_ID_HEADER = "serve_multiplexed_model_id"
 APP_NAME = "malmoi"  # the Serve application `malmoi serve --ray` deploys (and removes on exit)
-
-# Ray's count of bots a replica advertises. Memory is bounded by the BotCache behind it, so the
-# count can be large: it only needs to be about as many bots as the byte budget holds.
-DEFAULT_MODELS_PER_REPLICA = 4096
+# The settings a Ray Serve config file may give (``args:``, :func:`app_builder`); Ray's proxy
+# decides the address and the connections.
+CONFIG_FILE_KEYS = (
+    "registry", "replicas", "cpus_per_replica", "models_per_replica", "cache_mb", "database_url", "require_keys",
+    "allowed_hosts", "read_timeout", "log_parses",
+)
 
 
 @serve.ingress()
@@ -71,31 +75,30 @@ class BotsDeployment:
     """One Ray Serve replica: the many-bots app over one registry, multiplexed by ``BOT@VERSION``.
 
     Args:
-        registry_dir: the registry, at the same path on every node (a shared volume).
-        app_options: keyword arguments of :func:`~malmoi.serve.bots_app.create_bots_app`.
-        models_per_replica: Ray's ``max_num_models_per_replica``.
+        settings: ``registry`` (at the same path on every node: a shared volume), the cache, keys
+            and store of each replica, and ``models_per_replica``, Ray's ``max_num_models_per_replica``.
     """
 
-    def __init__(self, registry_dir: str, app_options: dict[str, Any],
-                 models_per_replica: int = DEFAULT_MODELS_PER_REPLICA) -> None:
-        self._registry = Registry(registry_dir)
-        self._app_options = app_options
-        self._app: FastAPI | None = None
+    def __init__(self, settings: ServeSettings) -> None:
+        assert settings.registry is not None
+        self._settings = settings
+        self._registry = Registry(settings.registry)
+        self._source: RegistryBots | None = None
 
         # A plain function, not a method: the count is chosen per deployment, when Ray's decorator
         # wraps, and Ray keeps its state on the function it wraps.
         async def load_model_id(model_id: str) -> str:
             return await self._load(model_id)
 
-        self._load_model_id = serve.multiplexed(max_num_models_per_replica=models_per_replica)(load_model_id)
+        self._load_model_id = serve.multiplexed(max_num_models_per_replica=settings.models_per_replica)(load_model_id)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         import torch
 
         # Requests run in threads; torch's own threads would only compete with them (as `malmoi serve`).
         torch.set_num_threads(1)
-        self._app = create_bots_app(self._registry.root, choose_version=self._choose_version, **self._app_options)
-        return self._app
+        self._source = RegistryBots(self._settings, choose_version=self._choose_version)
+        return build_app(self._source, self._settings)
 
     async def _choose_version(self, bot: str, live: str) -> str:
         """The version named by the request's multiplexed model id (else the live one), loaded
@@ -119,59 +122,29 @@ class BotsDeployment:
 
     async def _load(self, model_id: str) -> str:
         """Ray's multiplexed loader: loads the bot into the BotCache and gives Ray only its id."""
-        assert self._app is not None, "the app is built before any request"
+        assert self._source is not None, "the app is built before any request"
         bot, _, version = model_id.partition("@")
         try:
             version = version or self._registry.live_version(bot) or ""
         except RegistryError as exc:  # a damaged LIVE: as the app answers, 503
             raise ApiError(503, "bot_unavailable", f"the bot {bot!r} is unavailable: {exc}") from None
-        await run_in_threadpool(self._app.state.cache.get, (bot, version))
+        await run_in_threadpool(self._source.cache.get, (bot, version))
         return model_id  # a str: what Ray keeps (and counts) costs nothing; the BotCache holds the bot
 
 
-def bots_application(
-    registry_dir: str | Path,
-    *,
-    replicas: int = 1,
-    cpus_per_replica: float = 1.0,
-    models_per_replica: int = DEFAULT_MODELS_PER_REPLICA,
-    cache_bytes: int = DEFAULT_CACHE_BYTES,
-    database_url: str | None = None,
-    require_keys: bool = True,
-    allowed_hosts: Sequence[str] | None = None,
-    read_timeout: float | None = DEFAULT_READ_TIMEOUT,
-) -> Application:
-    """The Ray Serve application for ``serve.run``: ``replicas`` copies of :class:`BotsDeployment`.
+def bots_application(settings: ServeSettings) -> Application:
+    """The Ray Serve application for ``serve.run``: ``settings.replicas`` copies of :class:`BotsDeployment`.
 
-    ``cache_bytes`` is per replica. Every replica opens ``database_url``: with more than one node
+    ``cache_mb`` is per replica. Every replica opens ``database_url``: with more than one node
     it must be a database they all reach (PostgreSQL), so that a user's next message may go to any
-    replica. ``registry_dir`` is resolved here and must be at that path on every node.
+    replica. ``registry`` is resolved here and must be at that path on every node.
     """
-    if replicas < 1:
-        raise ValueError("replicas must be at least 1")
-    options: dict[str, Any] = {
-        "cache_bytes": cache_bytes, "database_url": database_url, "require_keys": require_keys,
-        "allowed_hosts": None if allowed_hosts is None else list(allowed_hosts), "read_timeout": read_timeout,
-    }
-    deployment = serve.deployment(name="malmoi-bots", num_replicas=replicas,
-                                  ray_actor_options={"num_cpus": cpus_per_replica})(BotsDeployment)
-    return deployment.bind(str(Path(registry_dir).resolve()), options, models_per_replica)
-
-
-class AppArgs(BaseModel):
-    """The ``args:`` of the application in a Ray Serve config file (see :func:`app_builder`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    registry: str
-    replicas: int = Field(1, ge=1)
-    cpus_per_replica: float = Field(1.0, gt=0)
-    models_per_replica: int = Field(DEFAULT_MODELS_PER_REPLICA, ge=1)
-    cache_mb: float = Field(DEFAULT_CACHE_BYTES / 2**20, gt=0)  # per replica
-    database_url: str | None = None
-    require_keys: bool = True
-    allowed_hosts: list[str] | None = None
-    read_timeout: float | None = DEFAULT_READ_TIMEOUT
+    if settings.registry is None or not settings.ray:
+        raise ValueError("bots_application serves a registry on Ray: ServeSettings(registry=DIR, ray=True, ...)")
+    settings = settings.model_copy(update={"registry": settings.registry.resolve()})
+    deployment = serve.deployment(name="malmoi-bots", num_replicas=settings.replicas,
+                                  ray_actor_options={"num_cpus": settings.cpus_per_replica})(BotsDeployment)
+    return deployment.bind(settings)
 
 
 def app_builder(args: dict[str, Any]) -> Application:
@@ -182,16 +155,17 @@ def app_builder(args: dict[str, Any]) -> Application:
             import_path: malmoi.serve.ray_app:app_builder
             args: {registry: /mnt/registry, replicas: 2, cache_mb: 1024, database_url: postgresql://...}
 
+    ``args`` are settings of :class:`~malmoi.serve.settings.ServeSettings`, those of
+    :data:`CONFIG_FILE_KEYS`.
+
     Raises:
         pydantic.ValidationError: an unknown key, a missing ``registry``, a value of the wrong type.
     """
-    settings = AppArgs.model_validate(args)
-    return bots_application(
-        settings.registry, replicas=settings.replicas, cpus_per_replica=settings.cpus_per_replica,
-        models_per_replica=settings.models_per_replica, cache_bytes=int(settings.cache_mb * 2**20),
-        database_url=settings.database_url, require_keys=settings.require_keys,
-        allowed_hosts=settings.allowed_hosts, read_timeout=settings.read_timeout,
-    )
+    others = [key for key in args if key not in CONFIG_FILE_KEYS and key in ServeSettings.model_fields]
+    if others:  # settings of `malmoi serve` that Ray's own proxy decides here
+        raise ValidationError.from_exception_data("app_builder args", [
+            {"type": "extra_forbidden", "loc": (key,), "input": args[key]} for key in others])
+    return bots_application(ServeSettings.model_validate({**args, "ray": True}))
 
 
 def start_local_ray(*, num_cpus: int | None = None) -> Path:
@@ -236,25 +210,18 @@ def _wait_for_stop() -> None:
     stop.wait()
 
 
-def run_ray(
-    registry_dir: str | Path,
-    *,
-    address: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    ready_message: str | None = None,
-    **options: Any,
-) -> None:
+def run_ray(settings: ServeSettings, *, ready_message: str | None = None) -> None:
     """``malmoi serve --registry DIR --ray``: deploy on Ray Serve and wait for Ctrl-C.
 
-    Without ``address`` a private Ray instance is started (:func:`start_local_ray`, never one that
-    already runs here) and stopped on exit. With it, this joins that cluster (``ray://...`` or
-    ``auto``) and on exit removes only its own Serve application, ``malmoi``: the cluster, its
-    Serve instance and other applications are left as they were. ``options`` go to
-    :func:`bots_application`.
+    Without ``settings.ray_address`` a private Ray instance is started (:func:`start_local_ray`,
+    never one that already runs here) and stopped on exit. With it, this joins that cluster
+    (``ray://...`` or ``auto``) and on exit removes only its own Serve application, ``malmoi``:
+    the cluster, its Serve instance and other applications are left as they were. Ray's proxy
+    listens on ``settings.host`` and ``settings.port``.
     """
     import ray
 
+    address = settings.ray_address
     temp_dir = None
     if address is None:
         temp_dir = start_local_ray()
@@ -262,8 +229,8 @@ def run_ray(
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(address=address, log_to_driver=False)
     try:
-        serve.start(http_options={"host": host, "port": port})
-        serve.run(bots_application(registry_dir, **options), name=APP_NAME, route_prefix="/")
+        serve.start(http_options={"host": settings.host, "port": settings.port})
+        serve.run(bots_application(settings), name=APP_NAME, route_prefix="/")
         if ready_message:
             print(ready_message, file=sys.stderr, flush=True)
         _wait_for_stop()

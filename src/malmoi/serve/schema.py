@@ -1,6 +1,6 @@
 """Request and response bodies of the HTTP API, its error bodies, and the checks on texts.
 
-Shared by the app (:mod:`malmoi.serve.app`) and the Kochat routes (:mod:`malmoi.serve.kochat`):
+Shared by the routes (:mod:`malmoi.serve.routes`) and the builder (:mod:`malmoi.serve.builder`):
 both import from here, and neither from the other. Every request error is a 4xx JSON body
 ``{"error": {"code": ..., "message": ...}}`` (:class:`ErrorResponse`); a route raises
 :class:`ApiError` for one, the app's handlers turn it into :func:`error_response`.

@@ -5,27 +5,32 @@ The one-bot server (``malmoi serve MODEL --review-data BOT_DIR``) serves ``/revi
 address), whatever ``--host`` says, and not requests relayed by a proxy unless the proxy is listed
 with ``--forwarded-allow-ips`` (:mod:`malmoi.serve.proxies`). The registry server (``malmoi serve --registry DIR
 --review-dir DIR``) serves ``/review/{bot}`` and ``/v1/bots/{bot}/review`` to admin keys only
-(with ``--no-keys``: to this machine only); each bot's data is ``REVIEW_DIR/<bot>``.
+(with ``--no-keys``: to this machine only); each bot's data is ``REVIEW_DIR/<bot>``. Who may
+review is the source's to say (:meth:`~malmoi.serve.source.BotSource.reviewer`); the routes are
+written once, in :func:`add_review`.
 
 ``GET`` lists the groups (:func:`malmoi.review.review_groups`); ``POST {"answers": [...]}``
 writes answers into the bot's data files (:class:`malmoi.review.ReviewLedger`). The reviewer
 recorded with each answer is the admin key's id, or ``local``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name
+# dependencies made inside the function that adds them.
 
 import asyncio
 import html
+import posixpath
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from malmoi.labels import tag_types
+from malmoi.model.result import ParseResult
 from malmoi.review import (
     DEFAULT_BELOW,
     DEFAULT_SIMILARITY,
@@ -35,17 +40,14 @@ from malmoi.review import (
     groups_from_results,
     pending_for,
 )
-from malmoi.serve.kochat import refuse_cross_site
+from malmoi.serve.guards import refuse_cross_site, require_local
 from malmoi.serve.limits import MAX_TEXT_CHARS
-from malmoi.serve.proxies import is_local
 from malmoi.serve.schema import ApiError
+from malmoi.serve.source import BotRef, BotSource
 
-__all__ = [
-    "ReviewAnswer", "ReviewAnswers", "add_review_assets", "list_review", "record_review", "require_local",
-    "review_page",
-]
+__all__ = ["ReviewAnswer", "ReviewAnswers", "add_review_routes", "list_review", "record_review", "review_page"]
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 _STATUS = {"invalid_answer": 422, "already_reviewed": 409, "data_file_edited": 409}
 # Texts parsed again per listing: the page shows this many distinct texts at most.
 MAX_LISTED = 500
@@ -63,19 +65,6 @@ class ReviewAnswers(BaseModel):
     answers: list[ReviewAnswer] = Field(min_length=1, max_length=1000)
 
 
-def require_local(request: Request) -> None:
-    """403 unless the client is on this machine: the review writes the bot's files and has no key.
-
-    A request that came through a proxy is not "this machine" (the proxy may serve anyone), unless
-    the proxy is listed with ``--forwarded-allow-ips`` and names a client on this machine
-    (:func:`malmoi.serve.proxies.is_local`).
-    """
-    if not is_local(request):
-        raise ApiError(403, "forbidden", "the review page answers only this machine, reached directly or through a "
-                       "proxy listed with --forwarded-allow-ips (no API keys here); serve a registry with an admin "
-                       "key to review from elsewhere")
-
-
 def review_page(api: str, *, assets: str, needs_key: bool, title: str) -> str:
     """``static/review.html`` pointed at its API and its files, URLs relative to the page (so that
     it works behind a path prefix); the page's script reads the data attributes."""
@@ -87,16 +76,6 @@ def review_page(api: str, *, assets: str, needs_key: bool, title: str) -> str:
 
 
 _ASSETS = {"review.js", "review.css"}
-
-
-def add_review_assets(app: FastAPI) -> None:
-    """``/review-assets/review.js`` and ``.css``: the page's own script and style (the CSP allows only 'self')."""
-
-    @app.get("/review-assets/{name}", include_in_schema=False)
-    def asset(name: str) -> FileResponse:
-        if name not in _ASSETS:
-            raise ApiError(404, "not_found", f"no review asset {name!r}")
-        return FileResponse(STATIC_DIR / name)
 
 
 def _ledger(bot_dir: Path) -> ReviewLedger:
@@ -144,3 +123,49 @@ async def record_review(request: Request, store: Any, model: Any, body: ReviewAn
         raise ApiError(_STATUS.get(exc.code, 422), exc.code, str(exc)) from None
     return {"written": [str(p.relative_to(bot_dir)) for p in written], "log": str(ledger.path.relative_to(bot_dir)),
             "answers": [a.to_dict() for a in answers]}
+
+
+def add_review_routes(app: FastAPI, source: BotSource, bot_dir: Callable[[str], Path]) -> None:
+    """The review page (``source.review_page``), its files, and its API (``{api_prefix}/review``).
+
+    ``bot_dir(bot)`` is the bot directory a bot's answers are written into.
+    """
+    tag, responses = "review", source.responses
+
+    @app.get("/review-assets/{name}", include_in_schema=False)
+    def asset(name: str) -> FileResponse:
+        """The page's own script and style (the CSP allows only 'self')."""
+        if name not in _ASSETS:
+            raise ApiError(404, "not_found", f"no review asset {name!r}")
+        return FileResponse(STATIC_DIR / name)
+    Ref = Annotated[BotRef, Depends(source.bot_ref)]
+
+    @app.get(source.review_page, response_class=HTMLResponse, include_in_schema=False)
+    def page(request: Request, bot: Annotated[str, Depends(source.page_bot)]) -> Response:
+        if not source.keys_required:  # no key to ask for: the page is for this machine only
+            require_local(request)
+        path = source.review_page.replace("{bot}", bot)
+        here = posixpath.dirname(path)
+        api = posixpath.relpath(source.api_prefix.replace("{bot}", bot) + "/review", here)
+        return HTMLResponse(review_page(api, assets=posixpath.relpath("/review-assets", here),
+                                        needs_key=source.keys_required, title=bot))
+
+    @app.get(source.api_prefix + "/review", responses=responses, tags=[tag])
+    async def review_list(request: Request, ref: Ref, below: float = 0.5, similarity: float = 0.6) -> dict[str, Any]:
+        """Logged messages that fell back or were under ``below``, grouped, with the model's guesses."""
+        source.reviewer(request, ref)
+        bot = await source.get(ref)
+
+        async def parse(text: str) -> ParseResult:
+            return await source.batcher.parse(bot.model, text)
+
+        return await list_review(source.store, bot.model, parse, bot=bot.name, bot_dir=bot_dir(bot.name),
+                                 below=below, similarity=similarity, model_version=bot.model_version)
+
+    @app.post(source.api_prefix + "/review", responses=responses, tags=[tag])
+    async def review_answer(request: Request, body: ReviewAnswers, ref: Ref) -> dict[str, Any]:
+        """Write answers (intent with entities, or out of domain) into the bot's data files."""
+        who = source.reviewer(request, ref)
+        bot = await source.get(ref)
+        return await record_review(request, source.store, bot.model, body, bot=bot.name, bot_dir=bot_dir(bot.name),
+                                   reviewer=who)

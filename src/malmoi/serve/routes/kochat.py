@@ -15,29 +15,32 @@ The user id is the path segment as sent: ``/request_chat/team%2Falice/안녕`` i
 ``team/alice``. Routes that change a conversation refuse requests that a browser marks as sent
 by another site (``Sec-Fetch-Site: cross-site``), so that a web page cannot chat in a user's name
 through an ``<img src=...>`` (CSRF); clients that are not browsers send no such header.
+
+Mounted at ``/`` for one model and at ``/v1/bots/{bot}`` for each bot of a registry.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name
+# dependencies made inside the function that adds them.
 
 import re
-from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from malmoi.data.tags import word_spans_to_tags
-from malmoi.dialogue.engine import Dialogue
 from malmoi.dialogue.state import Reply
 from malmoi.model.result import ParseResult
-from malmoi.serve.batching import ParseBatcher
+from malmoi.serve.guards import refuse_cross_site
 from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
-from malmoi.serve.schema import ERROR_RESPONSES, ApiError, ErrorResponse, check_path_text
+from malmoi.serve.schema import ERROR_RESPONSES, ErrorResponse, check_path_text
+from malmoi.serve.settings import ServeSettings
+from malmoi.serve.source import BotRef, BotSource, log_parse
 
-__all__ = ["KochatResponse", "kochat_router", "word_tags"]
+__all__ = ["KochatResponse", "add_kochat_routes", "split_raw_path", "word_tags"]
 
 _WORD = re.compile(r"\S+")
 
@@ -108,22 +111,6 @@ def split_raw_path(request: Request, route: str, uid: str, text: str) -> tuple[s
     return unquote(segments[at + 1]), unquote("/".join(segments[at + 2:]))
 
 
-def refuse_cross_site(request: Request) -> None:
-    """403 for a request that a browser says another site made (an image, a form, a link there).
-
-    GET routes that change state can be triggered by any page a user visits: ``<img
-    src="http://127.0.0.1:8000/request_chat/alice/...">``. Browsers send ``Sec-Fetch-Site`` with
-    every request; ``same-origin`` (this server's own page) and ``none`` (typed in the address
-    bar) are allowed, and clients that are not browsers do not send it.
-    """
-    site = request.headers.get("sec-fetch-site", "none").lower()
-    if site not in ("same-origin", "none"):
-        raise ApiError(
-            403, "cross_site_request",
-            f"this route changes a conversation and refuses requests from other sites (Sec-Fetch-Site: {site})",
-        )
-
-
 def _chat_response(reply: Reply) -> KochatResponse:
     words, tags = word_tags(reply.parse)
     return KochatResponse(
@@ -135,49 +122,56 @@ def _chat_response(reply: Reply) -> KochatResponse:
     )
 
 
-def kochat_router(
-    dialogue: Dialogue, batcher: ParseBatcher, log_parse: Callable[[ParseResult, str], None]
-) -> APIRouter:
-    """The four Kochat routes over a dialogue; ``log_parse`` logs messages that only parse."""
-    responses = {**ERROR_RESPONSES, 404: {**ERROR_RESPONSES[422], "description": "a part of the path is missing"}}
-    router = APIRouter(tags=["kochat"], responses=responses)
-    chat_responses: dict[int | str, dict[str, object]] = {
-        403: {"model": ErrorResponse, "description": "a browser says that another site sent the request"}
-    }
+def add_kochat_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> None:
+    """The four Kochat routes over a source's bots (at ``/``, or under ``/v1/bots/{bot}``)."""
+    prefix, tag = source.kochat_prefix, "kochat"
+    missing = {**ERROR_RESPONSES[422], "description": "a part of the path is missing"}
+    responses = {**source.responses, 404: source.responses.get(404, missing)}
+    chat_responses: dict[int | str, dict[str, Any]] = {**responses, 403: {
+        "model": ErrorResponse,
+        "description": "a browser says that another site sent the request, or the key is for another bot",
+    }}
+    Ref = Annotated[BotRef, Depends(source.bot_ref)]
 
-    async def chat(request: Request, route: str, uid: str, text: str, fill_only: bool) -> KochatResponse:
+    async def chat(request: Request, ref: BotRef, route: str, uid: str, text: str, fill_only: bool) -> KochatResponse:
         refuse_cross_site(request)
+        bot = await source.get(ref)
         uid, text = split_raw_path(request, route, uid, text)
         uid, text = check_path_text(uid, "uid", MAX_USER_ID_CHARS), check_path_text(text, "text")
-        parsed = await batcher.parse(text)
-        reply = await run_in_threadpool(dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat")
+        parsed = await source.batcher.parse(bot.model, text)
+        reply = await run_in_threadpool(bot.dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat")
         return _chat_response(reply)
 
-    @router.get("/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse, responses=chat_responses)
-    async def request_chat(request: Request, uid: Uid, text: Text) -> KochatResponse:
+    async def parse(ref: BotRef, text: str) -> ParseResult:
+        bot = await source.get(ref)
+        result = await source.batcher.parse(bot.model, check_path_text(text, "text"))
+        if settings.log_parses:
+            log_parse(source.store, bot, result, "kochat")
+        return result
+
+    @app.get(prefix + "/request_chat/{uid}/{text:malmoi_text}", response_model=KochatResponse,
+             responses=chat_responses, tags=[tag])
+    async def request_chat(request: Request, uid: Uid, text: Text, ref: Ref) -> KochatResponse:
         """A chat message (Kochat): the intent decides the scenario, or it fills a pending slot.
 
         A ``/`` in the user id is sent as ``%2F`` and kept: ``/request_chat/team%2Falice/안녕``.
         """
-        return await chat(request, "request_chat", uid, text, fill_only=False)
+        return await chat(request, ref, "request_chat", uid, text, fill_only=False)
 
-    @router.get("/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse, responses=chat_responses)
-    async def fill_slot(request: Request, uid: Uid, text: Text) -> KochatResponse:
+    @app.get(prefix + "/fill_slot/{uid}/{text:malmoi_text}", response_model=KochatResponse,
+             responses=chat_responses, tags=[tag])
+    async def fill_slot(request: Request, uid: Uid, text: Text, ref: Ref) -> KochatResponse:
         """A reply to the bot's question (Kochat): fills the pending scenario, never changes topic."""
-        return await chat(request, "fill_slot", uid, text, fill_only=True)
+        return await chat(request, ref, "fill_slot", uid, text, fill_only=True)
 
-    @router.get("/get_intent/{text:malmoi_text}", response_model=KochatResponse)
-    async def get_intent(text: Text) -> KochatResponse:
+    @app.get(prefix + "/get_intent/{text:malmoi_text}", response_model=KochatResponse, responses=responses, tags=[tag])
+    async def get_intent(text: Text, ref: Ref) -> KochatResponse:
         """The intent of a text (Kochat), without touching any conversation."""
-        result = await batcher.parse(check_path_text(text, "text"))
-        log_parse(result, "kochat")
+        result = await parse(ref, text)
         return KochatResponse(input=text, intent=result.intent.name, entity=None, state="REQUEST_INTENT", answer=None)
 
-    @router.get("/get_entity/{text:malmoi_text}", response_model=KochatResponse)
-    async def get_entity(text: Text) -> KochatResponse:
+    @app.get(prefix + "/get_entity/{text:malmoi_text}", response_model=KochatResponse, responses=responses, tags=[tag])
+    async def get_entity(text: Text, ref: Ref) -> KochatResponse:
         """The entities of a text as one BIO tag per word (Kochat)."""
-        result = await batcher.parse(check_path_text(text, "text"))
-        log_parse(result, "kochat")
+        result = await parse(ref, text)
         return KochatResponse(input=text, intent=None, entity=word_tags(result)[1], state="REQUEST_ENTITY", answer=None)
-
-    return router
