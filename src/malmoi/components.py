@@ -271,6 +271,12 @@ def register_builtins() -> None:
     )
     registry.fallbacks.add("fallback.v1", "malmoi.intent.fallback:Fallback", settings="malmoi.settings:IntentSettings")
     registry.taggers.add("crf.v1", "malmoi.entity.tagger:EntityTagger", settings="malmoi.settings:EntitySettings")
+    # Entity extractors that bot.yaml declares (malmoi.entity.extractors): system entities,
+    # dictionaries (data/entities/), patterns.
+    for name, cls, settings in [("system-values.v1", "SystemValues", "SystemValuesSettings"),
+                                ("dictionary.v1", "DictionaryExtractor", "DictionarySettings"),
+                                ("pattern.v1", "PatternExtractor", "PatternSettings")]:
+        registry.extractors.add(name, f"malmoi.entity.extractors:{cls}", settings=f"malmoi.entity.extractors:{settings}")
     registry.checkers.add(
         "lexical-head.v1", "malmoi.clean.checker:LexicalHeadChecker", settings=LexicalHeadCheckerSettings
     )

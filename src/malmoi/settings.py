@@ -343,6 +343,10 @@ class BotConfig(_Strict):
     system_entities: list[SystemKind] = []
     # The bot's time zone (IANA name): "내일" is tomorrow there, and times carry its UTC offset.
     timezone: str = "Asia/Seoul"
+    # Dictionaries, TYPE → canonical value → synonyms: read from data/entities/<TYPE>.csv|.yml by
+    # the data loader (training reads no files), kept by the trained model's dictionary part and
+    # not stored again with these settings.
+    dictionaries: dict[str, dict[str, list[str]]] = Field(default_factory=dict, exclude=True)
     settings: Settings = Settings()
     # Intent name → scenario. Intents without one get dialogue.answers or a fallback answer.
     scenarios: dict[str, ScenarioSettings] = {}
@@ -358,6 +362,9 @@ class BotConfig(_Strict):
             return {name: {} for name in value}
         if isinstance(value, dict):  # `LOCATION:` with nothing after it
             return {name: {} if declared is None else declared for name, declared in value.items()}
+        if value is not None:
+            raise ValueError(f"expected a list of entity types like [LOCATION, DATE], or a mapping like "
+                             f"{{ORDER_ID: {{pattern: ...}}}}; got {type(value).__name__}")
         return value
 
     @field_validator("system_entities")

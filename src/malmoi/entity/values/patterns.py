@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 from malmoi.data.problems import Problem
 from malmoi.entity.values._value import Value
 from malmoi.labels import TYPE_RULE, is_entity_type
@@ -27,14 +29,6 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_S = 0.01  # per pattern and text; a sane pattern needs microseconds on a chat message
 _QUOTING = 'in YAML, quote the pattern and double its backslashes: `pattern: "[A-Z]{2}-\\\\d{6}"`'
-
-
-def _regex() -> Any:
-    try:
-        import regex
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("pattern entities need the `regex` package: `pip install 'malmoi[patterns]'`") from error
-    return regex
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,6 @@ class PatternEntity:
 def compile_pattern(entity: str, pattern: object, problems: list[Problem], *, where: str = "bot.yaml",
                     line: int | None = None) -> PatternEntity | None:
     """Compile one pattern entity; None, with a problem, if it cannot be used."""
-    regex = _regex()
     if not is_entity_type(entity):
         problems.append(Problem(where, line, f"the entity type `{entity}`", TYPE_RULE, "e.g. `ORDER_ID`"))
         return None
