@@ -127,6 +127,11 @@ class Extractor(Part):
     def extract(self, doc: Doc, *, now: datetime) -> list[Found]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def value_types(self) -> dict[str, str]:
+        """Tagger types whose entities take the resolution of this extractor's entities of a type
+        (``{"DATE": "sys.time"}``): what fitting learned from the training examples."""
+        return {}
+
     def canonical(self, entity: str, text: str) -> Any:
         """The value the text of a tagger's ``entity`` resolves to (a dictionary's canonical form
         of a synonym), or None when this extractor knows none."""

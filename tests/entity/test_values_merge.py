@@ -73,3 +73,10 @@ def test_crf_entities_stand_against_overlapping_values() -> None:
 def test_a_crf_entity_inside_a_longer_match_of_its_dictionary_takes_the_match() -> None:
     found = Found("CITY", 10, 15, "서울", source="dictionary")
     assert rows(TEXT, merge(TEXT, [crf("CITY", 10, 12), found])) == [("CITY", "서울특별시", "서울", "crf")]
+
+
+def test_only_types_learned_as_values_take_a_system_resolution() -> None:
+    location = crf("LOCATION", 0, 8)
+    assert rows(TEXT, merge(TEXT, [location, FRIDAY], value_types={"DATE": "sys.time"})) == [
+        ("LOCATION", "다음 주 금요일", None, "crf")]
+    assert merge(TEXT, [crf("DATE", 0, 8), FRIDAY], value_types={"DATE": "sys.time"})[0].resolved == FRIDAY.resolved

@@ -15,7 +15,9 @@ entities by :func:`malmoi.entity.values.merge.merge`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -32,6 +34,7 @@ from malmoi.parts import Extractor, Found, LoadContext
 if TYPE_CHECKING:
     import numpy as np
 
+    from malmoi.data.schema import Example
     from malmoi.settings import BotConfig
     from malmoi.text.doc import Doc
 
@@ -39,6 +42,10 @@ __all__ = [
     "DictionaryExtractor", "DictionarySettings", "PatternExtractor", "PatternSettings", "SystemValues",
     "SystemValuesSettings", "configured_extractors",
 ]
+
+
+# What may follow a value inside a tagged entity that is that value ("금요일에", "8시쯤").
+_AROUND = re.compile(r"\s*(?:에서부터|에서|에는|에도|부터|까지|으로|에|은|는|이|가|을|를|로|도|만|의|쯤|경)?[\s.,!?~]*")
 
 
 class SystemValuesSettings(ComponentSettings):
@@ -58,11 +65,51 @@ class SystemValuesSettings(ComponentSettings):
 
 
 class SystemValues(Extractor):
-    """System values (``sys.<kind>``), resolved relative to the parse's reference time."""
+    """System values (``sys.<kind>``), resolved relative to the parse's reference time.
 
-    def __init__(self, settings: SystemValuesSettings):
+    Fitting learns which of the tagger's types are values of a kind: a type most of whose
+    training entities are one value of that kind (DATE: "내일", "다음 주 금요일에") takes the
+    value's resolution when the tagger finds it (the merge rule's rule 2); other types never do
+    (a LOCATION that reads "3번 출구" is not the number 3).
+    """
+
+    def __init__(self, settings: SystemValuesSettings, types: Mapping[str, str] | None = None):
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
+        self.types = dict(types or {})
+
+    def fit(self, examples: Sequence[Example]) -> SystemValues:
+        now = datetime(2024, 1, 1, tzinfo=self.zone)  # any day: only whether a value is there counts
+        seen: Counter[str] = Counter()
+        kinds: dict[str, Counter[str]] = defaultdict(Counter)
+        for example in examples:
+            for entity in example.entities:
+                seen[entity.type] += 1
+                values = find_values(entity.value, self.settings.kinds, now=now)
+                whole = [v for v in values if not entity.value[: v.start].strip()
+                         and _AROUND.fullmatch(entity.value[v.end :])]
+                if whole:
+                    kinds[entity.type][whole[0].kind] += 1
+        self.types = {}
+        for type_, counts in kinds.items():
+            kind, count = counts.most_common(1)[0]
+            if count * 2 > seen[type_]:
+                self.types[type_] = SYSTEM_PREFIX + kind
+        return self
+
+    def value_types(self) -> dict[str, str]:
+        return dict(self.types)
+
+    def state(self) -> dict[str, Any]:
+        return {"types": self.types}
+
+    @classmethod
+    def load(cls, settings: Any, state: dict[str, Any], arrays: dict[str, np.ndarray],
+             context: LoadContext) -> SystemValues:
+        types = state.get("types", {})
+        if not isinstance(types, dict) or not all(isinstance(v, str) for v in types.values()):
+            raise ValueError("the system types of tagger types are not a mapping of names")
+        return cls(settings, types)
 
     def entity_types(self) -> list[str]:
         return [SYSTEM_PREFIX + kind for kind in self.settings.kinds]

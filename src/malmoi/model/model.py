@@ -274,6 +274,7 @@ class Model:
         fallback = self.fallback
         extractors = self.extractors
         when = self.reference_time(now) if extractors else None
+        value_types = {k: v for e in extractors for k, v in e.value_types().items()}
         results = []
         for i, doc in enumerate(docs):
             probabilities = scores.probabilities[i]
@@ -293,7 +294,7 @@ class Model:
             if extractors:
                 assert when is not None
                 found = merge(doc.normalized, [*found, *(f for e in extractors for f in e.extract(doc, now=when))],
-                              canonical=self._canonical)
+                              canonical=self._canonical, value_types=value_types)
             result = ParseResult.model_construct(
                 text=doc.text, intent=top, intent_ranking=ranking, fallback=falls_back,
                 entities=[self._span(doc, f) for f in found],

@@ -6,7 +6,9 @@
    ("서울특별시" tagged CITY resolves to "서울"); so does one that a match of its type's dictionary
    holds, or holds with only particles around it, and it takes the match's span if that is
    longer (the tagger marked "서울" of "서울특별시").
-2. **A CRF entity that holds a system value takes that value's resolution**: where one of the
+2. **A CRF entity that holds a system value takes that value's resolution**, if its type is one
+   whose training entities are mostly such values (DATE for sys.time; learned when the model is
+   trained, so a LOCATION never resolves to a number): where one of the
    two contains the other and the CRF entity has nothing more than spaces and particles around
    the value (a DATE "금요일에" holds sys.time "금요일"; "3번 출구" holds the number 3 but also
    "번 출구", so it does not). The CRF entity keeps its type and takes the value's span if the
@@ -26,7 +28,7 @@ text; :meth:`malmoi.model.Model.parse` calls :func:`merge` with all of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -56,7 +58,8 @@ def _same_expression(crf: Found, value: Found, text: str) -> bool:
     return _holds(crf, value, text)
 
 
-def merge(text: str, found: Sequence[Found], *, canonical: Callable[[str, str], Any] | None = None) -> list[Found]:
+def merge(text: str, found: Sequence[Found], *, canonical: Callable[[str, str], Any] | None = None,
+          value_types: Mapping[str, str] | None = None) -> list[Found]:
     """Merge the entities of every source by the rule of this module; the result is in text order.
 
     Args:
@@ -65,6 +68,9 @@ def merge(text: str, found: Sequence[Found], *, canonical: Callable[[str, str], 
         canonical: ``(type, text) -> canonical value or None`` for rule 1 (the dictionary
             part's :meth:`~malmoi.parts.Extractor.canonical`); without it, rule 1 uses the
             dictionary entities found.
+        value_types: tagger type → the system type whose values it takes (``{"DATE": "sys.time"}``,
+            learned by the system-values part); rule 2 applies to these types only. None: to
+            every type.
 
     >>> text = "금요일에 만나"
     >>> date = Found("DATE", 0, 4, source="crf")
@@ -78,15 +84,19 @@ def merge(text: str, found: Sequence[Found], *, canonical: Callable[[str, str], 
     absorbed: set[int] = set()
     enriched: list[Found] = []
     for span in crf:
-        value = canonical(span.type, text[span.start : span.end]) if canonical is not None else None
-        if value is None:  # rule 1 from the dictionary entities found, of the span's type
-            match = next((d for d in dictionary if d.type == span.type and _same_expression(span, d, text)), None)
-            if match is not None:  # a match around the span ("서울특별시" where the tagger took "서울") is its extent
-                value = match.resolved
-                span = replace(span, start=min(span.start, match.start), end=max(span.end, match.end))
+        # Rule 1: a match of the span's type's dictionary, the longer of the two spans ("서울특별시"
+        # where the tagger took "서울"), else the synonyms of its text.
+        match = next((d for d in dictionary if d.type == span.type and _same_expression(span, d, text)), None)
+        if match is not None:
+            value = match.resolved
+            span = replace(span, start=min(span.start, match.start), end=max(span.end, match.end))
+        else:
+            value = canonical(span.type, text[span.start : span.end]) if canonical is not None else None
         if value is not None:
             span = replace(span, resolved=value)
         for k, time in enumerate(system):  # rule 2
+            if value_types is not None and value_types.get(span.type) != time.type:
+                continue
             if k not in absorbed and span.resolved is None and _same_expression(span, time, text):
                 absorbed.add(k)
                 if time.start < span.start or time.end > span.end:  # the value holds the span
