@@ -80,7 +80,8 @@ EXAMPLES: dict[str, Callable[[Any, Path], tuple[Part, Any, bool]]] = {
     "fallback.v1": lambda model, tmp: (model.fallback, model.settings.intent, True),
     "crf.v1": lambda model, tmp: (model.tagger, model.settings.entity, True),
     "system-values.v1": lambda model, tmp: (
-        SystemValues(settings := SystemValuesSettings(kinds=["time", "number"], timezone="Asia/Seoul")), settings, True),
+        SystemValues(settings := SystemValuesSettings(kinds=["time", "number"]), {"DATE": "sys.time"}),
+        settings, True),
     "dictionary.v1": lambda model, tmp: (
         DictionaryExtractor(settings := DictionarySettings(typos=["LOCATION"]),
                             {"LOCATION": {"서울": "서울", "서울특별시": "서울", "부산": "부산", "paris": "Paris"},

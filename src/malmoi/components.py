@@ -276,7 +276,8 @@ def register_builtins() -> None:
     for name, cls, settings in [("system-values.v1", "SystemValues", "SystemValuesSettings"),
                                 ("dictionary.v1", "DictionaryExtractor", "DictionarySettings"),
                                 ("pattern.v1", "PatternExtractor", "PatternSettings")]:
-        registry.extractors.add(name, f"malmoi.entity.extractors:{cls}", settings=f"malmoi.entity.extractors:{settings}")
+        module = "malmoi.entity.extractors"
+        registry.extractors.add(name, f"{module}:{cls}", settings=f"{module}:{settings}")
     registry.checkers.add(
         "lexical-head.v1", "malmoi.clean.checker:LexicalHeadChecker", settings=LexicalHeadCheckerSettings
     )

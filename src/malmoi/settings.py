@@ -343,10 +343,10 @@ class BotConfig(_Strict):
     system_entities: list[SystemKind] = []
     # The bot's time zone (IANA name): "내일" is tomorrow there, and times carry its UTC offset.
     timezone: str = "Asia/Seoul"
-    # Dictionaries, TYPE → canonical value → synonyms: read from data/entities/<TYPE>.csv|.yml by
-    # the data loader (training reads no files), kept by the trained model's dictionary part and
-    # not stored again with these settings.
-    dictionaries: dict[str, dict[str, list[str]]] = Field(default_factory=dict, exclude=True)
+    # Dictionaries, TYPE → {synonym's match key: canonical value}: read from
+    # data/entities/<TYPE>.csv|.yml by the data loader (training reads no files), kept by the
+    # trained model's dictionary part and not stored again with these settings.
+    dictionaries: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
     settings: Settings = Settings()
     # Intent name → scenario. Intents without one get dialogue.answers or a fallback answer.
     scenarios: dict[str, ScenarioSettings] = {}

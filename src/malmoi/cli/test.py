@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from malmoi.cli._common import EXIT_OK, Commands, UserError
+from malmoi.cli._common import EXIT_OK, Commands, UserError, now_option
 from malmoi.outputs import check_file, marked
 
 
@@ -16,6 +16,7 @@ def add_parser(commands: Commands) -> None:
     p = commands.add_parser("test", help="measure a model on labelled data")
     p.add_argument("model_dir")
     p.add_argument("data", nargs="?", help="bot directory with test data (default: the held-out validation report)")
+    now_option(p)
     p.add_argument("--json", dest="json_out", help="also write the metrics as JSON to this file")
     p.add_argument("--report", help="also write one self-contained HTML report (plots, errors, model card) to "
                    "this file; needs plotly: pip install 'malmoi[report]'")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         from malmoi.data import load_bot
 
         _, data = load_bot(args.data)
-        evaluation = evaluate(model, data.examples, data.ood)
+        evaluation = evaluate(model, data.examples, data.ood, now=args.now)
         rows = [{"intent": k, **v.to_dict()} for k, v in evaluation.per_intent.items()]
         print(format_table(rows, ["intent", "precision", "recall", "f1", "support"]))
         entity = evaluation.entity

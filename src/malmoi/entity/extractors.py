@@ -126,7 +126,7 @@ class DictionarySettings(ComponentSettings):
     with one typo (``entities: {CITY: {typos: true}}`` in ``bot.yaml``)."""
 
     type: str = "dictionary.v1"
-    typos: list[str] = []
+    typos: list[str] = Field(default_factory=list)
 
 
 class DictionaryExtractor(Extractor):

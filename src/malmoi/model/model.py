@@ -232,9 +232,10 @@ class Model:
     def parse_batch(self, texts: Sequence[str], *, now: datetime | None = None) -> list[ParseResult]:
         return self.parse_docs(self.analyze(texts), now=now)
 
-    def parse_with_scores(self, texts: Sequence[str]) -> tuple[list[ParseResult], np.ndarray]:
+    def parse_with_scores(self, texts: Sequence[str], *, now: datetime | None = None
+                          ) -> tuple[list[ParseResult], np.ndarray]:
         """Parse results plus each utterance's in-domain score (fallback when below ``threshold``)."""
-        results = self.parse_batch(texts)
+        results = self.parse_batch(texts, now=now)
         return results, np.array([r.in_domain_score for r in results], dtype=np.float64)
 
     def intent_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:

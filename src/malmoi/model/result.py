@@ -23,7 +23,7 @@ class IntentScore(BaseModel):
 
 
 class EntitySpan(BaseModel):
-    entity: str = Field(description="the type: a tagger's or dictionary's (`LOCATION`), or a system kind (`sys.time`)")
+    entity: str = Field(description="the type: the tagger's or a dictionary's (`LOCATION`), or `sys.<kind>`")
     value: str = Field(description="the text, as written in `text`")
     start: int = Field(ge=0, description="character offset into `text` where the entity starts")
     end: int = Field(ge=0, description="character offset into `text` just past the entity")
@@ -31,9 +31,9 @@ class EntitySpan(BaseModel):
         "what the entity means, when it resolves (left out when it does not): `sys.time` and a time the tagger "
         "found, an ISO 8601 date-time with the bot's UTC offset (`2024-05-16T20:00:00+09:00`) or an interval "
         "`{\"from\": ..., \"to\": ...}`; `sys.number` and `sys.ordinal` a number; `sys.money` "
-        "`{\"amount\": 42000, \"currency\": \"KRW\"}`; `sys.duration` `{\"seconds\": 10800}`; `sys.phone`, `sys.email`, "
-        "`sys.url` the normalized text; a dictionary's type its canonical value; a pattern's its match (or "
-        "its group `value`)"))
+        "`{\"amount\": 42000, \"currency\": \"KRW\"}`; `sys.duration` `{\"seconds\": 10800}`; "
+        "`sys.phone`, `sys.email`, `sys.url` the normalized text; a dictionary's type its canonical value; "
+        "a pattern's its match (or its group `value`)"))
     grain: str | None = Field(None, description=(
         "the precision of a time: year, quarter, month, week, day, hour, minute or second (times only)"))
 
