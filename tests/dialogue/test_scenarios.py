@@ -40,7 +40,8 @@ def test_a_format_shows_the_resolved_value_and_the_text_without_one() -> None:
     values = {"DATE": "다음 주 금요일", "COUNT": "이천삼백", "CITY": "서울특별시"}
     resolved = {"DATE": "2024-05-24T12:00:00+00:00", "COUNT": 2300}
     seoul = timezone(timedelta(hours=9))
-    assert render("{DATE:%-m월 %-d일 %H시} {COUNT:,}명 {CITY}", values, resolved, seoul) == "5월 24일 21시 2,300명 서울특별시"
+    shown = render("{DATE:%-m월 %-d일 %H시} {COUNT:,}명 {CITY}", values, resolved, seoul)
+    assert shown == "5월 24일 21시 2,300명 서울특별시"
     assert render("{DATE:%m월 %d일}", values, {}, seoul) == "다음 주 금요일"  # no resolved value: the text
     weekend = {"from": "2024-05-25T00:00:00+09:00", "to": "2024-05-27T00:00:00+09:00"}
     assert render("{DATE:%-d일}", values, {"DATE": weekend}, seoul) == "25일 ~ 26일"

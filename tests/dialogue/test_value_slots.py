@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,7 @@ FRIDAY = "2024-05-17T00:00:00+09:00"
 class ValueModel(FakeModel):
     """FakeModel whose DATE "내일" resolves, and that finds "금요일" as sys.time."""
 
-    entity_types = ["DATE", "LOCATION", "RESTAURANT", "sys.time"]
+    entity_types: ClassVar[list[str]] = ["DATE", "LOCATION", "RESTAURANT", "sys.time"]
 
     def parse(self, text: str) -> ParseResult:
         result = super().parse(text)
@@ -63,5 +64,5 @@ def test_an_untyped_template_format_on_a_value_that_does_not_resolve_shows_the_t
 
 
 def test_a_time_format_on_a_number_slot_is_refused_when_the_bot_loads() -> None:
-    with pytest.raises(ValueError, match="does not fit a sys.number slot"):
+    with pytest.raises(ValueError, match=r"does not fit a sys\.number slot"):
         value_bot({"type": "sys.number"})
