@@ -118,9 +118,6 @@ class EntitySettings(_Strict):
     # a mixed utterance ("내일 부산 냉면 맛집" read as weather loses its RESTAURANT). See
     # docs/entities.md.
     intent_tag_bias: bool = False
-    # Dictionary matches (data/entities/<TYPE>.csv) as a feature of each token: a value listed
-    # there but never seen in training is still tagged (docs/entities.md). Only with dictionaries.
-    dictionary_features: bool = True
 
 
 class TrainingSettings(_Strict):
@@ -151,7 +148,7 @@ class Settings(_Strict):
     intent: IntentSettings = IntentSettings()
     entity: EntitySettings = EntitySettings()
     # Entity extractors beside the tagger (registry.extractors), by type: what they find is merged
-    # with the tagger's spans (malmoi.entity.merge). A plug-in's: `extractors: [{type: my-finder}]`.
+    # with the tagger's spans (malmoi.entity.values.merge). A plug-in's: `extractors: [{type: my-finder}]`.
     extractors: list[SerializeAsAny[ComponentSettings]] = []
     training: TrainingSettings = TrainingSettings()
 
