@@ -89,7 +89,7 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
 
 def _check_patterns(config: BotConfig, root: yaml.Node, where: str, problems: list[Problem]) -> None:
     """Each pattern entity's regular expression compiles (a problem at the pattern's line if not)."""
-    from malmoi.entity.values.patterns import compile_pattern
+    from malmoi.data._entities import compile_pattern
 
     for name, pattern in config.patterns.items():
         node = _node_at(root, ("entities", name, "pattern"))[0]

@@ -124,7 +124,7 @@ def _raise_or_log(problems: list[Problem]) -> None:
 def read_dictionaries(folder: Path, problems: list[Problem]) -> dict[str, dict[str, str]]:
     """The dictionaries of ``data/entities`` as ``TYPE → {synonym's match key: canonical value}``;
     problems with file and line (:mod:`malmoi.entity.values.dictionary`)."""
-    from malmoi.entity.values.dictionary import load_dictionaries
+    from malmoi.data._entities import load_dictionaries
 
     return {d.entity: {key: canonical for key, (canonical, _) in d.synonyms.items()}
             for d in load_dictionaries(folder, problems)}
