@@ -127,6 +127,18 @@ def add_noise(labels: np.ndarray, classes: int, kind: str, rng: np.random.Genera
     return noisy
 
 
+def most_confused(checker: Any, features: Any, labels: np.ndarray, classes: int, settings: CleanSettings,
+                  seed: int) -> np.ndarray:
+    """For each intent, the other intent its examples are most confused with: the confusion matrix of
+    out-of-fold probabilities of the checker on the clean labels (one split), its diagonal left out."""
+    oof = pico(checker, features, labels, classes, rounds=1, splits=1, folds=settings.folds,
+               workers=settings.workers, seed=seed).first_votes
+    confusion = np.zeros((classes, classes))
+    np.add.at(confusion, labels, oof)
+    np.fill_diagonal(confusion, -1)
+    return np.asarray(confusion.argmax(1))
+
+
 def detection(flagged: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     tp = int((flagged & truth).sum())
     precision, recall, f1 = up.prf(tp, int(flagged.sum()), int(truth.sum()))
@@ -193,12 +205,8 @@ def run_cell(name: str, noise: str, args: argparse.Namespace, settings: CleanSet
 
     confused_with = None
     if noise == "pair10":
-        oof = pico(checker, features.subset(np.arange(n)), labels, len(intents), rounds=1, splits=1,
-                   folds=settings.folds, workers=settings.workers, seed=args.seed).first_votes
-        confusion = np.zeros((len(intents), len(intents)))
-        np.add.at(confusion, labels, oof)
-        np.fill_diagonal(confusion, -1)
-        confused_with = confusion.argmax(1)
+        confused_with = most_confused(checker, features.subset(np.arange(n)), labels, len(intents), settings,
+                                      args.seed)
     rng = np.random.default_rng(args.seed + 1)
     noisy = add_noise(labels, len(intents), noise, rng, confused_with)
     truth = noisy != labels

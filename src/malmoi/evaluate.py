@@ -14,6 +14,7 @@ compare`` read instead of parsing again.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,13 +90,22 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A plain aligned text table."""
+    """A plain aligned text table; Korean and other wide characters take two columns."""
     cells = [[_fmt(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    widths = [max(text_width(c), *(text_width(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(_pad(c, w) for c, w in zip(columns, widths))
     sep = "  ".join("-" * w for w in widths)
-    body = ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join([line, sep, *body])
+    body = ["  ".join(_pad(v, w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(row.rstrip() for row in [line, sep, *body])
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - text_width(text))
 
 
 def _fmt(value: Any) -> str:

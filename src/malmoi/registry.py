@@ -34,7 +34,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Entry",
     "NoSettings",
-    "Registry",
+    "PartRegistry",
     "RegistryError",
     "all_registries",
     "analyzers",
@@ -102,10 +102,10 @@ class Entry(Generic[T]):
         return self.settings_class.model_validate(values)
 
 
-class Registry(Generic[T]):
+class PartRegistry(Generic[T]):
     """Versioned names → parts of one kind.
 
-    >>> losses = Registry("example loss")
+    >>> losses = PartRegistry("example loss")
     >>> @losses.register("hinge.v1")
     ... def hinge(): ...
     >>> losses.get("hinge").name
@@ -204,26 +204,26 @@ def _same_definition(a: object, b: object) -> bool:
 # -- the registries: malmoi's own parts are added by malmoi.components on first use ----------------
 
 # The analysis of an utterance into a Doc (the language's tokenizer).
-analyzers: Registry[Any] = Registry("analyzer")
+analyzers: PartRegistry[Any] = PartRegistry("analyzer")
 # Token vectors for the heads: learned from the bot's data, or frozen and shared.
-encoders: Registry[Any] = Registry("encoder", default_part="malmoi.encode.runtime:ArtifactEncoder")
+encoders: PartRegistry[Any] = PartRegistry("encoder", default_part="malmoi.encode.runtime:ArtifactEncoder")
 # Sparse n-gram features beside the encoder.
-lexical: Registry[Any] = Registry("lexical featurizer")
+lexical: PartRegistry[Any] = PartRegistry("lexical featurizer")
 # What scores intents from the sentence vector (and the fallback's in-domain score).
-intent_heads: Registry[Any] = Registry("intent head")
+intent_heads: PartRegistry[Any] = PartRegistry("intent head")
 # The losses an intent head trains with; they own the class centres it retrieves against.
-intent_losses: Registry[Any] = Registry("intent loss")
+intent_losses: PartRegistry[Any] = PartRegistry("intent loss")
 # How the fallback threshold is chosen and applied.
-fallbacks: Registry[Any] = Registry("fallback")
+fallbacks: PartRegistry[Any] = PartRegistry("fallback")
 # The entity tagger over the token vectors (the CRF).
-taggers: Registry[Any] = Registry("entity tagger")
+taggers: PartRegistry[Any] = PartRegistry("entity tagger")
 # Entities found without the tagger (values, dictionaries, patterns, plug-ins), merged with its spans.
-extractors: Registry[Any] = Registry("entity extractor")
+extractors: PartRegistry[Any] = PartRegistry("entity extractor")
 # Label checkers of `malmoi clean` (malmoi.clean.checker): fast classifiers fitted many times.
-checkers: Registry[Any] = Registry("label checker")
+checkers: PartRegistry[Any] = PartRegistry("label checker")
 
 
-def all_registries() -> list[Registry[Any]]:
+def all_registries() -> list[PartRegistry[Any]]:
     """Every registry, for the contract tests over every registered part."""
     return [analyzers, encoders, lexical, intent_heads, intent_losses, fallbacks, taggers, extractors, checkers]
 

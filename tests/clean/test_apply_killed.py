@@ -72,7 +72,8 @@ def _report(bot: Path) -> dict[str, str]:
     for path in sorted((bot / "clean").rglob("*")):
         if path.is_file():
             kind = path.relative_to(bot / "clean").parts[0].split("-")[0]
-            found[f"{kind}/{path.name if kind != 'changes' else 'diff'}"] = path.read_text("utf-8")
+            name = path.name if kind == "backup" else path.suffix  # the others are named by the time
+            found[f"{kind}/{name}"] = path.read_text("utf-8")
     return found
 
 

@@ -3,8 +3,10 @@ clean errors for bad input."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import subprocess
 import threading
 
 import pytest
@@ -39,7 +41,7 @@ def test_clean_reports_suspects_and_edits_nothing(noisy_bot, capsys):
     first = report["suspects"][0]
     assert {"given", "suggested", "p_wrong", "times_checked", "neighbours", "source"} <= set(first)
     assert (bot / "clean" / "suspects.csv").read_text("utf-8").startswith("rank,p_wrong,given,suggested")
-    assert next(iter(flipped)) in out.out  # the table names the utterances
+    assert next(iter(flipped))[:30] in out.out  # the table names the utterances (cut to fit 100 columns)
     assert "Nothing was changed" in out.err
 
 
@@ -113,8 +115,9 @@ def test_unconfident_suspects_are_set_aside_not_moved(noisy_bot, tmp_path):
     _, after = load_bot(bot)
     now = {e.text: e.intent for e in after.examples}
     assert now[first.text] == "music" and second.text not in now  # moved; out of the data
-    (aside,) = changes.set_aside_dir.iterdir()
-    assert aside.name == f"{second.intent}.csv" and second.text in aside.read_text("utf-8")
+    assert changes.set_aside_file.name.startswith("set-aside-")  # one file for every intent's rows
+    rows = list(csv.DictReader(changes.set_aside_file.open(encoding="utf-8")))
+    assert [(r["question"], r["intent"], r["suggested"]) for r in rows] == [(second.text, second.intent, "weather")]
     assert f"-{second.text}\n" in changes.diff.read_text("utf-8")  # and in the diff
 
 
@@ -148,3 +151,106 @@ def test_clean_never_overwrites_a_suspects_file_it_did_not_write(noisy_bot, tmp_
     (out / "suspects.csv").unlink()
     assert main(["clean", str(bot), "--out", str(out), *FAST]) == 0
     assert main(["clean", str(bot), "--out", str(out), *FAST]) == 0  # its own files, written again
+
+
+def test_the_diff_applies_with_patch_from_the_bot_directory(noisy_bot, capsys):
+    """`patch -p1` run in the bot directory turns the backed-up files into the applied ones."""
+    bot, _ = noisy_bot
+    assert main(["clean", str(bot), *FAST, "--apply"]) == 0
+    capsys.readouterr()
+    applied = {p.name: p.read_text("utf-8") for p in (bot / "data" / "intents").iterdir()}
+    (backup,) = (bot / "clean").glob("backup-*")
+    for saved in backup.iterdir():
+        (bot / "data" / "intents" / saved.name).write_bytes(saved.read_bytes())
+    (diff,) = (bot / "clean").glob("changes-*.diff")
+    done = subprocess.run(["patch", "-p1", "-i", str(diff)], cwd=bot, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {p.name: p.read_text("utf-8") for p in (bot / "data" / "intents").iterdir()} == applied
+
+
+def test_a_reviewed_list_is_applied_as_edited_without_a_new_analysis(noisy_bot, capsys, monkeypatch):
+    bot, flipped = noisy_bot
+    assert main(["clean", str(bot), *FAST]) == 0
+    capsys.readouterr()
+    report_path = bot / "clean" / "suspects.json"
+    report = json.loads(report_path.read_text("utf-8"))
+    rows = report["suspects"]
+    assert {r["decision"] for r in rows} <= {"move", "set_aside", "keep"}
+    moved_as_proposed, kept, changed, *_others = (r for r in rows if r["text"] in flipped)
+    moved_as_proposed["decision"] = "move"  # the reviewer accepts
+    kept["decision"] = "keep"  # the reviewer says no
+    changed["decision"], changed["suggested"] = "move", next(i for i in INTENTS if i not in (
+        changed["given"], changed["suggested"]))  # ... and knows better than the checker here
+    for r in rows:
+        if r not in (moved_as_proposed, changed):
+            r["decision"] = "keep"
+    report_path.write_text(json.dumps(report, ensure_ascii=False), "utf-8")
+
+    import malmoi.clean
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("--apply FILE must not analyse the data again")
+
+    monkeypatch.setattr(malmoi.clean, "find_label_issues", no_analysis)
+    assert main(["clean", str(bot), "--apply", str(report_path)]) == 0
+    err = capsys.readouterr().err
+    assert "reviewed decision" in err
+    _, data = load_bot(bot)
+    now = {e.text: e.intent for e in data.examples}
+    assert now[moved_as_proposed["text"]] == moved_as_proposed["suggested"]
+    assert now[kept["text"]] == kept["given"]
+    assert now[changed["text"]] == changed["suggested"]
+    assert len(data.examples) == 120
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"decision": "maybe"}, "decision 'maybe'; expected one of move, set_aside, keep"),
+    ({"decision": "move", "suggested": "no_such_intent"}, "not an intent of this bot"),
+    ({"rank": None}, "missing or malformed"),
+])
+def test_a_bad_reviewed_list_names_the_row_and_changes_nothing(noisy_bot, capsys, edit, message):
+    bot, _ = noisy_bot
+    assert main(["clean", str(bot), *FAST]) == 0
+    capsys.readouterr()
+    report_path = bot / "clean" / "suspects.json"
+    report = json.loads(report_path.read_text("utf-8"))
+    report["suspects"][1].update(edit)
+    report_path.write_text(json.dumps(report, ensure_ascii=False), "utf-8")
+    before = _digest(bot / "data")
+    assert main(["clean", str(bot), "--apply", str(report_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{report_path}: suspect 2" in err and message in err and "Traceback" not in err
+    assert _digest(bot / "data") == before
+
+
+def test_the_table_fits_100_columns_with_korean_texts_and_long_paths(tmp_path):
+    from malmoi.clean import Suspect
+    from malmoi.cli.clean import format_suspects
+    from malmoi.evaluate import text_width
+
+    bot = tmp_path / "a" / "very" / "long" / "path" / "to" / "the" / "bot"
+    source = f"{bot}/data/intents/international_visa_requirements.csv:1234"
+    suspects = [Suspect(i, "제주도 가는 비행기 표를 다음 주 금요일 오후로 예약하고 싶은데 가능한 시간 알려줘" * 2,
+                        "international_visa_requirements", "book_flight_with_airline_miles", 0.99, 0.876, 6,
+                        source, False) for i in range(1, 4)]
+    table = format_suspects(suspects, bot)
+    assert max(text_width(line) for line in table.splitlines()) <= 100
+    assert "international_visa_requirements.csv:1234" not in table or str(bot) not in table
+    assert "0.88" in table and "…" in table  # p_suggested shown; the text cut
+
+
+def test_overlapping_intents_are_reported_and_kept_not_moved():
+    from malmoi.clean import Suspect
+    from malmoi.clean.decisions import find_overlaps, propose
+
+    def suspect(i, given, suggested, p_suggested):
+        return Suspect(i, f"text {i}", given, suggested, 0.8, p_suggested, 4, f"x.csv:{i}", False)
+
+    both_ways = [suspect(1, "refund", "cancel", 0.5), suspect(2, "refund", "cancel", 0.6),
+                 suspect(3, "cancel", "refund", 0.55), suspect(4, "cancel", "refund", 0.5)]
+    one_way = [suspect(5, "music", "weather", 0.6), suspect(6, "music", "weather", 0.6)]
+    confident = [suspect(7, "refund", "cancel", 0.97)]
+    (overlap,) = find_overlaps(both_ways + one_way + confident, 0.9)
+    assert overlap.intents == ("cancel", "refund") and len(overlap.suspects) == 4
+    decisions = dict((s.rank, d) for s, d in propose(both_ways + one_way + confident, 0.9))
+    assert decisions == {1: "keep", 2: "keep", 3: "keep", 4: "keep", 5: "set_aside", 6: "set_aside", 7: "move"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from noisy_data import as_examples, clean_rows, noisy_rows
@@ -137,3 +139,11 @@ def test_public_surface_is_pinned():
         "PicoResult", "SparseRows", "Suspect", "build_checker", "find_label_issues", "pico",
     ])
     assert all(hasattr(malmoi.clean, name) for name in malmoi.clean.__all__)
+
+
+def test_ties_in_p_wrong_are_broken_by_the_suggestions_lead(noisy_result):
+    """Many suspects reach p_wrong = 1: among equals, the one whose suggestion leads most comes first."""
+    suspects = noisy_result[0].suspects
+    ties = [(a, b) for a, b in itertools.pairwise(suspects) if a.p_wrong == b.p_wrong]
+    assert ties, "the noisy data gives suspects with equal p_wrong"
+    assert all(a.p_suggested >= b.p_suggested for a, b in ties)

@@ -150,6 +150,7 @@ def find_label_issues(
     settings: CleanSettings | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    on_checker: Callable[[int, int], None] | None = None,
 ) -> CleanResult:
     """Rank ``examples`` by the probability that their intent is wrong (PICO).
 
@@ -196,6 +197,7 @@ def find_label_issues(
         ray_address=settings.ray_address,
         seed=settings.seed,
         progress=progress,
+        on_checker=on_checker,
     )
     checked = time.perf_counter()
     result.posterior = _share_conflicts(result.posterior, labels, groups)
@@ -252,7 +254,10 @@ def _suspects(
     other = posterior.indices[np.arange(len(labels)), dense_rank.argmax(1)]
     other_p = dense_rank.max(1)
     chosen = np.flatnonzero((p_wrong >= settings.threshold) & (best != labels))
-    chosen = chosen[np.argsort(-p_wrong[chosen], kind="stable")]
+    # Ranked by p_wrong; ties (common at p_wrong ≈ 1) broken by how far the suggestion leads the
+    # given intent, so the clearest cases come first.
+    margin = other_p - posterior.probability(labels)
+    chosen = chosen[np.lexsort((-margin[chosen], -p_wrong[chosen]))]
     group_intents: dict[int, set[int]] = {}
     for g, label in zip(groups.tolist(), labels.tolist()):
         group_intents.setdefault(g, set()).add(label)

@@ -17,10 +17,13 @@ import os
 import time
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from malmoi.clean.cleaning import CleanResult, Suspect
+from malmoi.clean.decisions import Decision, find_overlaps, propose
 from malmoi.clean.entities import EntityCleanResult
 from malmoi.data import load_bot, read_intent_file
 from malmoi.data.schema import Example
@@ -64,24 +67,33 @@ def load_for_cleaning(bot_dir: str | os.PathLike[str]) -> tuple[BotConfig, list[
     return config, [*data.examples, *restored], len(restored)
 
 
+# The one file of rows set aside: the row as it was, then what a person needs to put it back.
+SET_ASIDE_COLUMNS = ("question", "label", "intent", "suggested", "p_suggested", "source")
 ENTITY_CSV_COLUMNS = ["rank", "p_wrong", "kinds", "text", "given", "suggested", "times_checked", "intent", "source"]
 
 
 def write_entity_report(result: EntityCleanResult, out_dir: Path) -> tuple[Path, Path]:
     """``entity_suspects.csv`` and ``entity_suspects.json``: utterances whose entity tags are in
     doubt, spans as ``[value](TYPE)``; returns both paths."""
+    rows = [[s.rank, f"{s.p_wrong:.4f}", "; ".join(s.kinds), s.text,
+             " ".join(f"[{e.value}]({e.type})" for e in s.given),
+             " ".join(f"[{e.value}]({e.type})" for e in s.suggested), s.times_checked, s.intent or "", s.source]
+            for s in result.suspects]
+    report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
+    return _write_suspects(out_dir, "entity_suspects", ENTITY_CSV_COLUMNS, rows, report)
+
+
+def _write_suspects(out_dir: Path, stem: str, columns: Sequence[str], rows: list[list[Any]],
+                    report: dict[str, Any]) -> tuple[Path, Path]:
+    """``<stem>.csv`` (one row a suspect, for a spreadsheet) and ``<stem>.json`` (marked as malmoi's
+    output), each written atomically; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out_dir / "entity_suspects.csv", out_dir / "entity_suspects.json"
+    csv_path, json_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.json"
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow(ENTITY_CSV_COLUMNS)
-    for s in result.suspects:
-        writer.writerow([s.rank, f"{s.p_wrong:.4f}", "; ".join(s.kinds), s.text,
-                         " ".join(f"[{e.value}]({e.type})" for e in s.given),
-                         " ".join(f"[{e.value}]({e.type})" for e in s.suggested), s.times_checked, s.intent or "",
-                         s.source])
+    writer.writerow(columns)
+    writer.writerows(rows)
     write_atomic(csv_path, buffer.getvalue())
-    report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
     write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
     return csv_path, json_path
 
@@ -91,22 +103,23 @@ def _location(example: Example) -> tuple[str, int | None]:
     return file, int(line) if line.isdigit() else None
 
 
-def write_report(result: CleanResult, out_dir: Path) -> tuple[Path, Path]:
-    """``suspects.csv`` (one row a suspect, for a spreadsheet) and ``suspects.json`` (with the
-    run's settings and rounds); returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out_dir / "suspects.csv", out_dir / "suspects.json"
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for s in result.suspects:
-        near = " | ".join(f"{n.text} ({n.intent}, {n.similarity:.2f})" for n in s.neighbours)
-        writer.writerow([s.rank, f"{s.p_wrong:.4f}", s.given, s.suggested, f"{s.p_suggested:.4f}",
-                         s.times_checked, s.conflict, s.text, s.source, near])
-    write_atomic(csv_path, buffer.getvalue())
-    report = {"summary": result.summary(), "suspects": [s.to_dict() for s in result.suspects]}
-    write_atomic(json_path, json.dumps(marked(report), ensure_ascii=False, indent=2) + "\n")
-    return csv_path, json_path
+def write_report(result: CleanResult, out_dir: Path, *, confident: float = 0.9) -> tuple[Path, Path]:
+    """``suspects.csv`` (one row a suspect, for a spreadsheet) and ``suspects.json`` (with the run's
+    summary, each suspect's proposed ``decision`` for a reviewer to edit, and the overlapping intent
+    pairs); returns both paths."""
+    rows = [[s.rank, f"{s.p_wrong:.4f}", s.given, s.suggested, f"{s.p_suggested:.4f}", s.times_checked,
+             s.conflict, s.text, s.source,
+             " | ".join(f"{n.text} ({n.intent}, {n.similarity:.2f})" for n in s.neighbours)]
+            for s in result.suspects]
+    report = {
+        "summary": result.summary(),
+        "confident": confident,
+        "decisions": "move: to `suggested` (any intent of the bot) | set_aside: out of the training data, "
+                     "for review | keep: no change. Apply this list with `malmoi clean BOT_DIR --apply THIS_FILE`.",
+        "suspects": [{**s.to_dict(), "decision": d} for s, d in propose(result.suspects, confident)],
+        "overlaps": [o.to_dict() for o in find_overlaps(result.suspects, confident)],
+    }
+    return _write_suspects(out_dir, "suspects", CSV_COLUMNS, rows, report)
 
 
 @dataclass
@@ -117,17 +130,27 @@ class AppliedChanges:
     backup: Path | None
     diff: Path | None
     set_aside: list[Suspect] = field(default_factory=list)  # rows moved out of the data, for review
-    set_aside_dir: Path | None = None
+    set_aside_file: Path | None = None
+    kept: list[Suspect] = field(default_factory=list)  # decided `keep`: left where they are
 
 
 def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out_dir: Path, *,
                    confident: float = 0.0) -> AppliedChanges:
-    """Move each suspect's row to the CSV of its suggested intent when the suggestion's probability
-    (``p_suggested``) reaches ``confident``; set the other suspects' rows aside, out of the training
-    data, in ``out_dir/set-aside-<time>/<intent>.csv`` (same columns, for a person to put back or
-    move). A conflicting copy whose text is already under the suggested intent is deleted instead.
-    Every changed file as it was goes to ``out_dir/backup-<time>/`` and every change to
-    ``out_dir/changes-<time>.diff``.
+    """Apply what :func:`malmoi.clean.decisions.propose` decides for ``suspects``: move a suspect whose
+    suggestion's probability reaches ``confident``, keep those between overlapping intents, set the
+    others aside (:func:`apply_decisions`)."""
+    return apply_decisions(bot_dir, propose(suspects, confident), out_dir)
+
+
+def apply_decisions(bot_dir: str | os.PathLike[str], decisions: list[tuple[Suspect, Decision]],
+                    out_dir: Path) -> AppliedChanges:
+    """Apply one decision per suspect: ``move`` its row to the CSV of its ``suggested`` intent,
+    ``set_aside`` its row out of the training data into one file ``out_dir/set-aside-<time>.csv``
+    (its columns, then the intent it had, the suggestion and where it came from, for a person to put
+    back or move), or ``keep`` it. A conflicting copy whose text is already under the suggested intent
+    is deleted instead of moved or set aside. Every changed file as it was goes to
+    ``out_dir/backup-<time>/`` and every change to ``out_dir/changes-<time>.diff``, a diff that
+    ``patch -p1`` applies from the bot directory.
 
     All of it is one change (:class:`malmoi.data.transaction.FileTransaction`): killed at any
     moment, the bot holds every edit or none, and the next command that reads it finishes or
@@ -136,14 +159,15 @@ def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out
     Only Kochat CSV intent files (``data/intents/<intent>.csv``) are edited; a suspect from a YAML
     file is listed in ``skipped`` for a person to fix.
     """
+    bot = Path(bot_dir)
     with FileTransaction(bot_dir, note="malmoi clean --apply") as change:
-        plan = _plan(Path(bot_dir) / "data" / "intents", suspects, confident)
+        plan = _plan(bot / "data" / "intents", decisions)
         if not plan.drop:
-            return AppliedChanges(plan.moved, plan.removed, plan.skipped, None, None)
+            return AppliedChanges(plan.moved, plan.removed, plan.skipped, None, None, kept=plan.kept)
         stamp = _unused_stamp(out_dir)
         backup = out_dir / f"backup-{stamp}"
         diff_path = out_dir / f"changes-{stamp}.diff"
-        aside_dir = out_dir / f"set-aside-{stamp}" if plan.aside else None
+        aside_file = out_dir / f"set-aside-{stamp}.csv" if plan.aside else None
         backup.mkdir(parents=True, exist_ok=True)
         files: dict[Path, str | bytes | None] = {}
         diff: list[str] = []
@@ -154,14 +178,23 @@ def apply_suspects(bot_dir: str | os.PathLike[str], suspects: list[Suspect], out
             text = files[path] = "".join(lines + plan.append[path])
             if path.exists():
                 files[backup / path.name] = path.read_bytes()
+            name = _bot_relative(path, bot)
             diff += difflib.unified_diff(plan.originals[path].splitlines(keepends=True),
-                                         text.splitlines(keepends=True), f"a/{path.name}", f"b/{path.name}")
+                                         text.splitlines(keepends=True), f"a/{name}", f"b/{name}")
         files[diff_path] = "".join(diff)
-        for name, rows in plan.aside.items():
-            assert aside_dir is not None
-            files[aside_dir / name] = plan.header[name] + "".join(rows)
+        if aside_file is not None:
+            files[aside_file] = _csv_line([*SET_ASIDE_COLUMNS]) + "".join(plan.aside)
         change.commit(files, backup=backup)
-    return AppliedChanges(plan.moved, plan.removed, plan.skipped, backup, diff_path, plan.set_aside, aside_dir)
+    return AppliedChanges(plan.moved, plan.removed, plan.skipped, backup, diff_path, plan.set_aside, aside_file,
+                          plan.kept)
+
+
+def _bot_relative(path: Path, bot: Path) -> str:
+    """``data/intents/x.csv``: a path as the bot directory names it, for ``patch -p1`` run there."""
+    try:
+        return path.resolve().relative_to(bot.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _unused_stamp(out_dir: Path) -> str:
@@ -182,11 +215,11 @@ class _Plan:
     lines_of: dict[Path, list[str]] = field(default_factory=dict)
     drop: dict[Path, set[int]] = field(default_factory=lambda: defaultdict(set))
     append: dict[Path, list[str]] = field(default_factory=lambda: defaultdict(list))
-    aside: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    header: dict[str, str] = field(default_factory=dict)
+    aside: list[str] = field(default_factory=list)  # rows of the set-aside file
     moved: list[Suspect] = field(default_factory=list)
     removed: list[Suspect] = field(default_factory=list)
     set_aside: list[Suspect] = field(default_factory=list)
+    kept: list[Suspect] = field(default_factory=list)
     skipped: list[tuple[Suspect, str]] = field(default_factory=list)
 
     def read(self, path: Path) -> list[str]:
@@ -196,10 +229,14 @@ class _Plan:
         return self.lines_of[path]
 
 
-def _plan(intents_dir: Path, suspects: list[Suspect], confident: float) -> _Plan:
+def _plan(intents_dir: Path, decisions: list[tuple[Suspect, Decision]]) -> _Plan:
     plan = _Plan()
-    under_suggested = {(s.text, s.given) for s in suspects}  # copies that are themselves moving away
-    for s in suspects:
+    # copies that are themselves leaving their intent
+    under_suggested = {(s.text, s.given) for s, decision in decisions if decision != "keep"}
+    for s, decision in decisions:
+        if decision == "keep":
+            plan.kept.append(s)
+            continue
         file, _, line_text = s.source.rpartition(":")
         source = Path(file)
         if source.suffix.lower() != ".csv" or source.parent.resolve() != intents_dir.resolve():
@@ -223,9 +260,12 @@ def _plan(intents_dir: Path, suspects: list[Suspect], confident: float) -> _Plan
         if s.conflict and (s.text, s.suggested) not in under_suggested:
             plan.removed.append(s)  # the same text is already under the suggested intent
             continue
-        if s.p_suggested < confident:
-            plan.aside[source.name].append(_csv_line(row))
-            plan.header.setdefault(source.name, lines[0] if lines else "question,label\n")
+        if decision == "set_aside":
+            header = next(csv.reader([lines[0]])) if lines else ["question", "label"]
+            fields = dict(zip((h.strip() for h in header), row))
+            question, label = fields.get("question", s.text), fields.get("label", "")
+            where = f"{_bot_relative(source, intents_dir.parent.parent)}:{start}"
+            plan.aside.append(_csv_line([question, label, s.given, s.suggested, f"{s.p_suggested:.4f}", where]))
             plan.set_aside.append(s)
             continue
         target_lines = plan.read(target)

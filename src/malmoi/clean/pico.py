@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -169,15 +170,23 @@ class CheckerRunner:
             _init_worker_inline(checker, features)
             self.where = "inline"
 
-    def map(self, tasks: Sequence[CheckerTask]) -> list[np.ndarray]:
-        """Each task's ``(len(check), classes)`` probabilities, in the tasks' order."""
+    def map(self, tasks: Sequence[CheckerTask], done: Callable[[], None] | None = None) -> list[np.ndarray]:
+        """Each task's ``(len(check), classes)`` probabilities, in the tasks' order; ``done`` is
+        called as each result arrives (in order), for a progress bar."""
         if self._ray is not None:
             checker_ref, features_ref = self._refs
-            return list(self._ray.get([self._remote.remote(checker_ref, features_ref, t) for t in tasks]))
-        if self._pool is not None:
-            return list(self._pool.map(_run_task, tasks))
-        _init_worker_inline(self.checker, self.features)
-        return [_run_task(t) for t in tasks]
+            results = iter(self._ray.get([self._remote.remote(checker_ref, features_ref, t) for t in tasks]))
+        elif self._pool is not None:
+            results = self._pool.map(_run_task, tasks)
+        else:
+            _init_worker_inline(self.checker, self.features)
+            results = (_run_task(t) for t in tasks)
+        collected = []
+        for result in results:
+            collected.append(result)
+            if done is not None:
+                done()
+        return collected
 
     def close(self) -> None:
         if self._pool is not None:
@@ -210,12 +219,15 @@ def pico(
     ray_address: str | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    on_checker: Callable[[int, int], None] | None = None,
 ) -> PicoResult:
     """Run MultiSplit-Train-Check-Vote and iterative correction over ``labels`` (``(n,)`` class ids).
 
     ``groups``: an id per example; examples of one group (copies of one text) share a fold.
     ``workers`` > 1 runs checkers in that many processes; ``ray_address`` runs them as Ray tasks
-    instead (:class:`CheckerRunner`). Returns a :class:`PicoResult`.
+    instead (:class:`CheckerRunner`). ``progress`` gets a line per round; ``on_checker(round,
+    checkers)`` is called as a round starts and ``on_checker(round, 0)`` as each checker finishes,
+    for a progress bar. Returns a :class:`PicoResult`.
     """
     n = len(labels)
     if n != len(features):
@@ -245,7 +257,9 @@ def pico(
                         tasks.append((train, targets[train], check, int(rng.integers(2**31))))
             totals = np.zeros((n, classes), np.float32)
             counts = np.zeros(n, np.int64)
-            results = runner.map(tasks)
+            if on_checker is not None:
+                on_checker(round_, len(tasks))
+            results = runner.map(tasks, None if on_checker is None else partial(on_checker, round_, 0))
             for (_, _, check, _), probabilities in zip(tasks, results):
                 totals[check] += probabilities
                 counts[check] += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +140,22 @@ def _question_problem(path: Path, line: int, text: str) -> Problem | None:
     return None
 
 
+def _question_rows(
+    path: Path, table: _Table, question: int, problems: list[Problem]
+) -> Iterator[tuple[int, list[str], str]]:
+    """``(line, row, normalized question)`` of each row that has one field per column and a
+    question to learn from; every other row becomes a problem."""
+    for line, row in table.rows:
+        if len(row) != len(table.header):
+            problems.append(_field_count_problem(path, line, row, table.header))
+            continue
+        text = normalize_text(row[question])
+        if (problem := _question_problem(path, line, text)) is not None:
+            problems.append(problem)
+            continue
+        yield line, row, text
+
+
 def read_intent_csv(
     path: Path, intent: str, problems: list[Problem], uses: list[TypeUse]
 ) -> tuple[list[Example], int]:
@@ -163,16 +180,10 @@ def read_intent_csv(
             )
     label = table.header.index("label") if "label" in table.header else None
 
-    parsed: list[tuple[int, str, list[str]]] = []  # (line, text, tags)
-    for line, row in table.rows:
-        if len(row) != len(table.header):
-            problems.append(_field_count_problem(path, line, row, table.header))
-            continue
-        text = normalize_text(row[question])
-        if (problem := _question_problem(path, line, text)) is not None:
-            problems.append(problem)
-            continue
-        parsed.append((line, text, normalize_text(row[label]).split() if label is not None else []))
+    parsed: list[tuple[int, str, list[str]]] = [  # (line, text, tags)
+        (line, text, normalize_text(row[label]).split() if label is not None else [])
+        for line, row, text in _question_rows(path, table, question, problems)
+    ]
 
     scheme = tagging.detect_scheme(tag for _, _, tags in parsed for tag in tags)
     known_types = {
@@ -269,14 +280,5 @@ def read_ood_csv(path: Path, problems: list[Problem]) -> list[Example]:
     question = _question_column(path, table, problems, "question")
     if question is None:
         return []
-    examples = []
-    for line, row in table.rows:
-        if len(row) != len(table.header):
-            problems.append(_field_count_problem(path, line, row, table.header))
-            continue
-        text = normalize_text(row[question])
-        if (problem := _question_problem(path, line, text)) is not None:
-            problems.append(problem)
-            continue
-        examples.append(Example(text, None, (), f"{path}:{line}"))
-    return examples
+    return [Example(text, None, (), f"{path}:{line}")
+            for line, _, text in _question_rows(path, table, question, problems)]

@@ -86,10 +86,6 @@ class PretrainedRuntime(FolderEncoder):
         return _is_model_folder(path)
 
     @classmethod
-    def folder_hash(cls, path: Path) -> str:
-        return folder_hash(path)
-
-    @classmethod
     def variant(cls, settings: Any) -> str:
         return str(int(settings.max_seq_length or 0))
 

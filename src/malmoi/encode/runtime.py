@@ -40,6 +40,7 @@ from malmoi.artifact import (
     validate,
     weights_file,
 )
+from malmoi.encode import pieces
 from malmoi.errors import ModelLoadError
 from malmoi.parts import LoadContext, Part, shared
 from malmoi.text.doc import Doc
@@ -183,8 +184,9 @@ class FolderEncoder(EncoderRuntime):
         raise NotImplementedError
 
     @classmethod
-    def folder_hash(cls, path: Path) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def folder_hash(cls, path: Path) -> str:
+        """The folder's content hash (every file's name and bytes): what a model records and checks."""
+        return pieces.folder_hash(path)
 
     @classmethod
     def open(cls, path: Path, sha256: str, settings: Any) -> FolderEncoder:  # pragma: no cover - abstract

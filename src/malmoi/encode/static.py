@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from malmoi.encode.pieces import folder_hash, token_rows
+from malmoi.encode.pieces import token_rows
 from malmoi.encode.runtime import FolderEncoder
 from malmoi.errors import ModelLoadError
 from malmoi.parts import shared
@@ -80,10 +80,6 @@ class StaticRuntime(FolderEncoder):
     @classmethod
     def is_folder(cls, path: Path) -> bool:
         return _is_model_folder(path)
-
-    @classmethod
-    def folder_hash(cls, path: Path) -> str:
-        return folder_hash(path)
 
     @classmethod
     def open(cls, path: Path, sha256: str, settings: Any) -> StaticRuntime:

@@ -476,7 +476,7 @@ def load_part(context: LoadContext, record: PartRecord, arrays: dict[str, np.nda
     model_dir, name = context.folder, context.name
     kinds = {r.kind: r for r in registry.all_registries()}
     found = getattr(registry, record.kind, None)
-    if not isinstance(found, registry.Registry) or found.kind not in kinds:
+    if not isinstance(found, registry.PartRegistry) or found.kind not in kinds:
         raise ModelLoadError(f"{model_dir / MODEL_FILE}: part {name!r} has the unknown kind {record.kind!r}; "
                              "train the model again")
     try:
