@@ -46,9 +46,9 @@ def dictionary_figures(texts: list[str]) -> dict[str, float]:
     values = {f"장소{i:05d}": [f"장소{i:05d}시", f"place{i:05d}"] for i in range(10_000)}
     state = {"dictionaries": {"PLACE": {match_key(s): c for c, syns in values.items() for s in (c, *syns)}}}
     saved = json.dumps(state, ensure_ascii=False)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()  # CPU time too: on a busy machine wall time waits
     part = DictionaryExtractor.load(DictionarySettings(typos=["PLACE"]), json.loads(saved), {}, None)  # type: ignore[arg-type]
-    load_s = time.perf_counter() - started
+    load_s, load_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     docs = Analyzer("ko").many([f"{t} 장소{i * 37 % 10_000:05d}에서" for i, t in enumerate(texts)])
     now = datetime.now().astimezone()
     times = []
@@ -57,7 +57,7 @@ def dictionary_figures(texts: list[str]) -> dict[str, float]:
         part.extract(doc, now=now)
         times.append((time.perf_counter() - started) * 1000)
     return {"dictionary_values": 10_000, "dictionary_keys": len(state["dictionaries"]["PLACE"]),
-            "dictionary_load_s": round(load_s, 3), "dictionary_match_p50_ms": round(statistics.median(times), 4)}
+            "dictionary_load_s": round(load_s, 3), "dictionary_load_cpu_s": round(load_cpu_s, 3), "dictionary_match_p50_ms": round(statistics.median(times), 4)}
 
 
 def main() -> int:
