@@ -57,7 +57,8 @@ def dictionary_figures(texts: list[str]) -> dict[str, float]:
         part.extract(doc, now=now)
         times.append((time.perf_counter() - started) * 1000)
     return {"dictionary_values": 10_000, "dictionary_keys": len(state["dictionaries"]["PLACE"]),
-            "dictionary_load_s": round(load_s, 3), "dictionary_load_cpu_s": round(load_cpu_s, 3), "dictionary_match_p50_ms": round(statistics.median(times), 4)}
+            "dictionary_load_s": round(load_s, 3), "dictionary_load_cpu_s": round(load_cpu_s, 3),
+            "dictionary_match_p50_ms": round(statistics.median(times), 4)}
 
 
 def main() -> int:
