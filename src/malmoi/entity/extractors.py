@@ -82,14 +82,18 @@ class SystemValues(Extractor):
         now = datetime(2024, 1, 1, tzinfo=self.zone)  # any day: only whether a value is there counts
         seen: Counter[str] = Counter()
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
+        kind_of: dict[str, str | None] = {}  # each distinct text read once (a big bot repeats its values)
         for example in examples:
             for entity in example.entities:
                 seen[entity.type] += 1
-                values = find_values(entity.value, self.settings.kinds, now=now)
-                whole = [v for v in values if not entity.value[: v.start].strip()
-                         and _AROUND.fullmatch(entity.value[v.end :])]
-                if whole:
-                    kinds[entity.type][whole[0].kind] += 1
+                if entity.value not in kind_of:
+                    values = find_values(entity.value, self.settings.kinds, now=now)
+                    whole = [v for v in values if not entity.value[: v.start].strip()
+                             and _AROUND.fullmatch(entity.value[v.end :])]
+                    kind_of[entity.value] = whole[0].kind if whole else None
+                kind = kind_of[entity.value]
+                if kind is not None:
+                    kinds[entity.type][kind] += 1
         self.types = {}
         for type_, counts in kinds.items():
             kind, count = counts.most_common(1)[0]
