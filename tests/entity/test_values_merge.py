@@ -87,7 +87,8 @@ def test_the_system_values_part_learns_which_tagged_types_are_values() -> None:
     from malmoi.entity.extractors import SystemValues, SystemValuesSettings
 
     examples = [Example("내일 부산", "w", (Entity(0, 2, "DATE", "내일"), Entity(3, 5, "LOCATION", "부산"))),
-                Example("금요일에 3번 출구", "w", (Entity(0, 4, "DATE", "금요일에"), Entity(5, 10, "EXIT", "3번 출구"))),
+                Example("금요일에 3번 출구", "w",
+                        (Entity(0, 4, "DATE", "금요일에"), Entity(5, 10, "EXIT", "3번 출구"))),
                 Example("세 명", "w", (Entity(0, 3, "PEOPLE", "세 명"),))]
     part = SystemValues(SystemValuesSettings(kinds=["time", "number"])).fit(examples)
     assert part.value_types() == {"DATE": "sys.time"}  # "3번 출구" is more than a number; "세 명" too
