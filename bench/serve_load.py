@@ -408,9 +408,9 @@ def subprocess_server(command: list[str], port: int, health: str, log: Path, tim
             process.wait(15)
 
 
-def serve_command(model_dir: Path, port: int, database_url: str, workers: int) -> list[str]:
+def serve_command(model_dir: Path, port: int, database_url: str, workers: int, extra: Sequence[str] = ()) -> list[str]:
     return [sys.executable, "-m", "malmoi.cli", "serve", str(model_dir), "--host", HOST, "--port", str(port),
-            "--database-url", database_url, "--workers", str(workers)]
+            "--database-url", database_url, "--workers", str(workers), *extra]
 
 
 def train_demo(model_dir: Path) -> None:
@@ -470,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", default="1,16,64", help="concurrent clients, comma-separated")
     parser.add_argument("--endpoints", default="parse,chat", help="parse, chat or both")
     parser.add_argument("--workers", type=int, default=1, help="server processes (malmoi serve --workers)")
+    parser.add_argument("--server-arg", action="append", default=[], help="a `malmoi serve` option, repeatable")
     parser.add_argument("--warmup-seconds", type=float, default=3.0, help="unrecorded load before the levels")
     parser.add_argument("--ceiling-seconds", type=float, default=5.0,
                         help="client-only run against a null server (0: skip)")
@@ -511,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         "note": note,
         "model_dir": str(model_dir),
         "workers": args.workers,
+        "server_args": args.server_arg,
         "bounds": {"seconds": args.seconds, "max_requests": args.max_requests, "grace_seconds": GRACE_SECONDS},
         "client": "asyncio in one process, one keep-alive HTTP/1.1 connection per client on raw sockets",
         "load_average_before": round(load_before, 2),
@@ -522,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
             ceiling = measure_ceiling([16, 64], args.ceiling_seconds, work)
             result["client_ceiling"] = [summary(r) for r in ceiling]
         port = _cli.port_or_free(args.port, "malmoi serve")
-        command = serve_command(model_dir, port, f"sqlite:///{work / 'state.sqlite3'}", args.workers)
+        command = serve_command(model_dir, port, f"sqlite:///{work / 'state.sqlite3'}", args.workers, args.server_arg)
         with ExitStack() as stack:
             try:
                 server_pid = stack.enter_context(subprocess_server(command, port, "/health", work / "server.log"))

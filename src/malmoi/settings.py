@@ -198,6 +198,9 @@ class SlotSettings(_Strict):
     # When this slot is being asked for and the reply holds no entity of its type, take the whole
     # reply as the value: for open-ended values the tagger cannot know (a dish, a small town).
     accept_text: bool = False
+    # Offered as quick-reply buttons where a channel has them (KakaoTalk) while this slot is asked
+    # for; the user may still type anything else.
+    choices: list[str] = Field([], max_length=10)
 
     @field_validator("type")
     @classmethod

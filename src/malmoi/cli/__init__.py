@@ -23,6 +23,7 @@ from malmoi.cli import (
     review,
     serve,
     shell,
+    stats,
     test,
     train,
     validate,
@@ -40,7 +41,7 @@ from malmoi.cli._common import (
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "UserError", "build_parser", "main"]
 
 # In the order `malmoi --help` lists them.
-COMMANDS = (validate, importing, train, parse, test, compare, shell, serve, bots, review, retrain, clean)
+COMMANDS = (validate, importing, train, parse, test, compare, shell, serve, stats, bots, review, retrain, clean)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,12 @@ def add_parser(commands: Commands) -> None:
                    "only), writing answers into this bot directory, the one the model was trained from")
     p.add_argument("--review-dir", metavar="DIR", help="with --registry: serve /review/{bot} to admin keys, "
                    "writing answers into DIR/<bot>")
+    # Channels and operations (docs/channels.md, docs/serving.md "Metrics").
+    p.add_argument("--channel-deadline", type=float, metavar="SECONDS",
+                   help="seconds a channel's answer may take before the scenario's failure text answers "
+                   "(default 4.5: KakaoTalk waits 5)")
+    p.add_argument("--metrics", choices=["local", "open", "off"],
+                   help="who may read /metrics: local (this machine, or an admin key; the default), open, off")
     p.set_defaults(func=run)
 
 
@@ -67,7 +73,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         name: getattr(args, name)
         for name in ("model_dir", "registry", "host", "port", "database_url", "workers", "scenarios", "access_log",
                      "read_timeout", "keep_alive_timeout", "forwarded_allow_ips", "cache_mb", "ray", "replicas",
-                     "ray_address", "review_data", "review_dir")
+                     "ray_address", "review_data", "review_dir", "channel_deadline", "metrics")
     }
     if args.allowed_host is not None:  # added to the defaults
         given["allowed_hosts"] = [*default_allowed_hosts(args.host or "127.0.0.1"), *args.allowed_host]

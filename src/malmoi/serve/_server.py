@@ -19,7 +19,9 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -143,6 +145,26 @@ def check(settings: ServeSettings) -> str:
     return ready
 
 
+def offered(settings: ServeSettings) -> str:
+    """The line that names every page and route the server offers (tests/serve check it against the app)."""
+    one = settings.registry is None
+    bot = "/v1" if one else "/v1/bots/{bot}"
+    root = "" if one else "/v1/bots/{bot}"
+    pages = ["/ (chat)" if one else "/bots/{bot}/ (chat)", "/docs"]
+    if settings.metrics != "off":
+        pages.append("/metrics")
+    pages.append("/analytics")
+    if settings.review_data is not None or settings.review_dir is not None:
+        pages.append("/review" if one else "/review/{bot}")
+    routes = [f"POST {bot}/parse", f"POST {bot}/chat", f"GET|DELETE {bot}/conversations/{{user}}",
+              f"GET {root}/request_chat|fill_slot/{{uid}}/{{text}}", f"GET {root}/get_intent|get_entity/{{text}}",
+              f"POST {root}/channels/kakao|line|slack|telegram", "GET /health"]
+    if not one:
+        routes[:0] = ["GET /v1/bots", "GET /v1/bots/{bot}", "GET|POST /v1/bots/{bot}/versions",
+                      "PUT /v1/bots/{bot}/live", "POST /v1/bots/{bot}/rollback", "GET /v1/stats"]
+    return f"Pages: {', '.join(pages)}. Routes: {', '.join(routes)}."
+
+
 def _check_registry(settings: ServeSettings) -> str:
     from malmoi.bots import KeyStore, Registry, RegistryError
 
@@ -190,7 +212,7 @@ def run(settings: ServeSettings) -> None:
     that cannot load raises :class:`~malmoi.errors.ModelLoadError` (one line) and nothing
     listens. Once loaded, :func:`check`'s line is printed to standard error.
     """
-    ready = check(settings)
+    ready = check(settings) + "\n" + offered(settings)
     if settings.ray:
         from malmoi.serve.ray_app import run_ray
 
@@ -215,7 +237,22 @@ def _run_uvicorn(settings: ServeSettings, ready_message: str) -> None:
         assert settings.model_dir is not None, "a registry is served by one process"
         check_model_loads(settings.model_dir)
         app, options["factory"] = "malmoi.serve._server:app_from_env", True
+    # Each worker's metrics go to files in one folder of this run, summed by whichever answers
+    # /metrics (prometheus_client's multiprocess mode; malmoi.serve.metrics).
+    metrics_dir = tempfile.mkdtemp(prefix="malmoi-metrics-") if settings.workers > 1 else None
+    if metrics_dir is not None:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     print(ready_message, file=sys.stderr, flush=True)
+    try:
+        _uvicorn_run(app, settings, options)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _uvicorn_run(app: Any, settings: ServeSettings, options: dict[str, Any]) -> None:
+    import uvicorn
+
     uvicorn.run(
         app,
         host=settings.host,

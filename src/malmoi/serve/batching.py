@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -42,6 +42,8 @@ class ParseBatcher:
 
     def __init__(self, max_batch: int = 32, thread_name: str = "malmoi-parse") -> None:
         self.max_batch = max_batch
+        # Called with the bot's name and each result parsed for it (the server's metrics).
+        self.observe: Callable[[str, ParseResult], None] | None = None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
@@ -51,9 +53,13 @@ class ParseBatcher:
         self._queue.put((model, text, now, future))
         return future
 
-    async def parse(self, model: Parser, text: str, now: datetime | None = None) -> ParseResult:
-        """``now``: the reference time of relative dates ("내일"); None: the clock."""
-        return await asyncio.wrap_future(self.submit(model, text, now))
+    async def parse(self, model: Parser, text: str, bot: str = "", now: datetime | None = None) -> ParseResult:
+        """``text`` parsed by ``model``, in the next batch; ``bot`` names it to :attr:`observe`; ``now``: the
+        reference time of relative dates ("내일"), None: the clock."""
+        result = await asyncio.wrap_future(self.submit(model, text, now))
+        if self.observe is not None and bot:
+            self.observe(bot, result)
+        return result
 
     def _run(self) -> None:
         while True:

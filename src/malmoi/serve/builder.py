@@ -32,15 +32,18 @@ from fastapi import FastAPI
 
 from malmoi._version import __version__
 from malmoi.dialogue.scenarios import Scenarios
+from malmoi.serve.channels import add_channel_routes
 from malmoi.serve.docs_page import add_docs
 from malmoi.serve.errors import install_error_handlers
 from malmoi.serve.json_body import JsonRoute
 from malmoi.serve.limits import DEFAULT_READ_TIMEOUT
+from malmoi.serve.metrics import MetricsMiddleware, ServerMetrics
 from malmoi.serve.middleware import App, install_middleware
 from malmoi.serve.registry_source import RegistryBots
 from malmoi.serve.routes.api import add_api_routes
 from malmoi.serve.routes.kochat import add_kochat_routes
-from malmoi.serve.routes.page import add_chat_page
+from malmoi.serve.routes.operations import add_analytics_route, add_metrics_route
+from malmoi.serve.routes.page import add_bot_chat_pages, add_chat_page
 from malmoi.serve.routes.registry import add_registry_routes, upload_limit
 from malmoi.serve.routes.review import add_review_routes
 from malmoi.serve.settings import DEFAULT_CACHE_MB, ServeSettings
@@ -73,6 +76,14 @@ def build_app(source: BotSource, settings: ServeSettings) -> FastAPI:
     install_error_handlers(app)
     registry = source if isinstance(source, RegistryBots) else None
     install_middleware(app, settings, body_limit_for=upload_limit if registry is not None else None)
+    metrics = None
+    if settings.metrics != "off":
+        # Outermost: the Host check's 400s and the body limit's 413s are counted too.
+        metrics = ServerMetrics(bot=source.bot.name if isinstance(source, OneBot) else None,
+                                cache=registry.cache if registry is not None else None)
+        app.add_middleware(MetricsMiddleware, metrics=metrics)
+        source.batcher.observe = metrics.observe_parse
+    app.state.metrics = metrics
 
     # -- the routes: every route of the server is added here, for both kinds of source ---------
     # Added on the app itself, whose route class reads JSON bodies with malmoi's messages (an
@@ -85,15 +96,21 @@ def build_app(source: BotSource, settings: ServeSettings) -> FastAPI:
 
     add_api_routes(app, source, settings)  # at source.api_prefix: /v1, or /v1/bots/{bot}
     add_kochat_routes(app, source, settings)  # at source.kochat_prefix: /, or /v1/bots/{bot}
+    add_channel_routes(app, source, settings)  # at source.kochat_prefix + /channels/NAME
     if registry is not None:
         add_registry_routes(app, registry)
     review_folder = settings.review_data or settings.review_dir
     if review_folder is not None:
         one_folder = settings.review_data is not None
         add_review_routes(app, source, lambda bot: review_folder if one_folder else review_folder / bot)
+    if metrics is not None:
+        add_metrics_route(app, source, settings, metrics)  # /metrics, no prefix
+    add_analytics_route(app, source)
     add_docs(app, source.title)
     if registry is None:
         add_chat_page(app)
+    else:
+        add_bot_chat_pages(app, registry.page_bot)
     return app
 
 

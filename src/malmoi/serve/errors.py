@@ -99,6 +99,9 @@ def _store_error(request: Request, exc: Exception) -> JSONResponse:
 
     if not is_unavailable(exc):  # an SQL error of ours, a constraint: a bug, not an outage
         return _internal_error(request, exc)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.store_errors.inc()
     logger.error("the conversation store failed on %s %s: %s", request.method, request.url.path,
                  str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return error_response(503, "store_unavailable", "the conversation store is unavailable; try again shortly")

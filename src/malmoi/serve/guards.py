@@ -32,7 +32,7 @@ def refuse_cross_site(request: Request) -> None:
         )
 
 
-def require_local(request: Request) -> None:
+def require_local(request: Request, what: str = "the review page") -> None:
     """403 unless the client is on this machine: the review writes the bot's files and has no key.
 
     A request that came through a proxy is not "this machine" (the proxy may serve anyone), unless
@@ -40,6 +40,6 @@ def require_local(request: Request) -> None:
     (:func:`malmoi.serve.proxies.is_local`).
     """
     if not is_local(request):
-        raise ApiError(403, "forbidden", "the review page answers only this machine, reached directly or through a "
+        raise ApiError(403, "forbidden", f"{what} answers only this machine, reached directly or through a "
                        "proxy listed with --forwarded-allow-ips (no API keys here); serve a registry with an admin "
-                       "key to review from elsewhere")
+                       "key to reach it from elsewhere")

@@ -66,7 +66,8 @@ APP_NAME = "malmoi"  # the Serve application `malmoi serve --ray` deploys (and r
 # decides the address and the connections.
 CONFIG_FILE_KEYS = (
     "registry", "replicas", "cpus_per_replica", "models_per_replica", "cache_mb", "database_url", "require_keys",
-    "allowed_hosts", "read_timeout", "log_parses",
+    "allowed_hosts", "read_timeout", "log_parses", "channel_deadline", "metrics",
+    "line_api", "slack_api", "telegram_api",
 )
 
 

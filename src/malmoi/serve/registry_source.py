@@ -37,6 +37,7 @@ from malmoi.dialogue.store import StateStore
 from malmoi.errors import ModelLoadError
 from malmoi.serve.batching import ParseBatcher
 from malmoi.serve.guards import require_local
+from malmoi.serve.proxies import is_local
 from malmoi.serve.schema import ERROR_RESPONSES, ApiError, ErrorResponse
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotRef, ServedBot
@@ -229,6 +230,19 @@ class RegistryBots:
         if ref.key is None or not ref.key.admin:
             raise ApiError(403, "forbidden", "reviewing needs an admin key (`malmoi keys create --admin`)")
         return f"key:{ref.key.id}"
+
+    def operator(self, request: Request) -> str:
+        """An admin key reads the operations pages; without one, only this machine does."""
+        if is_local(request) and not request.headers.get("authorization"):
+            return "local"
+        key = self.caller(request.headers.get("authorization"))
+        if key is None:  # --no-keys, and not this machine
+            require_local(request, "the server's operations pages")
+            return "local"
+        if not key.admin:
+            raise ApiError(403, "forbidden", "the server's operations pages need an admin key "
+                           "(`malmoi keys create --admin`)")
+        return f"key:{key.id}"
 
     # -- the server ------------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from malmoi.model.result import ParseResult
 from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
 
 __all__ = [
-    "ERROR_RESPONSES", "ApiError", "ChatRequest", "ChatResponse", "ErrorDetail", "ErrorResponse", "Health",
-    "ParseRequest", "check_path_text", "error_response",
+    "ERROR_RESPONSES", "ApiError", "ChatRequest", "ChatResponse", "Conversation", "ErrorDetail", "ErrorResponse",
+    "Health", "LoggedMessage", "ParseRequest", "check_path_text", "check_text", "error_response",
 ]
 
 
@@ -39,7 +39,8 @@ def _visible(char: str) -> bool:
     return not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
 
 
-def _check_text(value: str, name: str) -> str:
+def check_text(value: str, name: str) -> str:
+    """``value`` if it has a visible character, no NUL and no lone surrogate (a pydantic error if not)."""
     if "\x00" in value:
         raise PydanticCustomError("invalid_text", "{name} contains a NUL character", {"name": name})
     if not any(map(_visible, value)):  # stops at the first visible character: the first, usually
@@ -71,7 +72,7 @@ class ParseRequest(BaseModel):
     @field_validator("text")
     @classmethod
     def _check(cls, value: str) -> str:
-        return _check_text(value, "text")
+        return check_text(value, "text")
 
 
 class ChatRequest(BaseModel):
@@ -85,13 +86,29 @@ class ChatRequest(BaseModel):
     @field_validator("user_id", "text")
     @classmethod
     def _check(cls, value: str, info: ValidationInfo) -> str:
-        return _check_text(value, str(info.field_name))
+        return check_text(value, str(info.field_name))
 
 
 class ChatResponse(BaseModel):
     answer: str = Field(description="what the bot says")
     parse: ParseResult
     state: ConversationState
+
+
+class LoggedMessage(BaseModel):
+    created_at: datetime
+    source: str = Field(description="chat, kochat, kakao, line, slack, telegram")
+    text: str
+    intent: str
+    confidence: float
+    fallback: bool
+    status: str | None = Field(description="the conversation's status after the message")
+    answer: str | None
+
+
+class Conversation(BaseModel):
+    state: ConversationState
+    messages: list[LoggedMessage] = Field(description="the latest messages logged, oldest first")
 
 
 class Health(BaseModel):
@@ -148,7 +165,7 @@ def check_path_text(value: str, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     if len(value) > limit:
         raise ApiError(422, f"{name}_too_long", f"{name} has {len(value)} characters; the limit is {limit}", name)
     try:
-        return _check_text(value, name)
+        return check_text(value, name)
     except PydanticCustomError as exc:
         code = "empty_text" if exc.type == "empty" else "invalid_text"
         raise ApiError(422, code, exc.message(), name) from None

@@ -116,6 +116,16 @@ class ServeSettings(BaseModel):
     """SQLAlchemy URL; default ``sqlite:///malmoi-state.sqlite3`` in the working directory."""
     log_parses: bool = True
     """also log parse-only messages (``/v1/parse``, ``/get_intent``), not only chat."""
+    # Channels and operations.
+    channel_deadline: float = 4.5
+    """seconds a channel's answer may take (KakaoTalk waits 5); past it the scenario's failure text answers."""
+    # The platforms' APIs that channels answer through; tests point them at fakes on 127.0.0.1.
+    line_api: str = "https://api.line.me"
+    slack_api: str = "https://slack.com/api"
+    telegram_api: str = "https://api.telegram.org"
+    metrics: str = "local"
+    """who may read ``/metrics``: ``local`` (this machine, or an admin key on a registry), ``open`` (anyone
+    who reaches the port: behind a firewall), ``off`` (no route)."""
     # One model.
     workers: int = 1
     scenarios: str | None = None
@@ -189,6 +199,27 @@ class ServeSettings(BaseModel):
             except ValueError:
                 raise ValueError(f"--forwarded-allow-ips {value!r}: {part.strip()!r} is not an address or a "
                                  "network; give them comma-separated, like 127.0.0.1,10.0.0.0/8 (or '*')") from None
+        return value
+
+    @field_validator("channel_deadline")
+    @classmethod
+    def _check_channel_deadline(cls, value: float) -> float:
+        if not (math.isfinite(value) and 0 < value <= 60):
+            raise ValueError(f"--channel-deadline must be a number of seconds in (0, 60], not {value:g}")
+        return value
+
+    @field_validator("line_api", "slack_api", "telegram_api")
+    @classmethod
+    def _check_api(cls, value: str, info: Any) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"{option_name(info.field_name)} {value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("metrics")
+    @classmethod
+    def _check_metrics(cls, value: str) -> str:
+        if value not in ("local", "open", "off"):
+            raise ValueError(f"--metrics is local, open or off, not {value!r}")
         return value
 
     @field_validator("database_url", "ray_address")

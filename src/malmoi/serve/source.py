@@ -93,6 +93,11 @@ class BotSource(Protocol):
         """Who writes review answers for this request (``local``, ``key:<id>``), or 403."""
         ...
 
+    def operator(self, request: Request) -> str:
+        """Who reads the server's operations pages (``/metrics``, ``/analytics``): ``local``,
+        ``key:<id>`` (an admin key on a registry), or 401/403."""
+        ...
+
     def health(self) -> Response:
         """``GET /health``."""
         ...
@@ -200,6 +205,10 @@ class OneBot:
 
     def reviewer(self, request: Request, ref: BotRef) -> str:
         require_local(request)  # no keys here: only this machine may write the bot's data
+        return "local"
+
+    def operator(self, request: Request) -> str:
+        require_local(request, "the server's operations pages")  # no keys here: this machine only
         return "local"
 
     def health(self) -> Response:

@@ -10,12 +10,12 @@ dependency (the key checked, before the body's fields are), then the bot from th
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from malmoi.model.result import ParseResult
-from malmoi.serve.schema import ChatRequest, ChatResponse, ParseRequest
+from malmoi.serve.schema import ChatRequest, ChatResponse, Conversation, LoggedMessage, ParseRequest
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotRef, BotSource, log_parse
 
@@ -30,7 +30,7 @@ def add_api_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> 
     async def parse(request: ParseRequest, ref: Ref) -> Response:
         """Parse one utterance: intent with confidence, ranking, fallback decision, entities."""
         bot = await source.get(ref)
-        result = await source.batcher.parse(bot.model, request.text, request.reference_time)
+        result = await source.batcher.parse(bot.model, request.text, bot.name, now=request.reference_time)
         if settings.log_parses:
             log_parse(source.store, bot, result, "parse")
         # Serialized here: the result is already validated, FastAPI would validate it again.
@@ -44,9 +44,18 @@ def add_api_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> 
         ``SUCCESS`` (or ``FAIL`` if the scenario's action failed), ``FALLBACK``, ``CANCELLED``.
         """
         bot = await source.get(ref)
-        parsed = await source.batcher.parse(bot.model, request.text, request.reference_time)
+        parsed = await source.batcher.parse(bot.model, request.text, bot.name, now=request.reference_time)
         reply = await run_in_threadpool(bot.dialogue.respond, request.user_id, parsed)
         return Response(reply.model_dump_json(), media_type="application/json", headers=bot.headers)
+
+    @app.get(prefix + "/conversations/{user_id}", response_model=Conversation, responses=responses, tags=[tag])
+    async def conversation(user_id: str, ref: Ref, last: Annotated[int, Query(ge=1, le=200)] = 20) -> Conversation:
+        """One user's conversation with the bot: the state now and the ``last`` messages logged
+        (oldest first). A channel's users are ``kakao:<id>``, ``line:<id>``, ..."""
+        bot = await source.get(ref)
+        state = await run_in_threadpool(bot.dialogue.state, user_id)
+        rows = await run_in_threadpool(source.store.messages, bot.dialogue.bot, user_id, last)
+        return Conversation(state=state, messages=[LoggedMessage.model_validate(row) for row in rows])
 
     forgotten: dict[int | str, dict[str, Any]] = {204: {"description": "forgotten (or there was nothing to forget)"}}
 

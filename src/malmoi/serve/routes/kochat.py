@@ -147,13 +147,13 @@ def add_kochat_routes(app: FastAPI, source: BotSource, settings: ServeSettings) 
         bot = await source.get(ref)
         uid, text = split_raw_path(request, route, uid, text)
         uid, text = check_path_text(uid, "uid", MAX_USER_ID_CHARS), check_path_text(text, "text")
-        parsed = await source.batcher.parse(bot.model, text)
+        parsed = await source.batcher.parse(bot.model, text, bot.name)
         reply = await run_in_threadpool(bot.dialogue.respond, uid, parsed, fill_only=fill_only, source="kochat")
         return _chat_response(reply)
 
     async def parse(ref: BotRef, text: str) -> ParseResult:
         bot = await source.get(ref)
-        result = await source.batcher.parse(bot.model, check_path_text(text, "text"))
+        result = await source.batcher.parse(bot.model, check_path_text(text, "text"), bot.name)
         if settings.log_parses:
             log_parse(source.store, bot, result, "kochat")
         return result

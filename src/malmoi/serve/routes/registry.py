@@ -94,6 +94,20 @@ def add_registry_routes(app: FastAPI, source: RegistryBots) -> None:
         found = source.cache.stats()
         return {**found.__dict__, "hit_rate": found.hit_rate, "pid": os.getpid()}
 
+    @app.get("/v1/bots", responses=responses, tags=["bots"])
+    def list_bots(key: Caller) -> list[dict[str, Any]]:
+        """The bots this key may use (every bot for an admin key, or without keys), with their live versions."""
+        found = []
+        for bot in registry.bots():
+            if key is not None and not key.allows(bot):
+                continue
+            try:
+                live = registry.live_version(bot)
+            except RegistryError:  # a damaged pointer: listed, without a live version
+                live = None
+            found.append({"bot": bot, "live": live, "chat_page": f"/bots/{bot}/"})
+        return found
+
     @app.get("/v1/bots/{bot}", responses=responses, tags=["bots"])
     async def describe(ref: Ref) -> dict[str, Any]:
         """The bot's live version and its intents."""

@@ -157,7 +157,7 @@ def add_review_routes(app: FastAPI, source: BotSource, bot_dir: Callable[[str], 
         bot = await source.get(ref)
 
         async def parse(text: str) -> ParseResult:
-            return await source.batcher.parse(bot.model, text)
+            return await source.batcher.parse(bot.model, text)  # not a user's message: not counted
 
         return await list_review(source.store, bot.model, parse, bot=bot.name, bot_dir=bot_dir(bot.name),
                                  below=below, similarity=similarity, model_version=bot.model_version)

@@ -1,7 +1,9 @@
 // malmoi web chat: plain JavaScript, no build step, no network beyond the malmoi server itself.
 //
 // Talks to POST v1/chat ({user_id, text} -> {answer, parse, state}) and GET health. URLs are
-// relative so the page also works behind a path prefix. Every piece of server text goes into the
+// relative so the page also works behind a path prefix. A registry's page of one bot
+// (/bots/{bot}/) names its chat route in <body data-chat> and has an API key field: the key is sent
+// as Authorization: Bearer, kept in sessionStorage, never in a URL. Every piece of server text goes into the
 // page through textContent, never innerHTML.
 "use strict";
 
@@ -18,6 +20,31 @@
   const statusEl = document.getElementById("status");
   const userIdEl = document.getElementById("user-id");
   const newConversationButton = document.getElementById("new-conversation");
+  const keyInput = document.getElementById("api-key");
+  const CHAT_PATH = document.body.dataset.chat || "v1/chat";
+  const HEALTH_PATH = document.body.dataset.health || "health";
+  const API_KEY_KEY = "malmoi.apiKey";
+
+  if (keyInput) {
+    try {
+      keyInput.value = sessionStorage.getItem(API_KEY_KEY) || "";
+    } catch {
+      // storage blocked: the key is typed again after a reload
+    }
+    keyInput.addEventListener("change", () => {
+      try {
+        sessionStorage.setItem(API_KEY_KEY, keyInput.value.trim());
+      } catch {
+        // storage blocked
+      }
+    });
+  }
+
+  function requestHeaders() {
+    const headers = { "Content-Type": "application/json", Accept: "application/json" };
+    if (keyInput && keyInput.value.trim()) headers.Authorization = "Bearer " + keyInput.value.trim();
+    return headers;
+  }
 
   // ---- user id: generated once, kept in localStorage (or in memory where storage is blocked) ----
 
@@ -208,7 +235,7 @@
     try {
       response = await fetch(path, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        headers: requestHeaders(),
         body: JSON.stringify(payload),
         signal: controller.signal,
       });
@@ -246,7 +273,7 @@
 
   async function checkHealth() {
     try {
-      const response = await fetch("health", { headers: { Accept: "application/json" }, cache: "no-store" });
+      const response = await fetch(HEALTH_PATH, { headers: { Accept: "application/json" }, cache: "no-store" });
       setStatus(response.ok ? "ok" : "down");
     } catch {
       setStatus("down");
@@ -272,7 +299,7 @@
     input.value = "";
     const pending = addPending();
     try {
-      const data = await postJSON("v1/chat", { user_id: userId(), text });
+      const data = await postJSON(CHAT_PATH, { user_id: userId(), text });
       pending.remove();
       if (data.parse && typeof data.parse === "object") userMessage.append(detailsFor(data.parse, data.state));
       addMessage("bot", String(data.answer ?? ""));
