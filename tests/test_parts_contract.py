@@ -20,6 +20,14 @@ from malmoi.components import (
     SharedEncoderSettings,
 )
 from malmoi.encode.runtime import artifact_encoder, encoder_files, load_encoder
+from malmoi.entity.extractors import (
+    DictionaryExtractor,
+    DictionarySettings,
+    PatternExtractor,
+    PatternSettings,
+    SystemValues,
+    SystemValuesSettings,
+)
 from malmoi.parts import Part
 from malmoi.settings import BotConfig
 from malmoi.text import Analyzer
@@ -72,6 +80,16 @@ EXAMPLES: dict[str, Callable[[Any, Path], tuple[Part, Any, bool]]] = {
     "linear-floor.v1": lambda model, tmp: (model.floor, model.settings.intent, True),
     "fallback.v1": lambda model, tmp: (model.fallback, model.settings.intent, True),
     "crf.v1": lambda model, tmp: (model.tagger, model.settings.entity, True),
+    "system-values.v1": lambda model, tmp: (
+        SystemValues(settings := SystemValuesSettings(kinds=["time", "number"]), {"DATE": "sys.time"}),
+        settings, True),
+    "dictionary.v1": lambda model, tmp: (
+        DictionaryExtractor(settings := DictionarySettings(typos=["LOCATION"]),
+                            {"LOCATION": {"서울": "서울", "서울특별시": "서울", "부산": "부산", "paris": "Paris"},
+                             "FOOD": {"국밥": "국밥"}}), settings, True),
+    "pattern.v1": lambda model, tmp: (
+        PatternExtractor(settings := PatternSettings(patterns={"COUNT": r"\d+명", "HOUR": r"(?P<value>\d+)시"})),
+        settings, True),
 }
 # Registered types that build no part: the model then has none of that kind.
 NO_PART = {"none.v1"}
@@ -95,5 +113,4 @@ def test_every_built_in_part_saves_loads_and_answers_the_same(kind, type_, tiny_
 
 
 def test_the_contract_covers_every_kind_of_part():
-    # No built-in extractor yet: they come with entity values (system entities, dictionaries, patterns).
-    assert {kind for kind, _ in BUILT_IN} == set(KIND.values()) - {"extractors"}
+    assert {kind for kind, _ in BUILT_IN} == set(KIND.values())

@@ -88,7 +88,7 @@ def test_an_extractor_defined_here_is_trained_saved_loaded_and_served(plugin_bot
     app = create_app(tmp_path / "model", database_url=f"sqlite:///{tmp_path / 'state.sqlite3'}")
     with testclient.TestClient(app, base_url="http://localhost") as client:
         answer = client.post("/v1/parse", json={"text": "국밥 3인분"}).json()
-    assert {"entity": "NUMBER", "value": "3", "start": 3, "end": 4} in answer["entities"]
+    assert {"entity": "NUMBER", "value": "3", "start": 3, "end": 4, "resolved": 3} in answer["entities"]
 
 
 def test_the_plugin_extractor_keeps_the_parts_contract(tmp_path):

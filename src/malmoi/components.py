@@ -274,6 +274,13 @@ def register_builtins() -> None:
     )
     registry.fallbacks.add("fallback.v1", "malmoi.intent.fallback:Fallback", settings="malmoi.settings:IntentSettings")
     registry.taggers.add("crf.v1", "malmoi.entity.tagger:EntityTagger", settings="malmoi.settings:EntitySettings")
+    # Entity extractors that bot.yaml declares (malmoi.entity.extractors): system entities,
+    # dictionaries (data/entities/), patterns.
+    for name, cls, settings in [("system-values.v1", "SystemValues", "SystemValuesSettings"),
+                                ("dictionary.v1", "DictionaryExtractor", "DictionarySettings"),
+                                ("pattern.v1", "PatternExtractor", "PatternSettings")]:
+        module = "malmoi.entity.extractors"
+        registry.extractors.add(name, f"{module}:{cls}", settings=f"{module}:{settings}")
     registry.checkers.add(
         "lexical-head.v1", "malmoi.clean.checker:LexicalHeadChecker", settings=LexicalHeadCheckerSettings
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -369,13 +370,15 @@ class Evaluation:
         )
 
 
-def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch_size: int = 256) -> Evaluation:
+def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch_size: int = 256, *,
+             now: datetime | None = None) -> Evaluation:
     """Score a ``Model`` on labelled in-domain ``Example``s and out-of-domain ones.
 
     Each utterance is parsed once. ``intent_accuracy`` counts the top intent, ignoring
     fallback; ``in_domain_accuracy`` needs the right intent and no fallback. Entity figures are
     exact-span micro scores, per type, with the kinds of error; fallback figures compare the
-    in-domain with the out-of-domain utterances when ``ood`` is given.
+    in-domain with the out-of-domain utterances when ``ood`` is given. ``now``: the reference time
+    of relative dates (default: the clock).
     """
     vectors: list[np.ndarray] = []
 
@@ -383,7 +386,7 @@ def evaluate(model: Any, examples: Sequence[Any], ood: Sequence[Any] = (), batch
         records = []
         for start in range(0, len(items), batch_size):
             chunk = items[start : start + batch_size]
-            results, scores = model.parse_with_scores([e.text for e in chunk])
+            results, scores = model.parse_with_scores([e.text for e in chunk], **({} if now is None else {"now": now}))
             for example, result, score in zip(chunk, results, scores):
                 records.append(_record(example, result, float(score)))
                 doc = result.doc

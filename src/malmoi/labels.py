@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import Literal, overload
 
 __all__ = [
-    "FALLBACK", "OUTSIDE", "PREFIX_LETTERS", "TYPE_PATTERN", "TYPE_RULE", "is_entity_type", "split_tag", "tag_types",
+    "FALLBACK", "OUTSIDE", "PREFIX_LETTERS", "SYSTEM_KINDS", "SYSTEM_PREFIX", "TYPE_PATTERN", "TYPE_RULE",
+    "is_entity_type", "split_tag", "tag_types",
 ]
 
 # The intent name of a parse result that no intent fits. A bot's own intent of that name, in
@@ -23,6 +24,11 @@ __all__ = [
 FALLBACK = "fallback"
 
 OUTSIDE = "O"
+
+# System entities (malmoi.entity.values): bot.yaml's `system_entities` names these kinds, and a
+# parse reports them as entities of type `sys.<kind>` (`sys.time`).
+SYSTEM_KINDS = ("time", "number", "money", "duration", "ordinal", "phone", "email", "url")
+SYSTEM_PREFIX = "sys."
 PREFIX_LETTERS = "BIESLU"  # every scheme's prefixes: B I (BIO), E S (BIOES), L U (BILOU)
 
 # Letters (any script), digits and "_", starting with a letter or "_", and such names joined by

@@ -94,14 +94,18 @@ class Part:
 
 @dataclass(frozen=True)
 class Found:
-    """An entity an extractor found: a span of the utterance's normalized text (``doc.normalized``),
-    its type, and the value it resolves to, if it has one (a date, a number, a canonical name)."""
+    """An entity found in an utterance: a span of its normalized text (``doc.normalized``), its
+    type, the value it resolves to if it has one (a date, a number, a canonical name), the grain
+    of a time (``"day"``, ``"hour"`` ...), and who found it, which the merge rule reads
+    (:mod:`malmoi.entity.values.merge`): ``"crf"`` (the tagger), ``"system"``, ``"dictionary"``,
+    ``"pattern"``, or ``"extractor"`` (a plug-in's)."""
 
     type: str
     start: int
     end: int
     resolved: Any = None
     grain: str | None = None
+    source: str = "extractor"
 
 
 class Extractor(Part):
@@ -110,7 +114,7 @@ class Extractor(Part):
     ``fit`` sees the training examples (a dictionary may learn nothing from them; a plug-in may
     learn a vocabulary); ``extract`` finds entities in one analysed utterance, relative to the
     reference time ``now`` (for "내일", "다음 주 금요일"). The model merges what its extractors find
-    with the tagger's spans (:mod:`malmoi.entity.merge`).
+    with the tagger's spans (:mod:`malmoi.entity.values.merge`).
     """
 
     def fit(self, examples: Sequence[Example]) -> Extractor:
@@ -122,6 +126,16 @@ class Extractor(Part):
 
     def extract(self, doc: Doc, *, now: datetime) -> list[Found]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def value_types(self) -> dict[str, str]:
+        """Tagger types whose entities take the resolution of this extractor's entities of a type
+        (``{"DATE": "sys.time"}``): what fitting learned from the training examples."""
+        return {}
+
+    def canonical(self, entity: str, text: str) -> Any:
+        """The value the text of a tagger's ``entity`` resolves to (a dictionary's canonical form
+        of a synonym), or None when this extractor knows none."""
+        return None
 
 
 @dataclass

@@ -13,19 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SerializeAsAny, ValidationInfo, field_validator, model_validator
 
 from malmoi.component_settings import ComponentSettings
 from malmoi.component_settings import StrictModel as _Strict
 from malmoi.credentials import literal_secret, referenced_variables, substitute
-from malmoi.labels import is_entity_type
-from malmoi.templates import template_fields
+from malmoi.labels import SYSTEM_KINDS, SYSTEM_PREFIX, is_entity_type
+from malmoi.templates import template_formats
 
 __all__ = [
-    "DIALOGUE_FIELDS", "STORED", "BotConfig", "ComponentSettings", "DialogueSettings", "EntitySettings",
-    "IntentSettings", "ScenarioSettings", "Settings", "SlotSettings", "TrainingSettings", "WebhookSettings",
+    "DIALOGUE_FIELDS", "STORED", "BotConfig", "ComponentSettings", "DialogueSettings", "EntityDeclaration",
+    "EntitySettings", "IntentSettings", "ScenarioSettings", "Settings", "SlotSettings", "SystemKind",
+    "TrainingSettings", "WebhookSettings",
 ]
+
+SystemKind = Literal["time", "number", "money", "duration", "ordinal", "phone", "email", "url"]
+assert set(SystemKind.__args__) == set(SYSTEM_KINDS)  # type: ignore[attr-defined]
 
 
 # Validation context for settings read back from a saved model rather than from a bot directory:
@@ -157,7 +162,7 @@ class Settings(_Strict):
     intent: IntentSettings = IntentSettings()
     entity: EntitySettings = EntitySettings()
     # Entity extractors beside the tagger (registry.extractors), by type: what they find is merged
-    # with the tagger's spans (malmoi.entity.merge). A plug-in's: `extractors: [{type: my-finder}]`.
+    # with the tagger's spans (malmoi.entity.values.merge). A plug-in's: `extractors: [{type: my-finder}]`.
     extractors: list[SerializeAsAny[ComponentSettings]] = []
     training: TrainingSettings = TrainingSettings()
 
@@ -197,6 +202,10 @@ class Settings(_Strict):
 class SlotSettings(_Strict):
     """One entity a scenario collects. It is asked for only when required and without a default."""
 
+    # A system type (`sys.time`, `sys.number` ...): the slot takes the entity's resolved value,
+    # from an entity of its own name that resolved to that kind or from a `sys.<kind>` entity;
+    # its `default` is resolved too (DATE: {type: sys.time, default: 오늘}).
+    type: str | None = None
     required: bool = True
     default: str | None = Field(None, min_length=1)  # e.g. DATE: 오늘; used when the user never says one
     question: str | None = Field(None, min_length=1)  # None: a generic question naming the entity
@@ -206,6 +215,21 @@ class SlotSettings(_Strict):
     # Offered as quick-reply buttons where a channel has them (KakaoTalk) while this slot is asked
     # for; the user may still type anything else.
     choices: list[str] = Field([], max_length=10)
+
+    @field_validator("type")
+    @classmethod
+    def _system_type(cls, value: str | None) -> str | None:
+        if value is not None and value.removeprefix(SYSTEM_PREFIX) not in SYSTEM_KINDS:
+            kinds = ", ".join(SYSTEM_PREFIX + k for k in SYSTEM_KINDS)
+            raise ValueError(f"a slot's type is a system entity type: one of {kinds}; got {value!r}")
+        if value is not None and not value.startswith(SYSTEM_PREFIX):
+            value = SYSTEM_PREFIX + value  # `type: time` means sys.time
+        return value
+
+    @property
+    def kind(self) -> str | None:
+        """The system kind of a typed slot (``"time"`` for ``sys.time``)."""
+        return self.type.removeprefix(SYSTEM_PREFIX) if self.type else None
 
 
 class WebhookSettings(_Strict):
@@ -264,19 +288,27 @@ class ScenarioSettings(_Strict):
     @classmethod
     def _template(cls, template: str | None) -> str | None:
         if template is not None:
-            template_fields(template)  # raises ValueError naming the problem
+            template_formats(template)  # raises ValueError naming the problem
         return template
 
     @model_validator(mode="after")
     def _answer_fields_are_entities(self) -> ScenarioSettings:
         # With a webhook, other {keys} come from its reply; Python actions are checked when attached.
+        formats = template_formats(self.answer) if self.answer is not None else []
         if self.answer is not None and self.webhook is None:
-            unknown = [f for f in template_fields(self.answer) if f not in self.entities]
+            unknown = [name for name, _ in formats if name not in self.entities]
             if unknown:
                 raise ValueError(
                     f"the answer uses {{{unknown[0]}}}, which is not one of this scenario's entities "
                     f"({', '.join(self.entities) or 'none'}); declare it under `entities:`"
                 )
+        for name, spec in formats:
+            slot = self.entities.get(name)
+            if not spec or slot is None or slot.kind is None or ("%" in spec) == (slot.kind == "time"):
+                continue
+            example = f"{{{name}:%m월 %d일}}" if slot.kind == "time" else f"{{{name}:,}}"
+            raise ValueError(f"the answer formats {{{name}:{spec}}}, which does not fit a {slot.type} slot; "
+                             f"write a {'time' if slot.kind == 'time' else 'number'} format like {example}")
         return self
 
 
@@ -299,14 +331,36 @@ class DialogueSettings(_Strict):
     idle_timeout: float = Field(600.0, gt=0.0)
 
 
+class EntityDeclaration(_Strict):
+    """One entity type in the mapping form of ``entities:``; ``LOCATION:`` alone just declares it."""
+
+    # A regular expression (Python's syntax; run by the `regex` package with a time limit): the
+    # type is found by it, without examples. Its group named `value`, if any, is the value.
+    pattern: str | None = Field(None, min_length=1)
+    # The type's dictionary (data/entities/<TYPE>.csv) also matches a value of four or more
+    # characters written with one typo, when only one value is that near.
+    typos: bool = False
+
+
 class BotConfig(_Strict):
     name: str = Field("bot", min_length=1, max_length=100)
     language: str = Field("ko", min_length=2, max_length=8)  # "ko" uses the Korean analyser
     description: str = ""
     min_examples_per_intent: int = Field(5, ge=1)
     # Declared entity types. None: any type goes, and a rare type spelled like a common one is
-    # reported as a likely typo; a list: a type not in it is an error, and nothing is guessed.
-    entities: list[str] | None = None
+    # reported as a likely typo; declared (a list `[LOCATION, DATE]`, or a mapping that also says
+    # how a type is found: `ORDER_ID: {pattern: ...}`): a type not declared is an error, and
+    # nothing is guessed. Stored as the mapping.
+    entities: dict[str, EntityDeclaration] | None = None
+    # System entities found and resolved without examples (malmoi.entity.values): any of
+    # time, number, money, duration, ordinal, phone, email, url. Reported as `sys.<kind>`.
+    system_entities: list[SystemKind] = []
+    # The bot's time zone (IANA name): "내일" is tomorrow there, and times carry its UTC offset.
+    timezone: str = "Asia/Seoul"
+    # Dictionaries, TYPE → {synonym's match key: canonical value}: read from
+    # data/entities/<TYPE>.csv|.yml by the data loader (training reads no files), kept by the
+    # trained model's dictionary part and not stored again with these settings.
+    dictionaries: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
     settings: Settings = Settings()
     # Intent name → scenario. Intents without one get dialogue.answers or a fallback answer.
     scenarios: dict[str, ScenarioSettings] = {}
@@ -316,3 +370,41 @@ class BotConfig(_Strict):
         """This configuration (what the model learned with) answering with ``other``'s dialogue
         (:data:`DIALOGUE_FIELDS`): how a server uses a bot directory's ``bot.yaml`` with a model."""
         return self.model_copy(update={name: getattr(other, name) for name in DIALOGUE_FIELDS})
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _entity_mapping(cls, value: Any) -> Any:
+        if isinstance(value, list):  # the list form: names only
+            bad = [item for item in value if not isinstance(item, str)]
+            if bad:
+                raise ValueError(f"entity types are names like LOCATION, not {bad[0]!r}")
+            return {name: {} for name in value}
+        if isinstance(value, dict):  # `LOCATION:` with nothing after it
+            return {name: {} if declared is None else declared for name, declared in value.items()}
+        if value is not None:
+            raise ValueError(f"expected a list of entity types like [LOCATION, DATE], or a mapping like "
+                             f"{{ORDER_ID: {{pattern: ...}}}}; got {type(value).__name__}")
+        return value
+
+    @field_validator("system_entities")
+    @classmethod
+    def _once_each(cls, kinds: list[str]) -> list[str]:
+        return list(dict.fromkeys(kinds))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}; write an IANA name like Asia/Seoul or UTC") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def patterns(self) -> dict[str, str]:
+        """``{TYPE: pattern}`` of the types declared with a pattern."""
+        return {name: d.pattern for name, d in (self.entities or {}).items() if d.pattern is not None}

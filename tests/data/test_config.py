@@ -13,7 +13,7 @@ def test_settings_are_read(make_bot):
                                 "settings:\n  encoder: {dim: 64}\n"})
     config, _ = load_bot(bot)
     assert (config.name, config.min_examples_per_intent) == ("날씨봇", 3)
-    assert config.entities == ["LOCATION", "DATE"]
+    assert list(config.entities or ()) == ["LOCATION", "DATE"]  # stored as a mapping; the list form still reads
     assert config.settings.encoder.dim == 64
 
 

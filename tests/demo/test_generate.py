@@ -74,13 +74,17 @@ def test_bot_yaml_has_identity_scenarios_and_dialogue(bot: Path) -> None:
     from malmoi.settings import BotConfig
 
     settings = yaml.safe_load((bot / "bot.yaml").read_text(encoding="utf-8"))
-    assert list(settings) == ["name", "language", "description", "scenarios", "dialogue"]
+    assert list(settings) == ["name", "language", "description", "system_entities", "timezone", "scenarios",
+                              "dialogue"]
     assert settings["name"] == "malmoi-demo"
     assert settings["language"] == "ko"
     config = BotConfig.model_validate(settings)  # training settings stay the defaults
     assert set(config.scenarios) == set(ENTITY_INTENTS)
     assert set(config.dialogue.answers) == {"greeting"}
     assert {e for s in config.scenarios.values() for e in s.entities} == ENTITY_TYPES
+    # Dates resolve (docs/entities.md): the weather and dust answers show them as 5월 16일.
+    assert config.system_entities == ["time"]
+    assert all(config.scenarios[i].entities["DATE"].type == "sys.time" for i in ("weather", "dust"))
 
 
 def test_generated_bot_is_valid(bot: Path) -> None:

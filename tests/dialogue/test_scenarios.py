@@ -27,11 +27,24 @@ def test_template_fields_in_order_and_literal_braces() -> None:
 
 
 @pytest.mark.parametrize(
-    "template", ["{LOCATION", "LOCATION}", "{}", "{0}", "{LOCATION.upper}", "{X[0]}", "{X!r}", "{X:>9}"]
+    "template", ["{LOCATION", "LOCATION}", "{}", "{0}", "{LOCATION.upper}", "{X[0]}", "{X!r}", "{X:{Y}}", "{X:zz}"]
 )
-def test_template_rejects_anything_but_plain_names(template: str) -> None:
+def test_template_rejects_anything_but_plain_names_and_value_formats(template: str) -> None:
     with pytest.raises(ValueError, match="template"):
         template_fields(template)
+
+
+def test_a_format_shows_the_resolved_value_and_the_text_without_one() -> None:
+    from datetime import timedelta, timezone
+
+    values = {"DATE": "다음 주 금요일", "COUNT": "이천삼백", "CITY": "서울특별시"}
+    resolved = {"DATE": "2024-05-24T12:00:00+00:00", "COUNT": 2300}
+    seoul = timezone(timedelta(hours=9))
+    shown = render("{DATE:%-m월 %-d일 %H시} {COUNT:,}명 {CITY}", values, resolved, seoul)
+    assert shown == "5월 24일 21시 2,300명 서울특별시"
+    assert render("{DATE:%m월 %d일}", values, {}, seoul) == "다음 주 금요일"  # no resolved value: the text
+    weekend = {"from": "2024-05-25T00:00:00+09:00", "to": "2024-05-27T00:00:00+09:00"}
+    assert render("{DATE:%-d일}", values, {"DATE": weekend}, seoul) == "25일 ~ 26일"
 
 
 def test_render_missing_value_names_it() -> None:
@@ -237,7 +250,7 @@ def test_webhook_posts_slots_and_fills_template(hook_url: str) -> None:
     (call,) = _Hook.received
     assert call["token"] == "s3cr3t"  # the reference in bot.yaml, resolved from the server's environment
     assert call["body"] == {"bot": "fake", "intent": "weather", "user_id": "u9", "text": "부산 날씨",
-                            "slots": {"LOCATION": "부산", "DATE": "오늘"}}
+                            "slots": {"LOCATION": "부산", "DATE": "오늘"}, "resolved": {}}
 
 
 def test_webhook_answer_field_without_template(hook_url: str) -> None:

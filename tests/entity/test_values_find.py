@@ -88,8 +88,8 @@ def test_public_surface() -> None:
     import malmoi.entity.values as values
 
     assert sorted(values.__all__) == sorted([
-        "GRAINS", "PRIORITY", "SYSTEM_KINDS", "Dictionary", "DictionaryMatcher", "PatternEntity", "Span", "Value",
-        "compile_pattern", "compile_patterns", "crf_span", "find_patterns", "find_values", "load_dictionaries",
+        "GRAINS", "PRIORITY", "SYSTEM_KINDS", "Dictionary", "DictionaryMatcher", "PatternEntity", "Value",
+        "compile_pattern", "compile_patterns", "find_patterns", "find_values", "load_dictionaries",
         "load_dictionary", "merge"])
     assert all(hasattr(values, name) for name in values.__all__)
 

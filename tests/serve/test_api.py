@@ -83,7 +83,7 @@ def test_kochat_request_chat_then_fill_slot(client) -> None:
     first = client.get("/request_chat/kochat-1/맛집 추천해줘").json()
     assert first == {
         "input": ["맛집", "추천해줘"], "intent": "restaurant", "entity": ["O", "O"],
-        "state": "REQUIRE_LOCATION_RESTAURANT", "answer": "어느 동네에서 찾아볼까요?",
+        "state": "REQUIRE_LOCATION_RESTAURANT", "answer": "어느 동네에서 찾아볼까요?", "values": [],
     }
     assert client.get("/fill_slot/kochat-1/서울").json()["state"] == "REQUIRE_RESTAURANT"
     second = client.get("/fill_slot/kochat-1/떡볶이").json()
@@ -94,7 +94,7 @@ def test_kochat_request_chat_then_fill_slot(client) -> None:
 def test_kochat_get_intent_and_get_entity(client) -> None:
     intent = client.get("/get_intent/부산 날씨 알려줘").json()
     assert intent == {"input": "부산 날씨 알려줘", "intent": "weather", "entity": None,
-                      "state": "REQUEST_INTENT", "answer": None}
+                      "state": "REQUEST_INTENT", "answer": None, "values": None}
     entity = client.get("/get_entity/내일 부산 냉면 맛집").json()
     assert entity["state"] == "REQUEST_ENTITY" and entity["intent"] is None
     assert entity["entity"][:3] == ["B-DATE", "B-LOCATION", "B-RESTAURANT"]

@@ -57,6 +57,24 @@ class IntermixedParser(argparse.ArgumentParser):
 # -- shared options -------------------------------------------------------------------------------
 
 
+def now_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--now", type=reference_time, metavar="ISO",
+                        help="the reference time of relative dates and times (\"내일\"), ISO 8601, like "
+                             "2024-05-15T10:00:00+09:00 (without an offset: in the bot's time zone); "
+                             "default: the clock")
+
+
+def reference_time(text: str) -> Any:
+    """``--now``'s value: an ISO 8601 date or time (argparse prints the error with exit status 2)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time; write one like 2024-05-15T10:00:00+09:00 or 2024-05-15") from None
+
+
 def registry_option(parser: argparse.ArgumentParser) -> None:
     """``--registry DIR`` of the commands that manage a registry (docs/bots.md)."""
     parser.add_argument("--registry", help="the registry folder (default: $MALMOI_REGISTRY, else ./registry)")

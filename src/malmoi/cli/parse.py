@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from malmoi.cli._common import EXIT_OK, Commands, UserError
+from malmoi.cli._common import EXIT_OK, Commands, UserError, now_option
 from malmoi.outputs import check_file
 
 
@@ -20,6 +20,7 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--input", help="file with one utterance per line, or JSON lines with a 'text' field")
     p.add_argument("--output", help="write JSON lines here (default: standard output)")
     p.add_argument("--batch-size", type=int, default=256)
+    now_option(p)
     p.set_defaults(func=run)
 
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         check_file(args.output, "--output", "parse results")
     model = malmoi.load(args.model_dir)
     if args.text is not None:
-        print(json.dumps(model.parse(args.text).to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(model.parse(args.text, now=args.now).to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
     out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115 - closed below
     count = 0
@@ -45,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
         for text in read_utterances(args.input):
             batch.append(text)
             if len(batch) == args.batch_size:
-                count += _write_batch(model, batch, out)
+                count += _write_batch(model, batch, out, args.now)
                 batch = []
         if batch:
-            count += _write_batch(model, batch, out)
+            count += _write_batch(model, batch, out, args.now)
     finally:
         if out is not sys.stdout:
             out.close()
@@ -93,7 +94,7 @@ def read_utterances(path: str) -> Iterator[str]:
             raise UserError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8") from exc
 
 
-def _write_batch(model: Any, texts: list[str], out: TextIO) -> int:
-    for result in model.parse_batch(texts):
+def _write_batch(model: Any, texts: list[str], out: TextIO, now: Any) -> int:
+    for result in model.parse_batch(texts, now=now):
         out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
     return len(texts)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from malmoi.cli._common import EXIT_FAILED, EXIT_OK, Commands, UserError
+from malmoi.cli._common import EXIT_FAILED, EXIT_OK, Commands, UserError, now_option
 from malmoi.outputs import check_file, marked
 
 
@@ -25,6 +25,7 @@ def add_parser(commands: Commands) -> None:
                    help="k-fold cross-validation of the bot directory MODEL_DIR: train on K-1 folds, score the "
                    "K-th, K times; mean ± sd")
     p.add_argument("--seed", type=int, default=0, help="with --cross-validate: how the folds are drawn (default 0)")
+    now_option(p)
     p.add_argument("--json", dest="json_out", help="also write the metrics as JSON to this file")
     p.add_argument("--report", help="also write one self-contained HTML report (plots, errors, model card) to "
                    "this file; needs plotly: pip install 'malmoi[report]'")
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
         _, data = load_bot(args.data)
         _say_if_training_data(model, data, args.data)
-        evaluation = evaluate(model, data.examples, data.ood)
+        evaluation = evaluate(model, data.examples, data.ood, now=args.now)
         rows = [{"intent": k, **v.to_dict()} for k, v in evaluation.per_intent.items()]
         print(format_table(rows, ["intent", "precision", "recall", "f1", "support"]))
         entity = evaluation.entity

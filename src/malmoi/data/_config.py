@@ -72,15 +72,28 @@ def read_config(bot_dir: Path, problems: list[Problem]) -> tuple[BotConfig, dict
         except ValidationError:
             return BotConfig(), {}
     lines = {}
+    declared, _ = _node_at(root, ("entities",))
     for index, name in enumerate(config.entities or []):
-        node = _node_at(root, ("entities", index))[0]
+        # `entities: [LOCATION, DATE]` or the mapping form `entities: {ORDER_ID: {pattern: ...}}`
+        node = _node_at(root, ("entities", index))[0] if isinstance(declared, yaml.SequenceNode) else \
+            next((k for k, _ in getattr(declared, "value", []) if getattr(k, "value", None) == name), declared)
         lines[name] = node.start_mark.line + 1
         if not tagging.is_entity_type(name):
             problems.append(
                 Problem(where, lines[name], f"the entity type `{name}`",
                         tagging.TYPE_RULE, "e.g. `LOCATION` or `fromloc.city_name`")
             )
+    _check_patterns(config, root, where, problems)
     return config, lines
+
+
+def _check_patterns(config: BotConfig, root: yaml.Node, where: str, problems: list[Problem]) -> None:
+    """Each pattern entity's regular expression compiles (a problem at the pattern's line if not)."""
+    from malmoi.data._entities import compile_pattern
+
+    for name, pattern in config.patterns.items():
+        node = _node_at(root, ("entities", name, "pattern"))[0]
+        compile_pattern(name, pattern, problems, where=where, line=node.start_mark.line + 1)
 
 
 def _validation_problem(where: str, root: yaml.Node, detail: ErrorDetails, data: Any = None) -> Problem:

@@ -126,6 +126,15 @@ def _raise_or_log(problems: list[Problem]) -> None:
                        len(warnings) - _MAX_LOGGED_WARNINGS)
 
 
+def read_dictionaries(folder: Path, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    """The dictionaries of ``data/entities`` as ``TYPE → {synonym's match key: canonical value}``;
+    problems with file and line (:mod:`malmoi.entity.values.dictionary`)."""
+    from malmoi.data._entities import load_dictionaries
+
+    return {d.entity: {key: canonical for key, (canonical, _) in d.synonyms.items()}
+            for d in load_dictionaries(folder, problems)}
+
+
 def _read_bot(
     bot_dir: Path, *, skip_invalid: bool = False
 ) -> tuple[BotConfig, BotData, list[Problem]]:
@@ -141,6 +150,10 @@ def _read_bot(
     # finished or undone before anything is read.
     problems.extend(recover(bot_dir))
     config, declared_lines = read_config(bot_dir, problems)
+    config.dictionaries = read_dictionaries(bot_dir / "data" / "entities", problems)
+    # A type found by a pattern or a dictionary needs no examples.
+    declared_lines = {name: line for name, line in declared_lines.items()
+                      if name not in config.patterns and name not in config.dictionaries}
     intents_dir = bot_dir / "data" / "intents"
     intent_files: list[Path] | None = None
     if not intents_dir.is_dir():
@@ -306,7 +319,8 @@ def _check_entity_types(
     problems: list[Problem],
 ) -> None:
     counts = Counter(use.type for use in uses)
-    declared = config.entities
+    # A dictionary's type (data/entities/CITY.csv) is declared by its file.
+    declared = None if config.entities is None else [*config.entities, *config.dictionaries]
     # Per type: (what is expected of it, the type meant, hint) or None when it is fine.
     verdicts: dict[str, tuple[str, str | None, str] | None] = {}
     for type_ in counts:

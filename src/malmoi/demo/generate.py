@@ -55,17 +55,21 @@ BOT_YAML = (
 # What the bot says (docs/dialogue.md). A scenario collects its intent's entities, asks for a
 # missing one, then answers. The demo answers from templates; a real bot would fetch the forecast
 # with a webhook (`webhook: {url: ...}`) or a Python action.
+# Dates and times are resolved (docs/entities.md): "내일" is tomorrow's date in the bot's time
+# zone, which a slot of type sys.time receives and {DATE:%-m월 %-d일} shows.
+system_entities: [time]
+timezone: Asia/Seoul
 scenarios:
   weather:
     entities:
       LOCATION: {question: "어느 지역의 날씨를 알려드릴까요?"}
-      DATE: {default: 오늘}
-    answer: "{LOCATION}, {DATE} 날씨를 찾아볼게요. (데모 봇이라 실제 예보 대신 이 문장을 보여 드려요.)"
+      DATE: {type: sys.time, default: 오늘}
+    answer: "{LOCATION}, {DATE:%-m월 %-d일} 날씨를 찾아볼게요. (데모 봇이라 실제 예보 대신 이 문장을 보여 드려요.)"
   dust:
     entities:
       LOCATION: {question: "어느 지역의 미세먼지를 알려드릴까요?"}
-      DATE: {default: 오늘}
-    answer: "{LOCATION}, {DATE} 미세먼지를 찾아볼게요. (데모 봇이라 실제 측정값 대신 이 문장을 보여 드려요.)"
+      DATE: {type: sys.time, default: 오늘}
+    answer: "{LOCATION}, {DATE:%-m월 %-d일} 미세먼지를 찾아볼게요. (데모라서 실제 측정값 대신 이 문장을 보여 드려요.)"
   travel:
     entities:
       LOCATION: {question: "어느 지역으로 여행을 가시나요?"}

@@ -25,8 +25,9 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from malmoi.dialogue.scenarios import (
@@ -114,7 +115,9 @@ class Dialogue:
         self.model = model
         self.config = model.config if config is None else config
         self.bot = self.config.name
-        self.scenarios = resolve_scenarios(self.config, model.intents, tag_types(model.tags), scenarios)
+        # The types the model finds: its tagger's and its extractors' (sys.time, dictionaries).
+        entity_types = getattr(model, "entity_types", None) or tag_types(model.tags)
+        self.scenarios = resolve_scenarios(self.config, model.intents, entity_types, scenarios)
         # Webhook credentials are `${NAME}` references, resolved once, here, from the server's
         # environment (``environ``, default os.environ): a missing variable stops the start.
         self._webhooks = resolve_webhooks(self.scenarios.values(), os.environ if environ is None else environ)
@@ -208,7 +211,7 @@ class Dialogue:
             return _Step(ConversationState(user_id=user_id, status=CANCELLED), settings.cancel_answer)
         scenario = self.scenarios.get(previous.intent or "") if previous.active else None
         if scenario is not None:
-            found = self._found(scenario, parse)
+            found, meanings = self._found(scenario, parse)
             asked = previous.missing[0]
             # A short noun phrase answering an open question ("떡볶이요") is the answer, whatever
             # intent the classifier guesses for it.
@@ -225,9 +228,12 @@ class Dialogue:
             )
             if not other_topic:
                 slots = {**previous.slots, **found}
+                # A slot given again keeps the meaning of its new value only.
+                resolved = {**{k: v for k, v in previous.resolved.items() if k not in found}, **meanings}
                 if text_value:
                     slots[asked] = text_value
-                return self._advance(user_id, scenario, slots)
+                    resolved.pop(asked, None)
+                return self._advance(user_id, scenario, slots, resolved)
         if parse.fallback:
             return self._fallback(previous)
         scenario = self.scenarios.get(parse.intent.name)
@@ -236,24 +242,38 @@ class Dialogue:
                 # Only an entity ("부산") with no question open says where or when, not what the user
                 # wants: the classifier's guess between intents that all take it is no answer.
                 return self._fallback(previous)
-            return self._advance(user_id, scenario, self._found(scenario, parse))
+            return self._advance(user_id, scenario, *self._found(scenario, parse))
         answer = settings.answers.get(parse.intent.name)
         if answer is not None:
             return _Step(ConversationState(user_id=user_id, status=SUCCESS, intent=parse.intent.name), answer)
         return self._fallback(previous)
 
-    def _advance(self, user_id: str, scenario: Scenario, slots: dict[str, str]) -> _Step:
+    def _advance(self, user_id: str, scenario: Scenario, slots: dict[str, str], resolved: dict[str, Any]) -> _Step:
         missing = scenario.missing(slots)
         if missing:
             state = ConversationState(
                 user_id=user_id, status=REQUIRE + "_".join(missing), intent=scenario.intent,
-                slots=slots, missing=missing,
+                slots=slots, resolved=resolved, missing=missing,
             )
             return _Step(state, scenario.question(missing[0]))
-        state = ConversationState(
-            user_id=user_id, status=SUCCESS, intent=scenario.intent, slots=scenario.with_defaults(slots)
-        )
+        filled = scenario.with_defaults(slots)
+        state = ConversationState(user_id=user_id, status=SUCCESS, intent=scenario.intent, slots=filled,
+                                  resolved={**self._resolved_defaults(scenario, filled.keys() - slots.keys()),
+                                            **resolved})
         return _Step(state, None, scenario)
+
+    def _resolved_defaults(self, scenario: Scenario, names: Iterable[str]) -> dict[str, Any]:
+        """What the defaults of typed slots mean now (``DATE: {type: sys.time, default: 오늘}``)."""
+        from malmoi.entity.values import find_values
+
+        out = {}
+        for name in names:
+            slot = scenario.entities[name]
+            if slot.kind is not None and slot.default is not None:
+                values = find_values(slot.default, [slot.kind], now=datetime.now(self.config.zone))
+                if values:
+                    out[name] = values[0].resolved
+        return out
 
     def _fallback(self, previous: ConversationState) -> _Step:
         answers = self.config.dialogue.fallback_answers
@@ -312,15 +332,24 @@ class Dialogue:
         last = max((e for _, e, _ in morphemes), default=len(parse.text))
         return self._clean_value(parse, first, last) or None
 
-    def _found(self, scenario: Scenario, parse: ParseResult) -> dict[str, str]:
-        """The scenario's entities in a message, cleaned; several of one type join with a space."""
+    def _found(self, scenario: Scenario, parse: ParseResult) -> tuple[dict[str, str], dict[str, Any]]:
+        """The scenario's entities in a message, cleaned (several of one type join with a space), and
+        what they resolve to. A slot with a system type (``DATE: {type: sys.time}``) takes an entity
+        of its name, else one of its type (``sys.time``)."""
         found: dict[str, str] = {}
+        resolved: dict[str, Any] = {}
+        by_type = {slot.type: name for name, slot in scenario.entities.items() if slot.type is not None}
+        named = {span.entity for span in parse.entities}
         for span in parse.entities:
-            if span.entity in scenario.entities:
-                value = self._clean_value(parse, span.start, span.end)
-                if value:
-                    found[span.entity] = f"{found[span.entity]} {value}" if span.entity in found else value
-        return found
+            name = span.entity if span.entity in scenario.entities else by_type.get(span.entity)
+            if name is None or (name != span.entity and name in named):
+                continue
+            value = self._clean_value(parse, span.start, span.end)
+            if value:
+                found[name] = f"{found[name]} {value}" if name in found else value
+                if span.resolved is not None:
+                    resolved.setdefault(name, span.resolved)
+        return found, resolved
 
     def _is_bare_reply(self, scenario: Scenario, parse: ParseResult) -> bool:
         """Whether a message is the scenario's entities plus only particles, endings and 하다."""
@@ -352,7 +381,7 @@ class Dialogue:
                 result = self._call_webhook(scenario, state, user_id, text)
             else:
                 result = None
-            return answer_from_result(scenario, state.slots, result), SUCCESS
+            return answer_from_result(scenario, state.slots, result, state.resolved, self.config.zone), SUCCESS
         except Exception:
             logger.exception("the action of scenario %r failed for user %r", scenario.intent, user_id)
             return failure, FAIL
@@ -367,7 +396,7 @@ class Dialogue:
             self._http = httpx.Client()
         payload = {
             "bot": self.bot, "intent": scenario.intent, "user_id": user_id, "text": text,
-            "slots": scenario.values(state.slots),
+            "slots": scenario.values(state.slots), "resolved": state.resolved,
         }
         response = self._http.post(webhook.url, json=payload, headers=webhook.headers, timeout=webhook.timeout)
         response.raise_for_status()

@@ -12,6 +12,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from malmoi.settings import BotConfig, ScenarioSettings, SlotSettings, WebhookSettings
@@ -178,7 +179,7 @@ def resolve_scenarios(
     for intent, settings in declared.items():
         check_intent(intent, f"the scenario {intent!r}")
         for name, slot in settings.entities.items():
-            if name not in entity_types and not slot.accept_text:
+            if name not in entity_types and not slot.accept_text and slot.type not in entity_types:
                 close = did_you_mean(name, entity_types)
                 hint = (f"did you mean {close!r}?" if close
                         else f"the model tags {', '.join(sorted(entity_types)) or 'no entities'}")
@@ -237,8 +238,12 @@ def call_action(action: Action, values: Mapping[str, str | None]) -> Any:
     return action(**kwargs)
 
 
-def answer_from_result(scenario: Scenario, slots: Mapping[str, str], result: Any) -> str:
-    """The answer for an action's result; ``ValueError`` when it cannot make one."""
+def answer_from_result(scenario: Scenario, slots: Mapping[str, str], result: Any,
+                       resolved: Mapping[str, Any] | None = None, zone: tzinfo | None = None) -> str:
+    """The answer for an action's result; ``ValueError`` when it cannot make one.
+
+    ``resolved``: the slots' resolved values, which ``{DATE:%m월 %d일}`` formats (times shown in ``zone``).
+    """
     if isinstance(result, str):
         if not result.strip():
             raise ValueError("the action returned an empty answer")
@@ -255,7 +260,7 @@ def answer_from_result(scenario: Scenario, slots: Mapping[str, str], result: Any
             raise ValueError("the scenario has no answer template and the action gave no 'answer'")
         return answer
     try:
-        return render(template, values)
+        return render(template, values, resolved, zone)
     except KeyError as exc:
         raise ValueError(f"the answer template uses {{{exc.args[0]}}}, which has no value") from None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from malmoi.model.result import ParseResult
@@ -22,6 +24,9 @@ class ConversationState(BaseModel):
     status: str = Field(default=NEW, description="SUCCESS, FALLBACK, FAIL, CANCELLED, NEW or REQUIRE_<ENTITY>_...")
     intent: str | None = Field(default=None, description="the scenario being filled in, or the one just answered")
     slots: dict[str, str] = Field(default_factory=dict, description="entity values collected so far")
+    resolved: dict[str, Any] = Field(default_factory=dict, description=(
+        "what the slots that resolve mean, by slot: a time as ISO 8601, a number, a dictionary's canonical value "
+        "(the entity's `resolved`)"))
     missing: list[str] = Field(
         default_factory=list, description="required entities still to collect; the first is being asked for"
     )

@@ -45,7 +45,7 @@ from malmoi.artifact import (
     weights_file,
     write_directory,
 )
-from malmoi.entity.merge import merge_entities
+from malmoi.entity.values.merge import merge
 from malmoi.errors import ModelLoadError
 from malmoi.intent.fallback import Fallback, calibrate
 from malmoi.intent.scoring import sentence_vectors
@@ -244,9 +244,10 @@ class Model:
     def parse_batch(self, texts: Sequence[str], *, now: datetime | None = None) -> list[ParseResult]:
         return self.parse_docs(self.analyze(texts), now=now)
 
-    def parse_with_scores(self, texts: Sequence[str]) -> tuple[list[ParseResult], np.ndarray]:
+    def parse_with_scores(self, texts: Sequence[str], *, now: datetime | None = None
+                          ) -> tuple[list[ParseResult], np.ndarray]:
         """Parse results plus each utterance's in-domain score (fallback when below ``threshold``)."""
-        results = self.parse_batch(texts)
+        results = self.parse_batch(texts, now=now)
         return results, np.array([r.in_domain_score for r in results], dtype=np.float64)
 
     def intent_scores(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
@@ -292,7 +293,8 @@ class Model:
         vectors, sentences, scores = self.scores(docs)
         fallback = self.fallback
         extractors = self.extractors
-        when = (now or datetime.now().astimezone()) if extractors else None
+        when = self.reference_time(now) if extractors else None
+        value_types = {k: v for e in extractors for k, v in e.value_types().items()}
         results = []
         for i, doc in enumerate(docs):
             probabilities = scores.probabilities[i]
@@ -311,7 +313,8 @@ class Model:
             found = self._tagged(doc, vectors[i], sentences[i])
             if extractors:
                 assert when is not None
-                found = merge_entities(found, [f for e in extractors for f in e.extract(doc, now=when)])
+                found = merge(doc.normalized, [*found, *(f for e in extractors for f in e.extract(doc, now=when))],
+                              canonical=self._canonical, value_types=value_types)
             result = ParseResult.model_construct(
                 text=doc.text, intent=top, intent_ranking=ranking, fallback=falls_back,
                 entities=[self._span(doc, f) for f in found],
@@ -326,13 +329,29 @@ class Model:
         if tagger is None or not doc.tokens:
             return []
         path = tagger.decode(tagger.emissions(tokens[: len(doc.tokens)], sentence))
-        return [Found(ent.type, ent.start, ent.end)
+        return [Found(ent.type, ent.start, ent.end, source="crf")
                 for ent in tags_to_entities(doc.tokens, [self.tags[t] for t in path], doc.normalized)]
+
+    def _canonical(self, entity: str, text: str) -> Any:
+        """What a tagger's entity resolves to by an extractor's knowledge (a dictionary's synonyms)."""
+        for extractor in self.extractors:
+            value = extractor.canonical(entity, text)
+            if value is not None:
+                return value
+        return None
+
+    def reference_time(self, now: datetime | None = None) -> datetime:
+        """The time "내일" is relative to: ``now`` (naive: in the bot's time zone), else the clock there."""
+        zone = self.config.zone
+        if now is None:
+            return datetime.now(zone)
+        return now.replace(tzinfo=zone) if now.tzinfo is None else now
 
     @staticmethod
     def _span(doc: Doc, found: Found) -> EntitySpan:
         start, end = doc.to_original(found.start, found.end)
-        return EntitySpan.model_construct(entity=found.type, value=doc.text[start:end], start=start, end=end)
+        return EntitySpan.model_construct(entity=found.type, value=doc.text[start:end], start=start, end=end,
+                                          resolved=found.resolved, grain=found.grain)
 
     # -- persistence -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, SerializerFunctionWrapHandler, model_serializer
 
 from malmoi.labels import FALLBACK as FALLBACK  # the reserved intent name, re-exported
 
@@ -23,10 +23,29 @@ class IntentScore(BaseModel):
 
 
 class EntitySpan(BaseModel):
-    entity: str
-    value: str
+    entity: str = Field(description="the type: the tagger's or a dictionary's (`LOCATION`), or `sys.<kind>`")
+    value: str = Field(description="the text, as written in `text`")
     start: int = Field(ge=0, description="character offset into `text` where the entity starts")
     end: int = Field(ge=0, description="character offset into `text` just past the entity")
+    resolved: Any = Field(None, description=(
+        "what the entity means, when it resolves (left out when it does not): `sys.time` and a time the tagger "
+        "found, an ISO 8601 date-time with the bot's UTC offset (`2024-05-16T20:00:00+09:00`) or an interval "
+        "`{\"from\": ..., \"to\": ...}`; `sys.number` and `sys.ordinal` a number; `sys.money` "
+        "`{\"amount\": 42000, \"currency\": \"KRW\"}`; `sys.duration` `{\"seconds\": 10800}`; "
+        "`sys.phone`, `sys.email`, `sys.url` the normalized text; a dictionary's type its canonical value; "
+        "a pattern's its match (or its group `value`)"))
+    grain: str | None = Field(None, description=(
+        "the precision of a time: year, quarter, month, week, day, hour, minute or second (times only)"))
+
+    @model_serializer(mode="wrap")
+    def _without_empty_values(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An entity that resolves to nothing is written as before values existed: four keys.
+        out: dict[str, Any] = handler(self)
+        if out.get("resolved") is None:
+            out.pop("resolved", None)
+        if out.get("grain") is None:
+            out.pop("grain", None)
+        return out
 
 
 class ParseResult(BaseModel):

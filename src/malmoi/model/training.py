@@ -578,15 +578,19 @@ def _calibrate(run: _Run, parts: dict[str, PartEntry], held_out: list[_Item], he
 
 
 def _fit_extractors(run: _Run, examples: Sequence[Example]) -> dict[str, PartEntry]:
-    """The entity extractors the settings name, each fitted on the examples, by part name."""
+    """The entity extractors of the bot, each fitted on the examples, by part name: those bot.yaml
+    declares (system entities, dictionaries, patterns), then those its settings name."""
     from malmoi import registry
+    from malmoi.entity.extractors import configured_extractors
 
     parts: dict[str, PartEntry] = {}
+    built = [(registry.extractors.get(type_), extractor) for type_, extractor in configured_extractors(run.config)]
     for settings in run.settings.extractors:
         entry = registry.extractors.get(settings.type)
-        extractor = entry.factory(settings)
+        built.append((entry, entry.factory(settings)))
+    for entry, extractor in built:
         if not isinstance(extractor, Extractor):
-            raise TypeError(f"extractor {settings.type!r} built a {type(extractor).__name__}, not a malmoi Extractor")
+            raise TypeError(f"extractor {entry.name!r} built a {type(extractor).__name__}, not a malmoi Extractor")
         base = entry.name.rsplit(".v", 1)[0]
         name = f"extractor-{base}"
         number = 2

@@ -7,6 +7,7 @@ import concurrent.futures
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -18,12 +19,13 @@ __all__ = ["ParseBatcher", "Parser"]
 class Parser(Protocol):
     """What the batcher needs of a model (:class:`malmoi.Model` is one)."""
 
-    def parse(self, text: str) -> ParseResult: ...
+    def parse(self, text: str, *, now: datetime | None = None) -> ParseResult: ...
 
-    def parse_batch(self, texts: Sequence[str]) -> list[ParseResult]: ...
+    def parse_batch(self, texts: Sequence[str], *, now: datetime | None = None) -> list[ParseResult]: ...
 
 
-_Job = tuple[Parser, str, "concurrent.futures.Future[ParseResult]"]
+# A model, a text, its reference time (None: the clock), and where its result goes.
+_Job = tuple[Parser, str, "datetime | None", "concurrent.futures.Future[ParseResult]"]
 
 
 class ParseBatcher:
@@ -46,14 +48,15 @@ class ParseBatcher:
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
 
-    def submit(self, model: Parser, text: str) -> concurrent.futures.Future[ParseResult]:
+    def submit(self, model: Parser, text: str, now: datetime | None = None) -> concurrent.futures.Future[ParseResult]:
         future: concurrent.futures.Future[ParseResult] = concurrent.futures.Future()
-        self._queue.put((model, text, future))
+        self._queue.put((model, text, now, future))
         return future
 
-    async def parse(self, model: Parser, text: str, bot: str = "") -> ParseResult:
-        """``text`` parsed by ``model``, in the next batch; ``bot`` names it to :attr:`observe`."""
-        result = await asyncio.wrap_future(self.submit(model, text))
+    async def parse(self, model: Parser, text: str, bot: str = "", now: datetime | None = None) -> ParseResult:
+        """``text`` parsed by ``model``, in the next batch; ``bot`` names it to :attr:`observe`; ``now``: the
+        reference time of relative dates ("내일"), None: the clock."""
+        result = await asyncio.wrap_future(self.submit(model, text, now))
         if self.observe is not None and bot:
             self.observe(bot, result)
         return result
@@ -73,9 +76,9 @@ class ParseBatcher:
                     self._queue.put(None)
                     break
                 batch.append(item)
-            groups: dict[int, list[_Job]] = {}
+            groups: dict[tuple[int, datetime | None], list[_Job]] = {}
             for entry in batch:
-                groups.setdefault(id(entry[0]), []).append(entry)
+                groups.setdefault((id(entry[0]), entry[2]), []).append(entry)
             for group in groups.values():
                 _parse_group(group)
             # While it waits for the next texts this thread must not hold the last models: the
@@ -88,16 +91,18 @@ class ParseBatcher:
 
 
 def _parse_group(group: list[_Job]) -> None:
-    """Parse texts of one model in one call; if that fails, each text alone, so one bad text fails alone."""
-    model = group[0][0]
+    """Parse texts of one model and reference time in one call; if that fails, each text alone, so
+    one bad text fails alone."""
+    model, now = group[0][0], group[0][2]
+    when = {} if now is None else {"now": now}  # a model without values need not take `now`
     try:
-        results = model.parse_batch([text for _, text, _ in group])
+        results = model.parse_batch([text for _, text, _, _ in group], **when)
     except Exception:
-        for _, text, future in group:
+        for _, text, _, future in group:
             try:
-                future.set_result(model.parse(text))
+                future.set_result(model.parse(text, **when))
             except Exception as exc:
                 future.set_exception(exc)
         return
-    for (_, _, future), result in zip(group, results, strict=True):
+    for (_, _, _, future), result in zip(group, results, strict=True):
         future.set_result(result)

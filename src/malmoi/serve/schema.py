@@ -57,10 +57,17 @@ def check_text(value: str, name: str) -> str:
     return value
 
 
+# The request field of the reference time: what "내일" and "다음 주 금요일" are relative to.
+_REFERENCE_TIME = Field(None, description=(
+    "the reference time of relative dates and times (\"내일\"), ISO 8601 (`2024-05-15T10:00:00+09:00`; without an "
+    "offset: in the bot's time zone); default: the server's clock"), examples=["2024-05-15T10:00:00+09:00"])
+
+
 class ParseRequest(BaseModel):
     text: StrictStr = Field(
         min_length=1, max_length=MAX_TEXT_CHARS, description="one utterance", examples=["내일 부산 날씨 알려줘"]
     )
+    reference_time: datetime | None = _REFERENCE_TIME
 
     @field_validator("text")
     @classmethod
@@ -74,6 +81,7 @@ class ChatRequest(BaseModel):
         examples=["user-1"],
     )
     text: StrictStr = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["날씨 알려줘"])
+    reference_time: datetime | None = _REFERENCE_TIME
 
     @field_validator("user_id", "text")
     @classmethod

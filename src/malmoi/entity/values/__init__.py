@@ -14,7 +14,7 @@ All of it is plain Python over Kiwi's tokens: no torch, no model. docs/entities.
 from malmoi.entity.values._find import PRIORITY, find_values
 from malmoi.entity.values._value import GRAINS, SYSTEM_KINDS, Value
 from malmoi.entity.values.dictionary import Dictionary, DictionaryMatcher, load_dictionaries, load_dictionary
-from malmoi.entity.values.merge import Span, crf_span, merge
+from malmoi.entity.values.merge import merge
 from malmoi.entity.values.patterns import PatternEntity, compile_pattern, compile_patterns, find_patterns
 
 __all__ = [
@@ -24,11 +24,9 @@ __all__ = [
     "Dictionary",
     "DictionaryMatcher",
     "PatternEntity",
-    "Span",
     "Value",
     "compile_pattern",
     "compile_patterns",
-    "crf_span",
     "find_patterns",
     "find_values",
     "load_dictionaries",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from malmoi.labels import SYSTEM_KINDS as SYSTEM_KINDS  # re-exported: the kinds find_values reads
+
 # Duckling's grains, coarsest first; a time value's `grain` is one of them.
 GRAINS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
 GRAIN_RANK = {grain: rank for rank, grain in enumerate(GRAINS)}
 
-SYSTEM_KINDS = ("time", "number", "money", "duration", "ordinal", "phone", "email", "url")
 
 
 def finer(a: str, b: str) -> str:

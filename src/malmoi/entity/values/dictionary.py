@@ -29,165 +29,19 @@ to filter out afterwards.
 
 from __future__ import annotations
 
-import csv
-import functools
-import io
-import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-import yaml
-
-from malmoi.data._inline_yaml import yaml_syntax_problem
-from malmoi.data._reading import read_utf8
+from malmoi.data._entities import SUFFIXES, Dictionary, load_dictionaries, load_dictionary, match_key
 from malmoi.data.problems import Problem
 from malmoi.entity.values._value import Value
-from malmoi.labels import TYPE_RULE, is_entity_type
 from malmoi.text.tokenize import Token, get_tokenizer
 
-SUFFIXES = (".csv", ".yml", ".yaml")
+__all__ = ["SUFFIXES", "Dictionary", "DictionaryMatcher", "load_dictionaries", "load_dictionary", "match_key"]
+
 MIN_TYPO_LENGTH = 4  # shorter values have too many neighbours one letter away (서울 ~서을, 대구 ~ 대국)
-_CSV_HINT = "one value per row: the value, then its synonyms, comma-separated (`서울,서울시,서울특별시`)"
-_YAML_EXAMPLE = "서울: [서울시, 서울특별시]"
 # Tokens a typo match may not end on: a misspelled value is a word, not a particle or an ending.
 _NOT_WORD_END = ("J", "E", "V", "X", "IC", "SF", "SP", "SS", "SE", "SO", "SW")
-
-
-@functools.lru_cache(maxsize=65536)
-def match_key(text: str) -> str:
-    """The form a value is matched in: normalized as :func:`malmoi.text.normalize` does (NFC),
-    case folded, without spaces. (The offsets that ``normalize`` keeps are not needed here, and
-    building them would be most of a 10,000-value dictionary's load time.)"""
-    return "".join(unicodedata.normalize("NFC", text).casefold().split())
-
-
-@dataclass
-class Dictionary:
-    """One entity type's values: each synonym's match key → (canonical value, source line)."""
-
-    entity: str
-    source: str = ""
-    synonyms: dict[str, tuple[str, int]] = field(default_factory=dict)
-
-    def resolve(self, text: str) -> str | None:
-        """The canonical value of ``text`` if it is a value or a synonym of this type."""
-        found = self.synonyms.get(match_key(text))
-        return found[0] if found else None
-
-    def add(self, canonical: str, synonyms: Iterable[str], line: int, problems: list[Problem]) -> None:
-        for synonym in (canonical, *synonyms):
-            key = match_key(synonym)
-            if not key:
-                continue
-            known = self.synonyms.get(key)
-            if known is None:
-                self.synonyms[key] = (canonical, line)
-            elif known[0] != canonical:
-                found = f"`{synonym}` under `{canonical}`, but line {known[1]} has it under `{known[0]}`"
-                problems.append(Problem(
-                    self.source, line, found, "each synonym under one value",
-                    f"keep `{synonym}` in one row; a text can resolve to only one value"))
-
-
-def load_dictionary(path: Path, problems: list[Problem]) -> Dictionary | None:
-    """One ``data/entities/<TYPE>.csv|.yml`` file; None (and problems) if it cannot be used."""
-    where = str(path)
-    entity = path.stem
-    if not is_entity_type(entity):
-        problems.append(Problem(where, None, f"the entity type `{entity}` (the file's name)", TYPE_RULE,
-                                "rename the file, e.g. `CITY.csv`"))
-        return None
-    text = read_utf8(path, problems)
-    if text is None:
-        return None
-    dictionary = Dictionary(entity, where)
-    before = len(problems)
-    if path.suffix.lower() == ".csv":
-        _read_csv(text, dictionary, problems)
-    else:
-        _read_yaml(text, dictionary, problems)
-    if not dictionary.synonyms and len(problems) == before:
-        problems.append(Problem(where, None, "a dictionary with no values",
-                                _CSV_HINT if path.suffix.lower() == ".csv" else f"a mapping like `{_YAML_EXAMPLE}`",
-                                "add values, or delete the file"))
-    return dictionary if not any(p.severity == "error" for p in problems[before:]) else None
-
-
-def load_dictionaries(folder: Path, problems: list[Problem]) -> list[Dictionary]:
-    """Every dictionary in ``folder`` (a bot's ``data/entities``), in name order."""
-    if not folder.is_dir():
-        return []
-    out = []
-    seen: dict[str, Path] = {}
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
-        if path.stem in seen:
-            problems.append(Problem(str(path), None, f"a second file for `{path.stem}` (also {seen[path.stem].name})",
-                                    "one file per entity type", "merge the two files into one"))
-            continue
-        seen[path.stem] = path
-        dictionary = load_dictionary(path, problems)
-        if dictionary is not None:
-            out.append(dictionary)
-    return out
-
-
-def _read_csv(text: str, dictionary: Dictionary, problems: list[Problem]) -> None:
-    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = 1
-    while True:
-        line = rows.line_num + 1
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            problems.append(Problem(dictionary.source, line, f"a CSV syntax error ({error})", _CSV_HINT,
-                                    'quote a value holding a comma or a quote: `"서울, 한국"`'))
-            return
-        cells = [cell.strip() for cell in row]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        if not cells[0]:
-            shown = ",".join(row)
-            problems.append(Problem(dictionary.source, line, f"a row without a value: `{shown}`",
-                                    "the value in the first column, its synonyms after it",
-                                    f"write the value first: `{','.join(c for c in cells if c)}`"))
-            continue
-        dictionary.add(cells[0], [c for c in cells[1:] if c], line, problems)
-
-
-def _read_yaml(text: str, dictionary: Dictionary, problems: list[Problem]) -> None:
-    where = dictionary.source
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        problems.append(yaml_syntax_problem(where, text, error))
-        return
-    except RecursionError:
-        problems.append(Problem(where, None, "YAML nested too deeply", f"a mapping like `{_YAML_EXAMPLE}`"))
-        return
-    if root is None:
-        return
-    if not isinstance(root, yaml.MappingNode):
-        problems.append(Problem(where, root.start_mark.line + 1, "something other than a mapping at the top level",
-                                f"a mapping of each value to its synonyms, like `{_YAML_EXAMPLE}`"))
-        return
-    for key, value in root.value:
-        line = key.start_mark.line + 1
-        if not isinstance(key, yaml.ScalarNode) or not key.value.strip():
-            problems.append(Problem(where, line, "a value that is not text", "a value like `서울`",
-                                    f"write `{_YAML_EXAMPLE}`"))
-            continue
-        if isinstance(value, yaml.ScalarNode):
-            synonyms = [value.value] if value.value.strip() and value.tag != "tag:yaml.org,2002:null" else []
-        elif isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.ScalarNode) for v in value.value):
-            synonyms = [v.value for v in value.value if v.value.strip()]
-        else:
-            problems.append(Problem(where, value.start_mark.line + 1, f"a nested structure under `{key.value}`",
-                                    "a list of synonyms", f"write `{key.value}: [synonym, synonym]`"))
-            continue
-        dictionary.add(key.value.strip(), [s.strip() for s in synonyms], line, problems)
 
 
 # -- matching --------------------------------------------------------------------------------

@@ -3,8 +3,12 @@
 :func:`merge` applies it, in this order:
 
 1. **A CRF entity whose text is a synonym in its type's dictionary takes the canonical value**
-   ("서울특별시" tagged CITY resolves to "서울").
-2. **A CRF entity that holds a system value takes that value's resolution**: where one of the
+   ("서울특별시" tagged CITY resolves to "서울"); so does one that a match of its type's dictionary
+   holds, or holds with only particles around it, and it takes the match's span if that is
+   longer (the tagger marked "서울" of "서울특별시").
+2. **A CRF entity that holds a system value takes that value's resolution**, if its type is one
+   whose training entities are mostly such values (DATE for sys.time; learned when the model is
+   trained, so a LOCATION never resolves to a number): where one of the
    two contains the other and the CRF entity has nothing more than spaces and particles around
    the value (a DATE "금요일에" holds sys.time "금요일"; "3번 출구" holds the number 3 but also
    "번 출구", so it does not). The CRF entity keeps its type and takes the value's span if the
@@ -13,112 +17,98 @@
 3. **CRF entities stand**: the bot's own tagger, trained on its own data, decides where it has
    tagged; any other value that overlaps a CRF entity is dropped.
 4. **Elsewhere the longest value wins**; at equal length a pattern entity (its author meant
-   exactly that shape) before a dictionary entity before a system value.
+   exactly that shape) before a dictionary entity before a system value before a plug-in
+   extractor's.
 
 System values come out as ``sys.<kind>`` (``sys.time``); dictionary and pattern entities under
-their type.
+their type. Every source gives :class:`malmoi.parts.Found` spans of the utterance's normalized
+text; :meth:`malmoi.model.Model.parse` calls :func:`merge` with all of them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from malmoi.entity.values._value import Value
+from malmoi.parts import Found
 
-_SOURCES = ("crf", "pattern", "dictionary", "system")  # rule 4's order at equal length
+__all__ = ["merge"]
+
+_SOURCES = ("crf", "pattern", "dictionary", "system", "extractor")  # rule 4's order at equal length
 # What may stand around a system value inside a CRF entity: spaces, punctuation, particles.
 _PARTICLES = re.compile(
     r"[\s.,!?~]*(?:에서부터|에서|에는|에도|부터|까지|으로|이나|에|은|는|이|가|을|를|로|도|만|의|와|과|쯤|경)?[\s.,!?~]*"
 )
 
 
-@dataclass(frozen=True)
-class Span:
-    """An entity in a text, from any source, with its resolution if it has one."""
-
-    entity: str  # the type: "DATE", "CITY", "sys.time"
-    start: int
-    end: int
-    text: str
-    resolved: Any = None
-    grain: str | None = None
-    source: str = "crf"  # "crf", "system", "dictionary" or "pattern"
-
-
-def crf_span(entity: str, start: int, end: int, text: str) -> Span:
-    """A tagger's entity (``text`` is the whole utterance) as a :class:`Span`."""
-    return Span(entity, start, end, text[start:end])
-
-
-def _from_value(value: Value, source: str) -> Span:
-    entity = f"sys.{value.kind}" if source == "system" else value.kind
-    return Span(entity, value.start, value.end, value.text, value.resolved, value.grain, source)
-
-
-def _holds(outer: Span, inner: Span | Value, text_of_outer: str) -> bool:
+def _holds(outer: Found, inner: Found, text: str) -> bool:
     """Whether ``outer`` holds ``inner`` with only spaces and particles around it."""
     if inner.start < outer.start or inner.end > outer.end:
         return False
-    before = text_of_outer[: inner.start - outer.start]
-    after = text_of_outer[inner.end - outer.start :]
+    before = text[outer.start : inner.start]
+    after = text[inner.end : outer.end]
     return _PARTICLES.fullmatch(after) is not None and not before.strip(" .,!?~")
 
 
-def _same_expression(crf: Span, value: Value) -> bool:
+def _same_expression(crf: Found, value: Found, text: str) -> bool:
     if value.start <= crf.start and value.end >= crf.end:
         return True  # the value holds the CRF entity ("다음 주 금요일" around "금요일")
-    return _holds(crf, value, crf.text)
+    return _holds(crf, value, text)
 
 
-def merge(
-    crf: Sequence[Span],
-    system: Sequence[Value] = (),
-    dictionary: Sequence[Value] = (),
-    pattern: Sequence[Value] = (),
-    *,
-    synonyms: Callable[[str, str], str | None] | None = None,
-) -> list[Span]:
-    """Merge the four sources by the rule of this module; the result is in text order.
+def merge(text: str, found: Sequence[Found], *, canonical: Callable[[str, str], Any] | None = None,
+          value_types: Mapping[str, str] | None = None) -> list[Found]:
+    """Merge the entities of every source by the rule of this module; the result is in text order.
 
     Args:
-        crf: the tagger's entities (:func:`crf_span`).
-        system, dictionary, pattern: values from :func:`~malmoi.entity.values.find_values`,
-            :meth:`DictionaryMatcher.find <malmoi.entity.values.dictionary.DictionaryMatcher.find>`,
-            :func:`~malmoi.entity.values.patterns.find_patterns`.
-        synonyms: ``(type, text) -> canonical or None`` for rule 1, e.g.
-            ``DictionaryMatcher.resolve``; without it, rule 1 uses the dictionary values found.
+        text: the utterance (normalized) that the spans index.
+        found: the tagger's entities (``source="crf"``) and every extractor's.
+        canonical: ``(type, text) -> canonical value or None`` for rule 1 (the dictionary
+            part's :meth:`~malmoi.parts.Extractor.canonical`); without it, rule 1 uses the
+            dictionary entities found.
+        value_types: tagger type → the system type whose values it takes (``{"DATE": "sys.time"}``,
+            learned by the system-values part); rule 2 applies to these types only. None: to
+            every type.
 
-    >>> from malmoi.entity.values import Value
-    >>> date = crf_span("DATE", 0, 4, "금요일에 만나")
-    >>> friday = Value("time", 0, 3, "금요일", "2024-05-17T00:00:00+09:00", "day")
-    >>> [(s.entity, s.text, s.resolved) for s in merge([date], [friday])]
+    >>> text = "금요일에 만나"
+    >>> date = Found("DATE", 0, 4, source="crf")
+    >>> friday = Found("sys.time", 0, 3, "2024-05-17T00:00:00+09:00", "day", source="system")
+    >>> [(f.type, text[f.start:f.end], f.resolved) for f in merge(text, [date, friday])]
     [('DATE', '금요일에', '2024-05-17T00:00:00+09:00')]
     """
+    crf = [f for f in found if f.source == "crf"]
+    system = [f for f in found if f.source == "system"]
+    dictionary = [f for f in found if f.source == "dictionary"]
     absorbed: set[int] = set()
-    enriched: list[Span] = []
+    enriched: list[Found] = []
     for span in crf:
-        canonical = synonyms(span.entity, span.text) if synonyms is not None else None
-        if canonical is None:  # rule 1 from the dictionary values found
-            canonical = next((v.resolved for v in dictionary if v.kind == span.entity and _holds(span, v, span.text)),
-                             None)
-        if canonical is not None:
-            span = replace(span, resolved=canonical, source="crf")
-        for k, value in enumerate(system):  # rule 2
-            if k not in absorbed and span.resolved is None and _same_expression(span, value):
+        # Rule 1: a match of the span's type's dictionary, the longer of the two spans ("서울특별시"
+        # where the tagger took "서울"), else the synonyms of its text.
+        match = next((d for d in dictionary if d.type == span.type and _same_expression(span, d, text)), None)
+        if match is not None:
+            value = match.resolved
+            span = replace(span, start=min(span.start, match.start), end=max(span.end, match.end))
+        else:
+            value = canonical(span.type, text[span.start : span.end]) if canonical is not None else None
+        if value is not None:
+            span = replace(span, resolved=value)
+        for k, time in enumerate(system):  # rule 2
+            if value_types is not None and value_types.get(span.type) != time.type:
+                continue
+            if k not in absorbed and span.resolved is None and _same_expression(span, time, text):
                 absorbed.add(k)
-                if value.start < span.start or value.end > span.end:  # the value holds the span
-                    span = replace(span, start=value.start, end=value.end, text=value.text)
-                span = replace(span, resolved=value.resolved, grain=value.grain)
+                if time.start < span.start or time.end > span.end:  # the value holds the span
+                    span = replace(span, start=time.start, end=time.end)
+                span = replace(span, resolved=time.resolved, grain=time.grain)
                 break
         enriched.append(span)
-    others = [_from_value(v, "system") for k, v in enumerate(system) if k not in absorbed]
-    others += [_from_value(v, "dictionary") for v in dictionary]
-    others += [_from_value(v, "pattern") for v in pattern]
+    used = {id(system[k]) for k in absorbed}
+    others = [f for f in found if f.source != "crf" and id(f) not in used]
     taken = [(s.start, s.end) for s in enriched]  # rule 3
-    others.sort(key=lambda s: (s.start - s.end, _SOURCES.index(s.source), s.start))  # rule 4
+    order = {source: rank for rank, source in enumerate(_SOURCES)}
+    others.sort(key=lambda s: (s.start - s.end, order.get(s.source, len(_SOURCES)), s.start))  # rule 4
     kept = list(enriched)
     for span in others:
         if any(span.start < end and start < span.end for start, end in taken):
@@ -127,4 +117,3 @@ def merge(
         kept.append(span)
     kept.sort(key=lambda s: (s.start, s.end))
     return kept
-

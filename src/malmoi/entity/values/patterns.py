@@ -15,71 +15,15 @@ nothing for that pattern in that text, and says so in the log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from malmoi.data.problems import Problem
+from malmoi.data._entities import PatternEntity, compile_pattern, compile_patterns
 from malmoi.entity.values._value import Value
-from malmoi.labels import TYPE_RULE, is_entity_type
+
+__all__ = ["TIMEOUT_S", "PatternEntity", "compile_pattern", "compile_patterns", "find_patterns"]
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_S = 0.01  # per pattern and text; a sane pattern needs microseconds on a chat message
-_QUOTING = 'in YAML, quote the pattern and double its backslashes: `pattern: "[A-Z]{2}-\\\\d{6}"`'
-
-
-def _regex() -> Any:
-    try:
-        import regex
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("pattern entities need the `regex` package: `pip install 'malmoi[patterns]'`") from error
-    return regex
-
-
-@dataclass(frozen=True)
-class PatternEntity:
-    entity: str
-    pattern: Any  # a compiled regex.Pattern (the package has no type information)
-
-
-def compile_pattern(entity: str, pattern: object, problems: list[Problem], *, where: str = "bot.yaml",
-                    line: int | None = None) -> PatternEntity | None:
-    """Compile one pattern entity; None, with a problem, if it cannot be used."""
-    regex = _regex()
-    if not is_entity_type(entity):
-        problems.append(Problem(where, line, f"the entity type `{entity}`", TYPE_RULE, "e.g. `ORDER_ID`"))
-        return None
-    if not isinstance(pattern, str) or not pattern:
-        problems.append(Problem(where, line, f"the pattern {pattern!r} of `{entity}`", "a regular expression as text",
-                                _QUOTING))
-        return None
-    try:
-        compiled = regex.compile(pattern, regex.VERSION0)
-    except regex.error as error:
-        where_in = f" at position {error.pos}" if error.pos is not None else ""
-        shown = f"{pattern[: error.pos]}⟨here⟩{pattern[error.pos :]}" if error.pos is not None else pattern
-        problems.append(Problem(where, line, f"the pattern `{pattern}` of `{entity}`: {error.msg}{where_in} ({shown})",
-                                "a regular expression in Python's syntax",
-                                "escape a special character with a backslash (`\\.`, `\\(`); " + _QUOTING))
-        return None
-    if compiled.fullmatch(""):
-        problems.append(Problem(where, line, f"the pattern `{pattern}` of `{entity}`, which matches empty text",
-                                "a pattern that needs at least one character",
-                                "use `+` rather than `*` (`\\d+`), or `{1,}`"))
-        return None
-    return PatternEntity(entity, compiled)
-
-
-def compile_patterns(patterns: Mapping[str, object], problems: list[Problem], *, where: str = "bot.yaml",
-                     lines: Mapping[str, int] | None = None) -> list[PatternEntity]:
-    """Compile ``{TYPE: pattern}``; problems for those that fail, the others returned."""
-    out = []
-    for entity, pattern in patterns.items():
-        compiled = compile_pattern(entity, pattern, problems, where=where, line=(lines or {}).get(entity))
-        if compiled is not None:
-            out.append(compiled)
-    return out
 
 
 def find_patterns(text: str, patterns: list[PatternEntity]) -> list[Value]:

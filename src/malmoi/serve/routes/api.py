@@ -30,7 +30,7 @@ def add_api_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> 
     async def parse(request: ParseRequest, ref: Ref) -> Response:
         """Parse one utterance: intent with confidence, ranking, fallback decision, entities."""
         bot = await source.get(ref)
-        result = await source.batcher.parse(bot.model, request.text, bot.name)
+        result = await source.batcher.parse(bot.model, request.text, bot.name, now=request.reference_time)
         if settings.log_parses:
             log_parse(source.store, bot, result, "parse")
         # Serialized here: the result is already validated, FastAPI would validate it again.
@@ -44,7 +44,7 @@ def add_api_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> 
         ``SUCCESS`` (or ``FAIL`` if the scenario's action failed), ``FALLBACK``, ``CANCELLED``.
         """
         bot = await source.get(ref)
-        parsed = await source.batcher.parse(bot.model, request.text, bot.name)
+        parsed = await source.batcher.parse(bot.model, request.text, bot.name, now=request.reference_time)
         reply = await run_in_threadpool(bot.dialogue.respond, request.user_id, parsed, environment=bot.environment)
         return Response(reply.model_dump_json(), media_type="application/json", headers=bot.headers)
 

@@ -6,7 +6,8 @@ Kochat (github.com/hyunwoongko/kochat) answered ``GET /request_chat/<uid>/<text>
 routes, the text for the others), ``entity`` one BIO tag per word, ``state`` ``SUCCESS``,
 ``REQUIRE_<ENTITY>_...``, ``FALLBACK``, ``REQUEST_INTENT`` or ``REQUEST_ENTITY``.
 
-Differences, all additive: ``answer`` carries the bot's question while an entity is missing
+Differences, all additive: ``values`` lists the message's entities that resolve (a date, a
+number, a dictionary's canonical value), ``answer`` carries the bot's question while an entity is missing
 (Kochat sent ``null`` and left the wording to the client), statuses ``FAIL`` and ``CANCELLED``
 exist, and ``fill_slot`` for a user with nothing to fill answers like ``request_chat`` instead
 of failing.
@@ -33,7 +34,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from malmoi.data.tags import word_spans_to_tags
 from malmoi.dialogue.state import Reply
-from malmoi.model.result import ParseResult
+from malmoi.model.result import EntitySpan, ParseResult
 from malmoi.serve.guards import refuse_cross_site
 from malmoi.serve.limits import MAX_TEXT_CHARS, MAX_USER_ID_CHARS
 from malmoi.serve.schema import ERROR_RESPONSES, ErrorResponse, check_path_text
@@ -69,6 +70,13 @@ class KochatResponse(BaseModel):
     entity: list[str] | None = Field(description="one BIO tag per word: B-LOCATION, I-LOCATION, O")
     state: str
     answer: str | None
+    values: list[EntitySpan] | None = Field(None, description=(
+        "malmoi's addition: the message's entities that resolve, with `resolved` (a date as ISO 8601, a number, a "
+        "dictionary's canonical value); none for get_intent"))
+
+
+def _values(parse: ParseResult) -> list[EntitySpan]:
+    return [e for e in parse.entities if e.resolved is not None]
 
 
 def word_tags(parse: ParseResult) -> tuple[list[str], list[str]]:
@@ -119,6 +127,7 @@ def _chat_response(reply: Reply) -> KochatResponse:
         entity=tags,
         state=reply.state.status,
         answer=reply.answer,
+        values=_values(reply.parse),
     )
 
 
@@ -175,4 +184,5 @@ def add_kochat_routes(app: FastAPI, source: BotSource, settings: ServeSettings) 
     async def get_entity(text: Text, ref: Ref) -> KochatResponse:
         """The entities of a text as one BIO tag per word (Kochat)."""
         result = await parse(ref, text)
-        return KochatResponse(input=text, intent=None, entity=word_tags(result)[1], state="REQUEST_ENTITY", answer=None)
+        return KochatResponse(input=text, intent=None, entity=word_tags(result)[1], state="REQUEST_ENTITY", answer=None,
+                              values=_values(result))
