@@ -8,10 +8,10 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from malmoi._lazy import lazy_attributes
 from malmoi._version import __version__
 from malmoi.data.problems import DataError, Problem
 from malmoi.errors import ModelLoadError
@@ -43,7 +43,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'malmoi' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

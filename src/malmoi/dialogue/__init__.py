@@ -10,8 +10,9 @@ See docs/dialogue.md for scenarios in ``bot.yaml`` and in Python.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from malmoi._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from malmoi.dialogue.engine import Dialogue
@@ -44,7 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'malmoi.dialogue' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
