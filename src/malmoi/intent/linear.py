@@ -62,7 +62,9 @@ def fit_linear(features: Sequence[Features], size: int, labels: Sequence[int],
     if num_intents < 2:
         raise ValueError("a linear floor needs at least two intents")
     x = design_matrix(features, size)
-    classifier: Any = LogisticRegression(C=C, solver="liblinear")
+    # A fixed seed: liblinear shuffles its coordinates, and without one it draws from numpy's global
+    # generator (training must leave the caller's random state alone, and fit twice the same).
+    classifier: Any = LogisticRegression(C=C, solver="liblinear", random_state=0)
     if num_intents > 2:
         classifier = OneVsRestClassifier(classifier)
     classifier.fit(x, y)

@@ -9,7 +9,7 @@ both import from here, and neither from the other. Every request error is a 4xx 
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -97,6 +97,13 @@ class ChatResponse(BaseModel):
 
 class LoggedMessage(BaseModel):
     created_at: datetime
+
+    @field_validator("created_at")
+    @classmethod
+    def _in_utc(cls, when: datetime) -> datetime:
+        # The log writes UTC; SQLite hands it back without its offset, which is no RFC 3339 date-time.
+        return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
     source: str = Field(description="chat, kochat, kakao, line, slack, telegram")
     text: str
     intent: str

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 
 from malmoi.serve.limits import MAX_USER_ID_CHARS
-from malmoi.serve.schema import ApiError
+from malmoi.serve.schema import ApiError, ErrorResponse
 from malmoi.serve.source import BotRef, BotSource, ServedBot
 from malmoi.settings import ScenarioSettings
 
@@ -72,6 +72,16 @@ async def answer(source: BotSource, bot: ServedBot, channel: str, user_id: str, 
         slot = bot.dialogue.scenarios[state.intent].settings.entities.get(state.missing[0])
         choices = list(slot.choices) if slot is not None else []
     return ChannelAnswer(reply.answer, choices)
+
+
+def signed_responses(source: BotSource) -> dict[int | str, dict[str, Any]]:
+    """What a signed webhook (LINE, Slack, Telegram) may answer besides 200, for its OpenAPI entry."""
+    return {
+        **source.responses,
+        401: {"model": ErrorResponse, "description": "the request's signature or secret token is wrong"},
+        404: {"model": ErrorResponse, "description": "the channel is not set up (its secret is not in the "
+              "server's environment), or the bot does not exist"},
+    }
 
 
 def channel_secret(variable: str, source: BotSource, bot: str) -> str:

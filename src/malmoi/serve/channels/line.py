@@ -19,7 +19,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from malmoi.serve.channels.common import answer, channel_secret, deliver, forged, same_secret, signed_bot
+from malmoi.serve.channels.common import (
+    answer,
+    channel_secret,
+    deliver,
+    forged,
+    same_secret,
+    signed_bot,
+    signed_responses,
+)
 from malmoi.serve.schema import ApiError
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotSource
@@ -50,7 +58,8 @@ def _text_events(payload: Any) -> list[tuple[str, str, str]]:
 def add_line_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> None:
     Bot = Annotated[str, Depends(source.page_bot)]
 
-    @app.post(source.kochat_prefix + "/channels/line", tags=["channels"])
+    @app.post(source.kochat_prefix + "/channels/line", responses=signed_responses(source),
+              tags=["channels"])
     async def line(request: Request, name: Bot) -> dict[str, Any]:
         """A LINE Messaging API webhook: signed with the channel secret; answers via the reply API."""
         secret = channel_secret("LINE_CHANNEL_SECRET", source, name)

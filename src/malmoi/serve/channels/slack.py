@@ -21,7 +21,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from malmoi.serve.channels.common import answer, channel_secret, deliver, forged, same_secret, signed_bot
+from malmoi.serve.channels.common import (
+    answer,
+    channel_secret,
+    deliver,
+    forged,
+    same_secret,
+    signed_bot,
+    signed_responses,
+)
 from malmoi.serve.schema import ApiError
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotSource
@@ -40,7 +48,8 @@ def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
 def add_slack_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> None:
     Bot = Annotated[str, Depends(source.page_bot)]
 
-    @app.post(source.kochat_prefix + "/channels/slack", tags=["channels"])
+    @app.post(source.kochat_prefix + "/channels/slack", responses=signed_responses(source),
+              tags=["channels"])
     async def slack(request: Request, name: Bot) -> dict[str, Any]:
         """A Slack Events API request: signed with the signing secret; answers with chat.postMessage."""
         secret = channel_secret("SLACK_SIGNING_SECRET", source, name)

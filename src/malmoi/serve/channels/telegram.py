@@ -14,7 +14,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from malmoi.serve.channels.common import answer, channel_secret, deliver, forged, same_secret, signed_bot
+from malmoi.serve.channels.common import (
+    answer,
+    channel_secret,
+    deliver,
+    forged,
+    same_secret,
+    signed_bot,
+    signed_responses,
+)
 from malmoi.serve.schema import ApiError
 from malmoi.serve.settings import ServeSettings
 from malmoi.serve.source import BotSource
@@ -25,7 +33,8 @@ __all__ = ["add_telegram_routes"]
 def add_telegram_routes(app: FastAPI, source: BotSource, settings: ServeSettings) -> None:
     Bot = Annotated[str, Depends(source.page_bot)]
 
-    @app.post(source.kochat_prefix + "/channels/telegram", tags=["channels"])
+    @app.post(source.kochat_prefix + "/channels/telegram", responses=signed_responses(source),
+              tags=["channels"])
     async def telegram(request: Request, name: Bot) -> dict[str, Any]:
         """A Telegram update: checked against the webhook's secret token; answers with sendMessage."""
         secret = channel_secret("TELEGRAM_SECRET_TOKEN", source, name)

@@ -43,8 +43,14 @@ def add_metrics_route(app: FastAPI, source: BotSource, settings: ServeSettings, 
 def add_analytics_route(app: FastAPI, source: BotSource) -> None:
     """``GET /analytics?bot=B&since=7d``: this machine, or an admin key on a registry."""
 
-    @app.get("/analytics", tags=["operations"], response_class=HTMLResponse,
-             responses={403: ERROR_RESPONSES[422] | {"description": "not this machine, and no admin key"}})
+    # response_class=Response, as /metrics: an HTMLResponse class would document the JSON errors as HTML.
+    @app.get("/analytics", tags=["operations"], response_class=Response,
+             response_description="an HTML page (text/html)", responses={
+        status: ERROR_RESPONSES[422] | {"description": why}
+        for status, why in ((401, "an API key is needed (a registry, from elsewhere)"),
+                            (403, "not this machine, and no admin key"),
+                            (422, "`since` is not an age like 7d, 24h or 30d"),
+                            (503, "the message log cannot be read"))})
     async def analytics(request: Request, bot: str | None = None, since: str = "30d") -> Response:
         """What users asked (the message log): messages, users, intents, fallback and low-confidence
         rates, top out-of-domain messages, slot-filling completion, by day; an HTML page with charts."""
