@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from malmoi.dialogue.state import ConversationState
@@ -63,11 +72,29 @@ _REFERENCE_TIME = Field(None, description=(
     "offset: in the bot's time zone); default: the server's clock"), examples=["2024-05-15T10:00:00+09:00"])
 
 
+def _iso_time(value: Any) -> Any:
+    """A reference time is an ISO 8601 string: pydantic alone would also take 0 or "0" as 1970."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date-time string like 2024-05-15T10:00:00+09:00")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not an ISO 8601 date-time like 2024-05-15T10:00:00+09:00") from None
+
+
+# Documented as a string: without an offset it is read in the bot's time zone, which RFC 3339's
+# `date-time` format does not allow.
+ReferenceTime = Annotated[datetime | None, BeforeValidator(_iso_time),
+                          WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "null"}]})]
+
+
 class ParseRequest(BaseModel):
     text: StrictStr = Field(
         min_length=1, max_length=MAX_TEXT_CHARS, description="one utterance", examples=["내일 부산 날씨 알려줘"]
     )
-    reference_time: datetime | None = _REFERENCE_TIME
+    reference_time: ReferenceTime = _REFERENCE_TIME
 
     @field_validator("text")
     @classmethod
@@ -81,7 +108,7 @@ class ChatRequest(BaseModel):
         examples=["user-1"],
     )
     text: StrictStr = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["날씨 알려줘"])
-    reference_time: datetime | None = _REFERENCE_TIME
+    reference_time: ReferenceTime = _REFERENCE_TIME
 
     @field_validator("user_id", "text")
     @classmethod
