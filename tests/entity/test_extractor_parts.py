@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import malmoi
-from conftest import write_tiny_bot
 from malmoi.cli import main
 from malmoi.data import load_bot, validate_bot
 from malmoi.entity.extractors import configured_extractors
 from malmoi.model.result import EntitySpan
+from tiny_bot import write_tiny_bot
 
 NOW = datetime(2024, 5, 15, 10, 0, tzinfo=timezone(timedelta(hours=9)))  # a Wednesday in Seoul
 SETTINGS = "system_entities: [time, number]\nentities:\n  LOCATION:\n  DATE:\n  RESTAURANT:\n" + \

@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # tests/, for the tiny bot of conftest.py
 
 import malmoi  # noqa: E402
-from conftest import write_tiny_bot  # noqa: E402
+from tiny_bot import write_tiny_bot  # noqa: E402
 
 TEXTS = ["내일 서울 날씨 알려줘", "부산 국밥 맛집 추천해줘", "안녕", "노래 틀어줘", "!!!", "제주 모레 비 와?"]
 
