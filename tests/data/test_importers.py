@@ -57,7 +57,7 @@ def test_snips_import_makes_a_bot_that_loads(snips, tmp_path):
     assert result.notes == []
     config, data = load_bot(tmp_path / "bot")
     assert (config.name, config.language) == ("snips-train", "en")
-    assert config.entities == data.entity_types
+    assert list(config.entities) == data.entity_types  # declared types, by name
     assert data.intents == ["GetWeather", "PlayMusic"]
     assert len(data.examples) == len(SNIPS_TRAIN)
     rain = next(e for e in data.examples if e.text.startswith("will it rain"))
@@ -146,7 +146,7 @@ def test_atis_types_with_dots_keep_their_names(tmp_path):
     result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
     assert result.notes == []
     config, data = load_bot(tmp_path / "bot")
-    assert config.entities == data.entity_types == ["fromloc.city_name", "toloc.city_name"]
+    assert list(config.entities) == data.entity_types == ["fromloc.city_name", "toloc.city_name"]
 
 
 def test_types_malmoi_cannot_name_are_renamed_with_a_warning(tmp_path):
@@ -156,7 +156,7 @@ def test_types_malmoi_cannot_name_are_renamed_with_a_warning(tmp_path):
     result = import_snips(write_split(tmp_path / "train", rows), tmp_path / "bot")
     (note,) = result.notes
     assert "`to/city`" in str(note) and "imported as `to_city`" in str(note)
-    assert load_bot(tmp_path / "bot")[0].entities == ["to_city"]
+    assert list(load_bot(tmp_path / "bot")[0].entities) == ["to_city"]
 
 
 def test_an_utterance_under_two_intents_is_left_out_and_reported(tmp_path):
